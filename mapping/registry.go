@@ -103,6 +103,9 @@ type Registry interface {
 	// MarkSeen records a dedupe key for ttl; first is false when the key was
 	// already recorded and has not expired.
 	MarkSeen(ctx context.Context, key string, ttl time.Duration) (first bool, err error)
+	// ForgetSeen removes a dedupe key, so that an event whose handling
+	// failed is taken again when AXP re-sends it.
+	ForgetSeen(ctx context.Context, key string) error
 
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
