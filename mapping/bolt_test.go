@@ -1,0 +1,270 @@
+package mapping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func openTemp(t *testing.T, opts ...BoltOption) (*Bolt, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.db")
+	b, err := OpenBolt(path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b, path
+}
+
+var alice = ConsumerKey{Face: FaceConnectorAPI, Account: "acct", App: "app", Consumer: "alice"}
+
+func conv(id, dialog string, owner ConsumerKey, at time.Time) *Conversation {
+	return &Conversation{
+		ID: id, Owner: owner, SessionID: "s-" + id, EngagementID: "e-" + id, DialogID: dialog,
+		ParticipantID: "p", State: StateOpen, CreatedAt: at, Attrs: map[string]string{"features": "AUTO_MESSAGES"},
+	}
+}
+
+func TestBoltMappingsSurviveReopen(t *testing.T) {
+	ctx := context.Background()
+	b, path := openTemp(t)
+	ref := SessionRef{SessionID: "sess-1", ParticipantID: "part-1", DisplayName: "Alice", CreatedAt: time.Unix(10, 0).UTC()}
+	if err := b.PutSession(ctx, alice, ref); err != nil {
+		t.Fatal(err)
+	}
+	c := conv("c1", "d1", alice, time.Unix(20, 0).UTC())
+	if err := b.PutConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Enqueue(ctx, &OutboxItem{Queue: "c1", Target: "http://x", Body: []byte(`{"a":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b2, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	gotRef, err := b2.Session(ctx, alice)
+	if err != nil || gotRef != ref {
+		t.Fatalf("session after reopen = %+v, %v; want %+v", gotRef, err, ref)
+	}
+	for name, get := range map[string]func() (*Conversation, error){
+		"by id":     func() (*Conversation, error) { return b2.Conversation(ctx, "c1") },
+		"by dialog": func() (*Conversation, error) { return b2.ConversationByDialog(ctx, "d1") },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.EngagementID != "e-c1" || got.Attrs["features"] != "AUTO_MESSAGES" || !got.CreatedAt.Equal(c.CreatedAt) {
+			t.Fatalf("%s: got %+v", name, got)
+		}
+	}
+	heads, err := b2.Heads(ctx)
+	if err != nil || len(heads) != 1 || string(heads[0].Body) != `{"a":1}` {
+		t.Fatalf("outbox after reopen = %v, %v", heads, err)
+	}
+}
+
+func TestBoltLookupsOfMissingKeysAreNotFound(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTemp(t)
+	checks := map[string]error{}
+	_, checks["session"] = b.Session(ctx, alice)
+	_, checks["conversation"] = b.Conversation(ctx, "nope")
+	_, checks["dialog"] = b.ConversationByDialog(ctx, "nope")
+	for name, err := range checks {
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
+		}
+	}
+}
+
+func TestBoltClosedStoreIsUnavailableNotNotFound(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTemp(t)
+	b.Close()
+	_, err := b.Conversation(ctx, "c1")
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	if err := b.Ping(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("ping on closed store = %v", err)
+	}
+}
+
+func TestBoltConversationsOfOwnerInCreationOrder(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTemp(t)
+	bob := alice
+	bob.Consumer = "bob"
+	base := time.Unix(1000, 0)
+	for i, id := range []string{"c3", "c1", "c2"} {
+		if err := b.PutConversation(ctx, conv(id, "d"+id, alice, base.Add(time.Duration(i)*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.PutConversation(ctx, conv("b1", "db1", bob, base)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Conversations(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range got {
+		ids = append(ids, c.ID)
+	}
+	if fmt.Sprint(ids) != "[c3 c1 c2]" {
+		t.Fatalf("alice's conversations = %v", ids)
+	}
+	// Updating a conversation keeps a single index entry.
+	c := got[0]
+	c.State = StateClosed
+	if err := b.PutConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := b.Conversations(ctx, alice)
+	if len(again) != 3 || again[0].State != StateClosed {
+		t.Fatalf("after update: %d conversations, first %+v", len(again), again[0])
+	}
+}
+
+func TestBoltMarkSeenExpiresAfterTTL(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(0, 0)}
+	b, _ := openTemp(t, WithClock(clk.now))
+	steps := []struct {
+		advance time.Duration
+		want    bool
+	}{{0, true}, {0, false}, {59 * time.Minute, false}, {2 * time.Minute, true}, {0, false}}
+	for i, s := range steps {
+		clk.add(s.advance)
+		first, err := b.MarkSeen(ctx, "msg:1", time.Hour)
+		if err != nil || first != s.want {
+			t.Fatalf("step %d: first = %v, %v; want %v", i, first, err, s.want)
+		}
+	}
+	if err := b.ForgetSeen(ctx, "msg:1"); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := b.MarkSeen(ctx, "msg:1", time.Hour); !first {
+		t.Fatal("a forgotten key must be taken again")
+	}
+}
+
+func TestBoltSweepRemovesOnlyExpired(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(100000, 0)}
+	b, _ := openTemp(t, WithClock(clk.now), WithRetention(time.Hour))
+	open := conv("open", "d-open", alice, clk.now())
+	closedOld := conv("old", "d-old", alice, clk.now())
+	closedOld.State, closedOld.ClosedAt = StateClosed, clk.now().Add(-2*time.Hour)
+	closedNew := conv("new", "d-new", alice, clk.now())
+	closedNew.State, closedNew.ClosedAt = StateClosed, clk.now().Add(-time.Minute)
+	for _, c := range []*Conversation{open, closedOld, closedNew} {
+		if err := b.PutConversation(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.MarkSeen(ctx, "short", time.Minute)
+	b.MarkSeen(ctx, "long", 24*time.Hour)
+	clk.add(2 * time.Minute)
+	n, err := b.Sweep(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("sweep removed %d, %v; want 2 (one key, one conversation)", n, err)
+	}
+	if _, err := b.ConversationByDialog(ctx, "d-old"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old closed conversation still indexed: %v", err)
+	}
+	for _, id := range []string{"open", "new"} {
+		if _, err := b.Conversation(ctx, id); err != nil {
+			t.Fatalf("%s swept: %v", id, err)
+		}
+	}
+	if first, _ := b.MarkSeen(ctx, "long", time.Hour); first {
+		t.Fatal("unexpired key swept")
+	}
+}
+
+func TestBoltOutboxKeepsOrderWithinQueue(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTemp(t)
+	for i := range 3 {
+		for _, q := range []string{"a", "b"} {
+			if err := b.Enqueue(ctx, &OutboxItem{Queue: q, Body: fmt.Appendf(nil, "%s%d", q, i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if d, _ := b.Depth(ctx); d != 6 {
+		t.Fatalf("depth = %d, want 6", d)
+	}
+	var got []string
+	for {
+		heads, err := b.Heads(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(heads) == 0 {
+			break
+		}
+		for _, h := range heads {
+			got = append(got, string(h.Body))
+			if err := b.Remove(ctx, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if fmt.Sprint(got) != "[a0 b0 a1 b1 a2 b2]" {
+		t.Fatalf("delivery order = %v", got)
+	}
+	if d, _ := b.Depth(ctx); d != 0 {
+		t.Fatalf("depth after drain = %d", d)
+	}
+}
+
+func TestBoltOutboxRetryIsDurableAndRemoveIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTemp(t)
+	it := &OutboxItem{Queue: "q", Body: []byte("x")}
+	if err := b.Enqueue(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	it.Attempts, it.NextAttempt = 3, time.Unix(500, 0).UTC()
+	if err := b.Retry(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	heads, _ := b.Heads(ctx)
+	if heads[0].Attempts != 3 || !heads[0].NextAttempt.Equal(it.NextAttempt) {
+		t.Fatalf("head after retry = %+v", heads[0])
+	}
+	for range 2 {
+		if err := b.Remove(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Retry(ctx, it); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("retry of removed item = %v", err)
+	}
+	if err := b.Enqueue(ctx, &OutboxItem{}); err == nil {
+		t.Fatal("an item without queue must be refused")
+	}
+}

@@ -1,0 +1,144 @@
+package mapping
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// countingStore counts the lookups that reach the store and can be made to
+// fail, so the tests see what the cache answered by itself.
+type countingStore struct {
+	Store
+	lookups atomic.Int64
+	fail    atomic.Bool
+}
+
+var errBroken = errors.New("broken")
+
+func (s *countingStore) Session(ctx context.Context, k ConsumerKey) (SessionRef, error) {
+	s.lookups.Add(1)
+	if s.fail.Load() {
+		return SessionRef{}, errBroken
+	}
+	return s.Store.Session(ctx, k)
+}
+
+func (s *countingStore) PutSession(ctx context.Context, k ConsumerKey, r SessionRef) error {
+	if s.fail.Load() {
+		return errBroken
+	}
+	return s.Store.PutSession(ctx, k, r)
+}
+
+func (s *countingStore) Conversation(ctx context.Context, id string) (*Conversation, error) {
+	s.lookups.Add(1)
+	return s.Store.Conversation(ctx, id)
+}
+
+func (s *countingStore) ConversationByDialog(ctx context.Context, d string) (*Conversation, error) {
+	s.lookups.Add(1)
+	return s.Store.ConversationByDialog(ctx, d)
+}
+
+func newCachedTest(t *testing.T, shared bool) (*Cached, *countingStore, *prometheus.Registry) {
+	b, _ := openTemp(t)
+	cs := &countingStore{Store: b}
+	reg := prometheus.NewRegistry()
+	return NewCached(cs, 16, shared, NewCacheMetrics(reg)), cs, reg
+}
+
+func TestCachedSessionLookupHitsAfterFirstMiss(t *testing.T) {
+	ctx := context.Background()
+	c, cs, reg := newCachedTest(t, false)
+	ref := SessionRef{SessionID: "s1"}
+	if err := cs.Store.PutSession(ctx, alice, ref); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		got, err := c.Session(ctx, alice)
+		if err != nil || got != ref {
+			t.Fatalf("session = %+v, %v", got, err)
+		}
+	}
+	if n := cs.lookups.Load(); n != 1 {
+		t.Fatalf("store lookups = %d, want 1", n)
+	}
+	if err := testutil.CollectAndCompare(reg, strings.NewReader(`
+# HELP connector_proxy_registry_cache_lookups_total Registry lookups by record kind and whether the LRU cache answered (hit) or the store did (miss).
+# TYPE connector_proxy_registry_cache_lookups_total counter
+connector_proxy_registry_cache_lookups_total{kind="session",result="hit"} 2
+connector_proxy_registry_cache_lookups_total{kind="session",result="miss"} 1
+`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCachedStoreErrorIsAnErrorNotAMiss(t *testing.T) {
+	ctx := context.Background()
+	c, cs, _ := newCachedTest(t, false)
+	cs.fail.Store(true)
+	if _, err := c.Session(ctx, alice); !errors.Is(err, errBroken) {
+		t.Fatalf("err = %v, want the store's error", err)
+	}
+	cs.fail.Store(false)
+	if _, err := c.Session(ctx, alice); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after recovery err = %v, want ErrNotFound from the store", err)
+	}
+}
+
+func TestCachedFailedWriteDoesNotRunAheadOfStore(t *testing.T) {
+	ctx := context.Background()
+	c, cs, _ := newCachedTest(t, false)
+	if err := c.PutSession(ctx, alice, SessionRef{SessionID: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	cs.fail.Store(true)
+	if err := c.PutSession(ctx, alice, SessionRef{SessionID: "new"}); err == nil {
+		t.Fatal("write to a failing store succeeded")
+	}
+	cs.fail.Store(false)
+	got, err := c.Session(ctx, alice)
+	if err != nil || got.SessionID != "old" {
+		t.Fatalf("session = %+v, %v; want the stored one", got, err)
+	}
+}
+
+func TestCachedConversationsAreCopies(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newCachedTest(t, false)
+	if err := c.PutConversation(ctx, conv("c1", "d1", alice, time.Unix(1, 0))); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.ConversationByDialog(ctx, "d1")
+	got.State = StateClosed
+	got.Attrs["features"] = "changed"
+	again, _ := c.Conversation(ctx, "c1")
+	if again.State != StateOpen || again.Attrs["features"] != "AUTO_MESSAGES" {
+		t.Fatalf("a caller's change leaked into the cache: %+v", again)
+	}
+}
+
+func TestCachedSharedModeReadsConversationsFromStore(t *testing.T) {
+	ctx := context.Background()
+	c, cs, _ := newCachedTest(t, true)
+	if err := c.PutConversation(ctx, conv("c1", "d1", alice, time.Unix(1, 0))); err != nil {
+		t.Fatal(err)
+	}
+	// Another replica closes the conversation behind this one's back.
+	other := conv("c1", "d1", alice, time.Unix(1, 0))
+	other.State = StateClosed
+	if err := cs.Store.PutConversation(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ConversationByDialog(ctx, "d1")
+	if err != nil || got.State != StateClosed {
+		t.Fatalf("shared-mode lookup = %+v, %v; want the store's closed state", got, err)
+	}
+}
