@@ -1,0 +1,440 @@
+package engagement
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Config configures a Client. BaseURL, AccountID, ClientID and ClientSecret
+// are required; the rest has defaults.
+type Config struct {
+	// BaseURL is the host root, e.g. "https://na.cc.avayacloud.com" or
+	// "http://127.0.0.1:8090"; a path in it is kept as a prefix.
+	BaseURL                           string
+	AccountID, ClientID, ClientSecret string
+	// Timeout bounds one call, retries and waits included (default 10 s).
+	Timeout time.Duration
+	// MaxRetryAfter is the longest 429 Retry-After honoured before giving
+	// up (default 5 s).
+	MaxRetryAfter time.Duration
+	// Now is the clock for token expiry and Retry-After dates.
+	Now     func() time.Time
+	Metrics *Metrics
+	Logger  *slog.Logger
+
+	// Sleep waits d or until ctx ends (default: a timer). Tests inject it so
+	// Retry-After and backoff cost no wall time.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Dial opens a connection to AXP (default: fasthttp's TCP dialer).
+	// The retry logic around it is the same whichever dialer is used.
+	Dial fasthttp.DialFuncWithTimeout
+	// DialAttempts is how often a call is tried while dialing fails
+	// (default 3); the waits between start at DialBackoff (default 100 ms)
+	// and double.
+	DialAttempts int
+	DialBackoff  time.Duration
+	// TokenEarly is how long before expires_in the token is refreshed
+	// (default 30 s, at most half the token's lifetime).
+	TokenEarly time.Duration
+	// MaxConns bounds the connections to AXP (default 512).
+	MaxConns int
+	// MaxResponseBodySize bounds an AXP answer (default 4 MiB).
+	MaxResponseBodySize int
+	// TLSConfig is used for https base URLs (default: system roots).
+	TLSConfig *tls.Config
+}
+
+// Client is a typed v1beta client. It is safe for concurrent use.
+type Client struct {
+	hc          *fasthttp.HostClient
+	channelBase string // …/api/digital/channel/v1beta/accounts/{acct}
+	webhookBase string // …/api/digital/webhook/v1beta/accounts/{acct}
+	tokenURL    string
+	tokenForm   []byte
+
+	timeout       time.Duration
+	maxRetryAfter time.Duration
+	now           func() time.Time
+	sleep         func(ctx context.Context, d time.Duration) error
+	dialAttempts  int
+	dialBackoff   time.Duration
+	tokenEarly    time.Duration
+	metrics       *Metrics
+	log           *slog.Logger
+
+	tokens tokenSource
+}
+
+// dialError marks a failure to open a connection: the request cannot have
+// reached AXP, so even a POST may be retried.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return "dial: " + e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// NewClient checks cfg and builds a client. It does not contact AXP.
+func NewClient(cfg Config) (*Client, error) {
+	switch {
+	case cfg.BaseURL == "":
+		return nil, errors.New("engagement: Config.BaseURL is required")
+	case cfg.AccountID == "":
+		return nil, errors.New("engagement: Config.AccountID is required")
+	case cfg.ClientID == "":
+		return nil, errors.New("engagement: Config.ClientID is required")
+	case cfg.ClientSecret == "":
+		return nil, errors.New("engagement: Config.ClientSecret is required")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("engagement: Config.BaseURL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("engagement: Config.BaseURL %q: want http(s)://host[:port]", cfg.BaseURL)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.MaxRetryAfter <= 0 {
+		cfg.MaxRetryAfter = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DialAttempts <= 0 {
+		cfg.DialAttempts = 3
+	}
+	if cfg.DialBackoff <= 0 {
+		cfg.DialBackoff = 100 * time.Millisecond
+	}
+	if cfg.TokenEarly <= 0 {
+		cfg.TokenEarly = 30 * time.Second
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 512
+	}
+	if cfg.MaxResponseBodySize <= 0 {
+		cfg.MaxResponseBodySize = 4 << 20
+	}
+	dial := cfg.Dial
+	if dial == nil {
+		dial = fasthttp.DialTimeout
+	}
+	isTLS := u.Scheme == "https"
+	hc := &fasthttp.HostClient{
+		Addr:  fasthttp.AddMissingPort(u.Host, isTLS),
+		IsTLS: isTLS,
+		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
+			conn, err := dial(addr, timeout)
+			if err != nil {
+				return nil, &dialError{err: err}
+			}
+			return conn, nil
+		},
+		TLSConfig:           cfg.TLSConfig,
+		Name:                "connector-proxy",
+		MaxConns:            cfg.MaxConns,
+		MaxConnWaitTimeout:  cfg.Timeout,
+		ReadTimeout:         cfg.Timeout,
+		WriteTimeout:        cfg.Timeout,
+		MaxResponseBodySize: cfg.MaxResponseBodySize,
+		// Shorter than common server idle timeouts, so a POST rarely meets
+		// a connection the server has just closed (it is not retried).
+		MaxIdleConnDuration: 5 * time.Second,
+		// Ids are escaped by us; normalizing could rewrite ":join".
+		DisablePathNormalizing: true,
+		// fasthttp would silently retry failed requests; allow it once
+		// for idempotent methods only (a reused keep-alive connection the
+		// server closed), never for POST. Dial errors are retried by
+		// Client.exchange with backoff.
+		MaxIdemponentCallAttempts: 2,
+		RetryIfErr: func(req *fasthttp.Request, _ int, err error) (bool, bool) {
+			var de *dialError
+			if errors.As(err, &de) || errors.Is(err, fasthttp.ErrTimeout) {
+				return false, false
+			}
+			return false, idempotent(req)
+		},
+	}
+	origin := u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/")
+	acct := url.PathEscape(cfg.AccountID)
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {cfg.ClientID},
+		"client_secret": {cfg.ClientSecret},
+	}
+	return &Client{
+		hc:            hc,
+		channelBase:   origin + "/api/digital/channel/v1beta/accounts/" + acct,
+		webhookBase:   origin + "/api/digital/webhook/v1beta/accounts/" + acct,
+		tokenURL:      origin + "/auth/realms/" + acct + "/protocol/openid-connect/token",
+		tokenForm:     []byte(form.Encode()),
+		timeout:       cfg.Timeout,
+		maxRetryAfter: cfg.MaxRetryAfter,
+		now:           cfg.Now,
+		sleep:         cfg.Sleep,
+		dialAttempts:  cfg.DialAttempts,
+		dialBackoff:   cfg.DialBackoff,
+		tokenEarly:    cfg.TokenEarly,
+		metrics:       cfg.Metrics,
+		log:           cfg.Logger,
+	}, nil
+}
+
+func idempotent(req *fasthttp.Request) bool {
+	h := &req.Header
+	return h.IsGet() || h.IsHead() || h.IsPut() || h.IsDelete()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// call is one API operation.
+type call struct {
+	op     string // metrics label and error prefix, e.g. "send_message"
+	method string
+	url    string
+	body   any // encoded as JSON; nil sends no body
+	out    any // decoded from a 2xx answer; nil ignores the body
+}
+
+// do runs a call: bearer token, one refresh-and-retry on 401, one wait on a
+// 429 whose Retry-After fits MaxRetryAfter, and the dial retries of
+// exchange. Every non-2xx answer becomes a *Problem.
+func (c *Client) do(ctx context.Context, cl call) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	owned := true
+	defer func() {
+		if owned {
+			fasthttp.ReleaseRequest(req)
+			fasthttp.ReleaseResponse(resp)
+		}
+	}()
+	req.Header.SetMethod(cl.method)
+	req.SetRequestURI(cl.url)
+	req.Header.Set(fasthttp.HeaderAccept, "application/json")
+	if cl.body != nil {
+		req.Header.SetContentType("application/json")
+		if err := json.NewEncoder(req.BodyWriter()).Encode(cl.body); err != nil {
+			return fmt.Errorf("engagement: %s: encode: %w", cl.op, err)
+		}
+	}
+
+	refreshed, waited := false, false
+	for {
+		tok, err := c.Token(ctx)
+		if err != nil {
+			return fmt.Errorf("engagement: %s: %w", cl.op, err)
+		}
+		req.Header.Set(fasthttp.HeaderAuthorization, "Bearer "+tok)
+		if err := c.exchange(ctx, cl.op, req, resp, &owned); err != nil {
+			return fmt.Errorf("engagement: %s: %w", cl.op, err)
+		}
+		status := resp.StatusCode()
+		if status == fasthttp.StatusUnauthorized && !refreshed {
+			// The token may have been revoked or expired early: fetch a
+			// new one once.
+			refreshed = true
+			c.tokens.invalidate(tok)
+			continue
+		}
+		if status == fasthttp.StatusTooManyRequests && !waited {
+			if d, ok := c.retryAfter(resp); ok && c.fits(ctx, d) {
+				waited = true
+				c.log.DebugContext(ctx, "engagement: AXP rate limit, waiting", "operation", cl.op, "wait", d)
+				if err := c.sleep(ctx, d); err != nil {
+					return fmt.Errorf("engagement: %s: waiting for Retry-After: %w", cl.op, err)
+				}
+				continue
+			}
+		}
+		if status < 200 || status > 299 {
+			return fmt.Errorf("engagement: %s: %w", cl.op, problemFrom(status, resp.Header.ContentType(), resp.Body()))
+		}
+		if cl.out != nil && len(resp.Body()) > 0 {
+			if err := json.Unmarshal(resp.Body(), cl.out); err != nil {
+				return fmt.Errorf("engagement: %s: decode answer: %w", cl.op, err)
+			}
+		}
+		return nil
+	}
+}
+
+// fits reports whether waiting d stays within MaxRetryAfter and ctx's deadline.
+func (c *Client) fits(ctx context.Context, d time.Duration) bool {
+	if d > c.maxRetryAfter {
+		return false
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return false
+	}
+	return true
+}
+
+// retryAfter reads Retry-After as seconds or an HTTP date (against the
+// injected clock). A missing or unreadable header means no retry.
+func (c *Client) retryAfter(resp *fasthttp.Response) (time.Duration, bool) {
+	v := strings.TrimSpace(string(resp.Header.Peek(fasthttp.HeaderRetryAfter)))
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := fasthttp.ParseHTTPDate([]byte(v))
+	if err != nil {
+		return 0, false
+	}
+	d := t.Sub(c.now())
+	if d < 0 {
+		d = 0
+	}
+	return d, true
+}
+
+// exchange sends req once it has a connection, retrying with backoff while
+// dialing fails (the request cannot have reached AXP, so this is safe for
+// POST too). Any other transport error is returned at once wrapped in
+// ErrUnreachable: a POST that may have been written is never re-sent.
+// When ctx ends mid-flight the request is abandoned to a goroutine that
+// releases req and resp, and *owned is cleared.
+func (c *Client) exchange(ctx context.Context, op string, req *fasthttp.Request, resp *fasthttp.Response, owned *bool) error {
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		start := time.Now()
+		err := c.roundTrip(ctx, req, resp, owned)
+		code := classify(err, resp)
+		c.metrics.observeRequest(op, code, time.Since(start))
+		if err == nil {
+			return nil
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			if errors.Is(cerr, context.DeadlineExceeded) {
+				return fmt.Errorf("%w: %w", ErrUnreachable, cerr)
+			}
+			return cerr
+		}
+		var de *dialError
+		if errors.As(err, &de) && attempt < c.dialAttempts {
+			wait := c.dialBackoff << (attempt - 1)
+			if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > wait {
+				c.log.DebugContext(ctx, "engagement: AXP dial failed, retrying", "operation", op, "attempt", attempt, "err", err)
+				if serr := c.sleep(ctx, wait); serr != nil {
+					return fmt.Errorf("%w: %w", ErrUnreachable, err)
+				}
+				continue
+			}
+		}
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+}
+
+// roundTrip runs one HostClient exchange bounded by ctx's deadline. fasthttp
+// knows no contexts, so it runs aside and ctx's cancellation abandons it.
+func (c *Client) roundTrip(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, owned *bool) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(c.timeout)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.hc.DoDeadline(req, resp, deadline) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		*owned = false
+		go func() {
+			<-done
+			fasthttp.ReleaseRequest(req)
+			fasthttp.ReleaseResponse(resp)
+		}()
+		return ctx.Err()
+	}
+}
+
+// classify names an attempt's outcome for the code label.
+func classify(err error, resp *fasthttp.Response) string {
+	var de *dialError
+	switch {
+	case err == nil:
+		return statusLabel(resp.StatusCode())
+	case errors.As(err, &de):
+		return "dial_error"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "canceled"
+	case errors.Is(err, fasthttp.ErrTimeout), isTimeout(err):
+		return "timeout"
+	}
+	return "error"
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// statusLabel avoids an allocation per request for the common codes.
+func statusLabel(code int) string {
+	switch code {
+	case 200:
+		return "200"
+	case 201:
+		return "201"
+	case 202:
+		return "202"
+	case 204:
+		return "204"
+	case 400:
+		return "400"
+	case 401:
+		return "401"
+	case 404:
+		return "404"
+	case 429:
+		return "429"
+	case 500:
+		return "500"
+	case 503:
+		return "503"
+	}
+	return strconv.Itoa(code)
+}
