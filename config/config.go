@@ -1,0 +1,340 @@
+// Package config is connector-proxy's configuration: a YAML file, then
+// environment overrides (CONNECTOR_PROXY_ + the field's YAML path in upper
+// case, "_" between levels, e.g. CONNECTOR_PROXY_AXP_CLIENT_SECRET), then
+// defaults, then validation that names the field at fault. With no AXP base
+// URL the proxy runs in demo mode against its embedded simulator.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole file.
+type Config struct {
+	// Listen is the public listener (both client faces and the AXP webhook).
+	Listen string `yaml:"listen"`
+	// AdminListen serves /metrics, /healthz and /readyz.
+	AdminListen string `yaml:"admin_listen"`
+	// PublicURL is how AXP reaches this proxy; the webhook callback URL is
+	// built from it.
+	PublicURL string `yaml:"public_url"`
+	// DataDir holds the embedded store, the AppJWT signing key and the
+	// webhook path token.
+	DataDir string `yaml:"data_dir"`
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	Log             Log             `yaml:"log"`
+	Store           Store           `yaml:"store"`
+	AXP             AXP             `yaml:"axp"`
+	Demo            Demo            `yaml:"demo"`
+	ConnectorAPI    ConnectorAPI    `yaml:"connector_api"`
+	CustomerChannel CustomerChannel `yaml:"customer_channel"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	// Format is json (default) or text.
+	Format string `yaml:"format"`
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+}
+
+// Store chooses where state lives.
+type Store struct {
+	// Driver is bolt (default, one replica) or redis (several replicas).
+	Driver string `yaml:"driver"`
+	// RedisURL is redis://[user:pass@]host:port/db when Driver is redis.
+	RedisURL string `yaml:"redis_url"`
+	// Retention is how long a closed conversation's mappings are kept.
+	Retention time.Duration `yaml:"retention"`
+	// CacheSize is the number of entries of each LRU in front of the store.
+	CacheSize int `yaml:"cache_size"`
+}
+
+// AXP is the backend.
+type AXP struct {
+	// BaseURL is the host root, e.g. https://na.cc.avayacloud.com. Empty
+	// means demo mode.
+	BaseURL           string        `yaml:"base_url"`
+	AccountID         string        `yaml:"account_id"`
+	ClientID          string        `yaml:"client_id"`
+	ClientSecret      string        `yaml:"client_secret"`
+	ChannelProviderID string        `yaml:"channel_provider_id"`
+	Timeout           time.Duration `yaml:"timeout"`
+	// WebhookToken is the unguessable path segment of the callback URL;
+	// generated and kept in DataDir when empty.
+	WebhookToken string `yaml:"webhook_token"`
+}
+
+// Demo configures the embedded simulator used when AXP.BaseURL is empty.
+type Demo struct {
+	// SimListen is the simulator's own listener (its agent API).
+	SimListen string `yaml:"sim_listen"`
+	// AutoAgent makes the simulator's agent join and answer by itself.
+	AutoAgent bool `yaml:"auto_agent"`
+}
+
+// ConnectorAPI configures the Messaging Connector API face.
+type ConnectorAPI struct {
+	// KeyFile is the PEM RSA key that signs AppJWTs; generated into DataDir
+	// when empty.
+	KeyFile string `yaml:"key_file"`
+	// Issuer is the AppJWT iss claim.
+	Issuer string `yaml:"issuer"`
+	Apps   []App  `yaml:"apps"`
+}
+
+// App is one connector application, as LivePerson's app installation.
+type App struct {
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	AccountID    string `yaml:"account_id"`
+	// Webhooks maps the app manifest's event keys
+	// (ms.MessagingEventNotification.ContentEvent, …) to endpoint URLs.
+	Webhooks map[string]string `yaml:"webhooks"`
+	// Retention is how long an undeliverable notification is retried.
+	Retention time.Duration `yaml:"retention"`
+	// AgentRole is the originator role of agent events (ASSIGNED_AGENT).
+	AgentRole string `yaml:"agent_role"`
+}
+
+// CustomerChannel configures the Customer Channel face.
+type CustomerChannel struct {
+	// AllowedOrigins are the browser origins allowed by CORS ("*" for any).
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// ConnectorSecret authenticates registerConnector sockets.
+	ConnectorSecret string        `yaml:"connector_secret"`
+	PingInterval    time.Duration `yaml:"ping_interval"`
+	PingTimeout     time.Duration `yaml:"ping_timeout"`
+	MaxPayload      int           `yaml:"max_payload"`
+	SMTP            SMTP          `yaml:"smtp"`
+}
+
+// SMTP is where email transcripts go.
+type SMTP struct {
+	Addr     string `yaml:"addr"`
+	From     string `yaml:"from"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// EnvPrefix starts every environment override.
+const EnvPrefix = "CONNECTOR_PROXY_"
+
+// Load reads path (none when empty), applies the environment and the
+// defaults, and validates.
+func Load(path string, environ []string) (*Config, error) {
+	c := &Config{}
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+		dec.KnownFields(true)
+		// An empty file is a valid, empty configuration.
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config: %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(c, environ); err != nil {
+		return nil, err
+	}
+	c.defaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DemoMode reports whether the proxy runs against its embedded simulator.
+func (c *Config) DemoMode() bool { return c.AXP.BaseURL == "" }
+
+// Demo credentials, said at start-up in demo mode.
+const (
+	DemoAccount          = "DEMOAC"
+	DemoClientID         = "demo-client"
+	DemoClientSecret     = "demo-secret"
+	DemoChannelProvider  = "ConnectorProxyDemo"
+	DemoAppClientID      = "demo-app"
+	DemoAppClientSecret  = "demo-app-secret"
+	DemoConnectorSecret  = "demo-connector-secret"
+	defaultListen        = ":8080"
+	defaultAdminListen   = ":9090"
+	defaultSimListen     = "127.0.0.1:8090"
+	defaultNotifyHoldFor = 72 * time.Hour
+)
+
+func (c *Config) defaults() {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	defDur := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	def(&c.Listen, defaultListen)
+	def(&c.AdminListen, defaultAdminListen)
+	def(&c.DataDir, "data")
+	defDur(&c.ShutdownTimeout, 15*time.Second)
+	def(&c.Log.Format, "json")
+	def(&c.Log.Level, "info")
+	def(&c.Store.Driver, "bolt")
+	defDur(&c.Store.Retention, 72*time.Hour)
+	if c.Store.CacheSize == 0 {
+		c.Store.CacheSize = 10_000
+	}
+	defDur(&c.AXP.Timeout, 10*time.Second)
+	def(&c.Demo.SimListen, defaultSimListen)
+	def(&c.ConnectorAPI.Issuer, "connector-proxy")
+	defDur(&c.CustomerChannel.PingInterval, 25*time.Second)
+	defDur(&c.CustomerChannel.PingTimeout, 20*time.Second)
+	if c.CustomerChannel.MaxPayload == 0 {
+		c.CustomerChannel.MaxPayload = 1_000_000
+	}
+	if c.DemoMode() {
+		// Demo mode: everything is on this machine, with credentials the
+		// start-up message prints.
+		def(&c.AXP.AccountID, DemoAccount)
+		def(&c.AXP.ClientID, DemoClientID)
+		def(&c.AXP.ClientSecret, DemoClientSecret)
+		def(&c.AXP.ChannelProviderID, DemoChannelProvider)
+		if len(c.ConnectorAPI.Apps) == 0 {
+			c.ConnectorAPI.Apps = []App{{ClientID: DemoAppClientID, ClientSecret: DemoAppClientSecret, AccountID: DemoAccount}}
+		}
+		def(&c.CustomerChannel.ConnectorSecret, DemoConnectorSecret)
+		if len(c.CustomerChannel.AllowedOrigins) == 0 {
+			c.CustomerChannel.AllowedOrigins = []string{"*"}
+		}
+	}
+	if c.PublicURL == "" {
+		host := c.Listen
+		if strings.HasPrefix(host, ":") {
+			host = "127.0.0.1" + host
+		}
+		c.PublicURL = "http://" + host
+	}
+	for i := range c.ConnectorAPI.Apps {
+		a := &c.ConnectorAPI.Apps[i]
+		defDur(&a.Retention, defaultNotifyHoldFor)
+		def(&a.AgentRole, "ASSIGNED_AGENT")
+	}
+}
+
+var accountRe = regexp.MustCompile(`^[a-zA-Z]{6}$`)
+
+// FieldError names the configuration field at fault.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return "config: " + e.Field + ": " + e.Msg }
+
+// Validate checks the configuration and names the first bad field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("public_url", "must be an absolute http(s) URL, got %q", c.PublicURL)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Store.Driver {
+	case "bolt":
+	case "redis":
+		if c.Store.RedisURL == "" {
+			bad("store.redis_url", "is required when store.driver is redis")
+		}
+	default:
+		bad("store.driver", "must be bolt or redis, got %q", c.Store.Driver)
+	}
+	if !c.DemoMode() {
+		if u, err := url.Parse(c.AXP.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("axp.base_url", "must be an absolute http(s) URL, got %q", c.AXP.BaseURL)
+		}
+		for field, v := range map[string]string{"axp.client_id": c.AXP.ClientID, "axp.client_secret": c.AXP.ClientSecret} {
+			if v == "" {
+				bad(field, "is required")
+			}
+		}
+	}
+	if !accountRe.MatchString(c.AXP.AccountID) {
+		bad("axp.account_id", "must be six letters, got %q", c.AXP.AccountID)
+	}
+	if n := len(c.AXP.ChannelProviderID); n < 3 || n > 256 {
+		bad("axp.channel_provider_id", "must be 3 to 256 characters, got %q", c.AXP.ChannelProviderID)
+	}
+	if c.AXP.WebhookToken != "" && len(c.AXP.WebhookToken) < 32 {
+		bad("axp.webhook_token", "must be at least 32 characters so that it cannot be guessed")
+	}
+	seen := map[string]bool{}
+	for i, a := range c.ConnectorAPI.Apps {
+		f := fmt.Sprintf("connector_api.apps[%d]", i)
+		if a.ClientID == "" {
+			bad(f+".client_id", "is required")
+		}
+		if seen[a.ClientID] {
+			bad(f+".client_id", "%q is configured twice", a.ClientID)
+		}
+		seen[a.ClientID] = true
+		if a.ClientSecret == "" {
+			bad(f+".client_secret", "is required")
+		}
+		if a.AccountID == "" {
+			bad(f+".account_id", "is required")
+		}
+		for key, u := range a.Webhooks {
+			if !KnownWebhookKey(key) {
+				bad(f+".webhooks", "unknown event key %q", key)
+			}
+			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				bad(f+".webhooks."+key, "must be an absolute http(s) URL, got %q", u)
+			}
+		}
+	}
+	if c.CustomerChannel.MaxPayload < 1024 {
+		bad("customer_channel.max_payload", "must be at least 1024 bytes")
+	}
+	if c.CustomerChannel.PingTimeout <= 0 || c.CustomerChannel.PingInterval <= 0 {
+		bad("customer_channel.ping_interval", "ping_interval and ping_timeout must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+// KnownWebhookKey reports whether key is one of the five event keys of the
+// LivePerson app manifest.
+func KnownWebhookKey(key string) bool {
+	switch key {
+	case "ms.MessagingEventNotification.ContentEvent",
+		"ms.MessagingEventNotification.RichContentEvent",
+		"ms.MessagingEventNotification.AcceptStatusEvent",
+		"ms.MessagingEventNotification.ChatStateEvent",
+		"cqm.ExConversationChangeNotification":
+		return true
+	}
+	return false
+}
