@@ -24,7 +24,6 @@ func applyEnv(c *Config, environ []string) error {
 	return walkEnv(reflect.ValueOf(c).Elem(), strings.TrimSuffix(EnvPrefix, "_"), "", env)
 }
 
-
 func walkEnv(v reflect.Value, envName, field string, env map[string]string) error {
 	t := v.Type()
 	for i := range t.NumField() {
