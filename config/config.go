@@ -12,9 +12,11 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/connector-proxy/connector-proxy/auth"
 	"gopkg.in/yaml.v3"
 )
 
@@ -80,8 +82,9 @@ type AXP struct {
 type Demo struct {
 	// SimListen is the simulator's own listener (its agent API).
 	SimListen string `yaml:"sim_listen"`
-	// AutoAgent makes the simulator's agent join and answer by itself.
-	AutoAgent bool `yaml:"auto_agent"`
+	// ManualAgent turns the simulator's auto-agent off: the agent then joins
+	// and answers only through the simulator's agent API.
+	ManualAgent bool `yaml:"manual_agent"`
 }
 
 // ConnectorAPI configures the Messaging Connector API face.
@@ -91,21 +94,9 @@ type ConnectorAPI struct {
 	KeyFile string `yaml:"key_file"`
 	// Issuer is the AppJWT iss claim.
 	Issuer string `yaml:"issuer"`
-	Apps   []App  `yaml:"apps"`
-}
-
-// App is one connector application, as LivePerson's app installation.
-type App struct {
-	ClientID     string `yaml:"client_id"`
-	ClientSecret string `yaml:"client_secret"`
-	AccountID    string `yaml:"account_id"`
-	// Webhooks maps the app manifest's event keys
-	// (ms.MessagingEventNotification.ContentEvent, …) to endpoint URLs.
-	Webhooks map[string]string `yaml:"webhooks"`
-	// Retention is how long an undeliverable notification is retried.
-	Retention time.Duration `yaml:"retention"`
-	// AgentRole is the originator role of agent events (ASSIGNED_AGENT).
-	AgentRole string `yaml:"agent_role"`
+	// Apps are the installed connector applications (package auth
+	// documents each field and its defaults).
+	Apps []auth.App `yaml:"apps"`
 }
 
 // CustomerChannel configures the Customer Channel face.
@@ -162,17 +153,16 @@ func (c *Config) DemoMode() bool { return c.AXP.BaseURL == "" }
 
 // Demo credentials, said at start-up in demo mode.
 const (
-	DemoAccount          = "DEMOAC"
-	DemoClientID         = "demo-client"
-	DemoClientSecret     = "demo-secret"
-	DemoChannelProvider  = "ConnectorProxyDemo"
-	DemoAppClientID      = "demo-app"
-	DemoAppClientSecret  = "demo-app-secret"
-	DemoConnectorSecret  = "demo-connector-secret"
-	defaultListen        = ":8080"
-	defaultAdminListen   = ":9090"
-	defaultSimListen     = "127.0.0.1:8090"
-	defaultNotifyHoldFor = 72 * time.Hour
+	DemoAccount         = "DEMOAC"
+	DemoClientID        = "demo-client"
+	DemoClientSecret    = "demo-secret"
+	DemoChannelProvider = "ConnectorProxyDemo"
+	DemoAppClientID     = "demo-app"
+	DemoAppClientSecret = "demo-app-secret"
+	DemoConnectorSecret = "demo-connector-secret"
+	defaultListen       = ":8080"
+	defaultAdminListen  = ":9090"
+	defaultSimListen    = "127.0.0.1:8090"
 )
 
 func (c *Config) defaults() {
@@ -213,7 +203,7 @@ func (c *Config) defaults() {
 		def(&c.AXP.ClientSecret, DemoClientSecret)
 		def(&c.AXP.ChannelProviderID, DemoChannelProvider)
 		if len(c.ConnectorAPI.Apps) == 0 {
-			c.ConnectorAPI.Apps = []App{{ClientID: DemoAppClientID, ClientSecret: DemoAppClientSecret, AccountID: DemoAccount}}
+			c.ConnectorAPI.Apps = []auth.App{{ClientID: DemoAppClientID, ClientSecret: DemoAppClientSecret, AccountID: DemoAccount}}
 		}
 		def(&c.CustomerChannel.ConnectorSecret, DemoConnectorSecret)
 		if len(c.CustomerChannel.AllowedOrigins) == 0 {
@@ -226,11 +216,6 @@ func (c *Config) defaults() {
 			host = "127.0.0.1" + host
 		}
 		c.PublicURL = "http://" + host
-	}
-	for i := range c.ConnectorAPI.Apps {
-		a := &c.ConnectorAPI.Apps[i]
-		defDur(&a.Retention, defaultNotifyHoldFor)
-		def(&a.AgentRole, "ASSIGNED_AGENT")
 	}
 }
 
@@ -307,13 +292,13 @@ func (c *Config) Validate() error {
 		if a.AccountID == "" {
 			bad(f+".account_id", "is required")
 		}
-		for key, u := range a.Webhooks {
-			if !KnownWebhookKey(key) {
-				bad(f+".webhooks", "unknown event key %q", key)
+		for key := range a.Webhooks {
+			if !slices.Contains(auth.WebhookKeys(), key) {
+				bad(f+".webhooks", "unknown event key %q (known: %s)", key, strings.Join(auth.WebhookKeys(), ", "))
 			}
-			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-				bad(f+".webhooks."+key, "must be an absolute http(s) URL, got %q", u)
-			}
+		}
+		if err := auth.CheckApp(a); err != nil {
+			bad(f, "%v", err)
 		}
 	}
 	if c.CustomerChannel.MaxPayload < 1024 {
@@ -323,18 +308,4 @@ func (c *Config) Validate() error {
 		bad("customer_channel.ping_interval", "ping_interval and ping_timeout must be positive")
 	}
 	return errors.Join(errs...)
-}
-
-// KnownWebhookKey reports whether key is one of the five event keys of the
-// LivePerson app manifest.
-func KnownWebhookKey(key string) bool {
-	switch key {
-	case "ms.MessagingEventNotification.ContentEvent",
-		"ms.MessagingEventNotification.RichContentEvent",
-		"ms.MessagingEventNotification.AcceptStatusEvent",
-		"ms.MessagingEventNotification.ChatStateEvent",
-		"cqm.ExConversationChangeNotification":
-		return true
-	}
-	return false
 }

@@ -34,7 +34,6 @@ func TestLoadWithNothingIsDemoMode(t *testing.T) {
 		"account":      {c.AXP.AccountID, DemoAccount},
 		"store":        {c.Store.Driver, "bolt"},
 		"demo app":     {c.ConnectorAPI.Apps[0].ClientID, DemoAppClientID},
-		"agent role":   {c.ConnectorAPI.Apps[0].AgentRole, "ASSIGNED_AGENT"},
 	}
 	for name, got := range checks {
 		if got[0] != got[1] {
@@ -82,8 +81,8 @@ connector_api:
 	if got := strings.Join(c.CustomerChannel.AllowedOrigins, "|"); got != "https://b.example|https://c.example" {
 		t.Fatalf("origins = %q", got)
 	}
-	if c.CustomerChannel.MaxPayload != 2048 || c.ConnectorAPI.Apps[0].Retention != 72*time.Hour {
-		t.Fatalf("max payload %d, retention %v", c.CustomerChannel.MaxPayload, c.ConnectorAPI.Apps[0].Retention)
+	if c.CustomerChannel.MaxPayload != 2048 {
+		t.Fatalf("max payload %d", c.CustomerChannel.MaxPayload)
 	}
 }
 
