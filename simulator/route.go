@@ -1,0 +1,189 @@
+package simulator
+
+import "strings"
+
+// routeKind names an endpoint of the simulator.
+type routeKind int
+
+const (
+	routeUnknown routeKind = iota
+	routeToken
+	routeSessions
+	routeSession
+	routeSessionVerb
+	routeEngagements
+	routeEngagement
+	routeEngagementVerb
+	routeMessages
+	routeSubscriptions
+	routeSubscription
+	routeSimEngagements
+	routeSimEngagementVerb
+	routeSimFaults
+	routeSimHealth
+)
+
+// Path prefixes of the v1beta surfaces.
+const (
+	channelBase = "/api/digital/channel/v1beta/accounts/"
+	webhookBase = "/api/digital/webhook/v1beta/accounts/"
+	simBase     = "/sim/accounts/"
+)
+
+// route is a parsed request path. account and id are raw path segments: the
+// handlers validate them, so that a malformed id is a 400 with a violation
+// rather than an unknown path.
+type route struct {
+	kind    routeKind
+	account string
+	id      string
+	verb    string
+}
+
+// sim reports whether the route belongs to the /sim agent API (no auth, no faults).
+func (r route) sim() bool {
+	return r.kind == routeSimEngagements || r.kind == routeSimEngagementVerb ||
+		r.kind == routeSimFaults || r.kind == routeSimHealth
+}
+
+var (
+	sessionVerbs    = []string{"appendIdentifiers", "updateSessionParameters"}
+	engagementVerbs = []string{"join", "disconnect"}
+	simVerbs        = []string{"agentJoin", "agentMessage", "agentLeave", "engagementError"}
+)
+
+// parseRoute maps an (already percent-decoded) path onto a route. One trailing
+// slash is tolerated because real clients post to "…:disconnect/".
+func parseRoute(path string) route {
+	if len(path) > 1 && strings.HasSuffix(path, "/") {
+		path = path[:len(path)-1]
+	}
+	if !strings.HasPrefix(path, "/") {
+		return route{}
+	}
+	seg := strings.Split(path[1:], "/")
+	for _, s := range seg {
+		if s == "" {
+			return route{}
+		}
+	}
+	switch {
+	case len(seg) == 6 && seg[0] == "auth" && seg[1] == "realms" && seg[3] == "protocol" &&
+		seg[4] == "openid-connect" && seg[5] == "token":
+		return route{kind: routeToken, account: seg[2]}
+	case len(seg) >= 7 && seg[0] == "api" && seg[1] == "digital" && seg[2] == "channel" &&
+		seg[3] == "v1beta" && seg[4] == "accounts":
+		return parseChannel(seg[5], seg[6:])
+	case len(seg) >= 7 && seg[0] == "api" && seg[1] == "digital" && seg[2] == "webhook" &&
+		seg[3] == "v1beta" && seg[4] == "accounts" && seg[6] == "subscriptions":
+		switch len(seg) {
+		case 7:
+			return route{kind: routeSubscriptions, account: seg[5]}
+		case 8:
+			if strings.Contains(seg[7], ":") {
+				return route{}
+			}
+			return route{kind: routeSubscription, account: seg[5], id: seg[7]}
+		}
+	case len(seg) == 2 && seg[0] == "sim" && seg[1] == "faults":
+		return route{kind: routeSimFaults}
+	case len(seg) == 2 && seg[0] == "sim" && seg[1] == "health":
+		return route{kind: routeSimHealth}
+	case len(seg) >= 4 && seg[0] == "sim" && seg[1] == "accounts" && seg[3] == "engagements":
+		switch len(seg) {
+		case 4:
+			return route{kind: routeSimEngagements, account: seg[2]}
+		case 5:
+			id, verb, ok := splitVerb(seg[4], simVerbs)
+			if ok && verb != "" {
+				return route{kind: routeSimEngagementVerb, account: seg[2], id: id, verb: verb}
+			}
+		}
+	}
+	return route{}
+}
+
+func parseChannel(account string, rest []string) route {
+	switch {
+	case len(rest) == 1 && rest[0] == "sessions":
+		return route{kind: routeSessions, account: account}
+	case len(rest) == 2 && rest[0] == "sessions":
+		id, verb, ok := splitVerb(rest[1], sessionVerbs)
+		if !ok {
+			return route{}
+		}
+		if verb == "" {
+			return route{kind: routeSession, account: account, id: id}
+		}
+		return route{kind: routeSessionVerb, account: account, id: id, verb: verb}
+	case len(rest) == 1 && rest[0] == "engagements":
+		return route{kind: routeEngagements, account: account}
+	case len(rest) == 2 && rest[0] == "engagements":
+		id, verb, ok := splitVerb(rest[1], engagementVerbs)
+		if !ok {
+			return route{}
+		}
+		if verb == "" {
+			return route{kind: routeEngagement, account: account, id: id}
+		}
+		return route{kind: routeEngagementVerb, account: account, id: id, verb: verb}
+	case len(rest) == 3 && rest[0] == "engagements" && rest[2] == "messages" && !strings.Contains(rest[1], ":"):
+		return route{kind: routeMessages, account: account, id: rest[1]}
+	}
+	return route{}
+}
+
+// splitVerb splits "id:verb" (a Google-style custom method). ok is false for
+// an unknown verb or an empty id.
+func splitVerb(s string, verbs []string) (id, verb string, ok bool) {
+	i := strings.IndexByte(s, ':')
+	if i < 0 {
+		return s, "", true
+	}
+	id, verb = s[:i], s[i+1:]
+	if id == "" {
+		return "", "", false
+	}
+	for _, v := range verbs {
+		if v == verb {
+			return id, verb, true
+		}
+	}
+	return "", "", false
+}
+
+// path rebuilds the canonical path of a known route (used by the fuzz test to
+// check that parsing loses nothing).
+func (r route) path() string {
+	idv := r.id
+	if r.verb != "" {
+		idv += ":" + r.verb
+	}
+	switch r.kind {
+	case routeToken:
+		return "/auth/realms/" + r.account + "/protocol/openid-connect/token"
+	case routeSessions:
+		return channelBase + r.account + "/sessions"
+	case routeSession, routeSessionVerb:
+		return channelBase + r.account + "/sessions/" + idv
+	case routeEngagements:
+		return channelBase + r.account + "/engagements"
+	case routeEngagement, routeEngagementVerb:
+		return channelBase + r.account + "/engagements/" + idv
+	case routeMessages:
+		return channelBase + r.account + "/engagements/" + r.id + "/messages"
+	case routeSubscriptions:
+		return webhookBase + r.account + "/subscriptions"
+	case routeSubscription:
+		return webhookBase + r.account + "/subscriptions/" + r.id
+	case routeSimEngagements:
+		return simBase + r.account + "/engagements"
+	case routeSimEngagementVerb:
+		return simBase + r.account + "/engagements/" + idv
+	case routeSimFaults:
+		return "/sim/faults"
+	case routeSimHealth:
+		return "/sim/health"
+	}
+	return ""
+}

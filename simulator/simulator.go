@@ -1,0 +1,324 @@
+package simulator
+
+import (
+	"crypto/rand"
+	"log/slog"
+	randv2 "math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+)
+
+// Config configures a Simulator. Zero values take the documented defaults.
+type Config struct {
+	// ClientID and ClientSecret are the credentials the token endpoint
+	// accepts, for any six-letter account realm.
+	ClientID, ClientSecret string        // defaults "demo-client" / "demo-secret"
+	TokenTTL               time.Duration // default 900s, AXP's token lifetime
+
+	// AutoAgent joins each new dialog after AutoAgentDelay and answers each
+	// customer message with "You said: …".
+	AutoAgent      bool
+	AutoAgentName  string        // default "Demo Agent"
+	AutoAgentDelay time.Duration // default 200ms
+
+	// CallbackTimeout bounds a webhook callback; a slower one counts as failed.
+	CallbackTimeout time.Duration // default 5s, as AXP documents
+	// RedeliveryDelay is the first wait before a failed callback is re-sent;
+	// it doubles per attempt up to MaxRedeliveryDelay.
+	RedeliveryDelay     time.Duration // default 1s
+	MaxRedeliveryDelay  time.Duration // default 60s
+	MaxDeliveryAttempts int           // default 10, then the event is dropped
+
+	// Limits that keep memory bounded whatever clients do. A full store
+	// answers 429 ("Tenant Quota has been exhausted").
+	MaxSessions          int // default 100000; ended sessions are evicted first
+	MaxDialogs           int // per engagement, default 100
+	MaxMessages          int // per dialog, default 10000
+	MaxSubscriptions     int // per account, default 50
+	MaxQueuedDeliveries  int // per subscription, default 10000; newer events are dropped beyond it
+	MaxFaults            int // default 100
+	MaxPendingAutoAgents int // default 4096 scheduled auto-agent actions
+
+	Now    func() time.Time // injected clock for timestamps and token expiry (default time.Now)
+	Rand   func() float64   // draws for fault ratios (default math/rand/v2)
+	Logger *slog.Logger     // default discards
+}
+
+func (c *Config) defaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	defDur := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	def(&c.ClientID, "demo-client")
+	def(&c.ClientSecret, "demo-secret")
+	def(&c.AutoAgentName, "Demo Agent")
+	defDur(&c.TokenTTL, 900*time.Second)
+	defDur(&c.AutoAgentDelay, 200*time.Millisecond)
+	defDur(&c.CallbackTimeout, 5*time.Second)
+	defDur(&c.RedeliveryDelay, time.Second)
+	defDur(&c.MaxRedeliveryDelay, time.Minute)
+	if c.MaxRedeliveryDelay < c.RedeliveryDelay {
+		c.MaxRedeliveryDelay = c.RedeliveryDelay
+	}
+	defInt(&c.MaxDeliveryAttempts, 10)
+	defInt(&c.MaxSessions, 100000)
+	defInt(&c.MaxDialogs, 100)
+	defInt(&c.MaxMessages, 10000)
+	defInt(&c.MaxSubscriptions, 50)
+	defInt(&c.MaxQueuedDeliveries, 10000)
+	defInt(&c.MaxFaults, 100)
+	defInt(&c.MaxPendingAutoAgents, 4096)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = randv2.Float64
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Simulator is an in-memory AXP v1beta Custom Chat backend. It is safe for
+// concurrent use; serve it with Handler.
+type Simulator struct {
+	cfg    Config
+	log    *slog.Logger
+	key    []byte // HMAC key of the access tokens
+	client *fasthttp.Client
+
+	mu          sync.Mutex
+	sessions    map[string]*sessionState
+	engagements map[string]*engagementState
+	subs        map[string]*subscriptionState
+	subsByAcct  map[string][]*subscriptionState
+	ended       []string // ended session ids, oldest first: evicted when MaxSessions is reached
+
+	faultMu sync.Mutex
+	faults  []*Fault
+	faultID int
+
+	auto chan autoTask
+
+	stats deliveryCounters
+
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// New builds a simulator and starts its auto-agent worker.
+func New(cfg Config) *Simulator {
+	cfg.defaults()
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails on supported platforms
+	s := &Simulator{
+		cfg: cfg,
+		log: cfg.Logger,
+		key: key,
+		client: &fasthttp.Client{
+			Name:                     "engagement-sim",
+			ReadTimeout:              cfg.CallbackTimeout,
+			WriteTimeout:             cfg.CallbackTimeout,
+			MaxConnWaitTimeout:       cfg.CallbackTimeout,
+			MaxIdleConnDuration:      30 * time.Second,
+			MaxResponseBodySize:      64 << 10,
+			NoDefaultUserAgentHeader: false,
+		},
+		sessions:    make(map[string]*sessionState),
+		engagements: make(map[string]*engagementState),
+		subs:        make(map[string]*subscriptionState),
+		subsByAcct:  make(map[string][]*subscriptionState),
+		auto:        make(chan autoTask, cfg.MaxPendingAutoAgents),
+		done:        make(chan struct{}),
+	}
+	s.wg.Add(1)
+	go s.runAuto()
+	return s
+}
+
+// Close stops webhook delivery and the auto-agent; queued events are dropped.
+// It is safe to call more than once.
+func (s *Simulator) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.mu.Lock()
+		for _, sub := range s.subs {
+			sub.d.close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+		s.client.CloseIdleConnections()
+	})
+	return nil
+}
+
+func (s *Simulator) now() engagement.Time { return engagement.NewTime(s.cfg.Now()) }
+
+// Handler serves the token endpoint, the v1beta channel and webhook APIs and
+// the /sim agent API.
+func (s *Simulator) Handler(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	r := parseRoute(path)
+	if r.sim() {
+		s.serveSim(ctx, r)
+		return
+	}
+	if s.applyFaults(ctx, path) {
+		return
+	}
+	switch r.kind {
+	case routeUnknown:
+		writeProblem(ctx, newProblem(http.StatusNotFound, "There is no API method associated with the URL path "+path))
+		return
+	case routeToken:
+		s.serveToken(ctx, r.account)
+		return
+	}
+	if p := s.authorize(ctx, r.account); p != nil {
+		writeProblem(ctx, p)
+		return
+	}
+	method := string(ctx.Method())
+	var p *Problem
+	switch r.kind {
+	case routeSessions:
+		p = s.onlyPOST(ctx, method, func() *Problem { return s.createSession(ctx, r.account) })
+	case routeSession:
+		switch method {
+		case http.MethodGet:
+			p = s.getSession(ctx, r.account, r.id)
+		case http.MethodDelete:
+			p = s.deleteSession(ctx, r.account, r.id)
+		default:
+			p = methodNotAllowed(ctx, "GET, DELETE")
+		}
+	case routeSessionVerb:
+		p = s.onlyPOST(ctx, method, func() *Problem { return s.sessionVerb(ctx, r.account, r.id, r.verb) })
+	case routeEngagements:
+		switch method {
+		case http.MethodPost:
+			p = s.createEngagement(ctx, r.account)
+		case http.MethodGet:
+			p = s.listEngagements(ctx, r.account)
+		default:
+			p = methodNotAllowed(ctx, "GET, POST")
+		}
+	case routeEngagement:
+		if method != http.MethodGet {
+			p = methodNotAllowed(ctx, "GET")
+			break
+		}
+		p = s.getEngagement(ctx, r.account, r.id)
+	case routeEngagementVerb:
+		p = s.onlyPOST(ctx, method, func() *Problem {
+			if r.verb == "join" {
+				return s.joinEngagement(ctx, r.account, r.id)
+			}
+			return s.disconnectEngagement(ctx, r.account, r.id)
+		})
+	case routeMessages:
+		switch method {
+		case http.MethodPost:
+			p = s.sendMessage(ctx, r.account, r.id)
+		case http.MethodGet:
+			p = s.listMessages(ctx, r.account, r.id)
+		default:
+			p = methodNotAllowed(ctx, "GET, POST")
+		}
+	case routeSubscriptions:
+		switch method {
+		case http.MethodPost:
+			p = s.createSubscription(ctx, r.account)
+		case http.MethodGet:
+			p = s.listSubscriptions(ctx, r.account)
+		default:
+			p = methodNotAllowed(ctx, "GET, POST")
+		}
+	case routeSubscription:
+		switch method {
+		case http.MethodGet:
+			p = s.getSubscription(ctx, r.account, r.id)
+		case http.MethodPut:
+			p = s.replaceSubscription(ctx, r.account, r.id)
+		case http.MethodDelete:
+			p = s.deleteSubscription(ctx, r.account, r.id)
+		default:
+			p = methodNotAllowed(ctx, "GET, PUT, DELETE")
+		}
+	}
+	if p != nil {
+		writeProblem(ctx, p)
+	}
+}
+
+func (s *Simulator) onlyPOST(ctx *fasthttp.RequestCtx, method string, f func() *Problem) *Problem {
+	if method != http.MethodPost {
+		return methodNotAllowed(ctx, "POST")
+	}
+	return f()
+}
+
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) *Problem {
+	ctx.Response.Header.Set("Allow", allow)
+	return newProblem(http.StatusMethodNotAllowed, "allowed: "+allow)
+}
+
+// authorize checks the bearer token against the path's account.
+func (s *Simulator) authorize(ctx *fasthttp.RequestCtx, account string) *Problem {
+	h := string(ctx.Request.Header.Peek("Authorization"))
+	const prefix = "bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return newProblem(http.StatusUnauthorized, "This operation requires authentication (Access-Token)")
+	}
+	claims, err := s.verifyToken(strings.TrimSpace(h[len(prefix):]))
+	if err != nil {
+		return newProblem(http.StatusUnauthorized, "This operation requires authentication (Access-Token): "+err.Error())
+	}
+	if !isAccountID(account) {
+		return violationProblem([]Violation{{Field: "accountId", Message: `must match "^[a-zA-Z]{6}$"`, Code: codePattern}})
+	}
+	if claims.TenantID != account {
+		return newProblem(http.StatusForbidden, "")
+	}
+	return nil
+}
+
+// deliveryCounters are exposed through DeliveryStats.
+type deliveryCounters struct {
+	delivered, failed, dropped atomic.Int64
+}
+
+// DeliveryStats counts webhook callbacks since the simulator started.
+type DeliveryStats struct {
+	Delivered int64 // callbacks answered 200 in time
+	Failed    int64 // attempts that failed or were too slow (each is re-sent or dropped)
+	Dropped   int64 // events given up after MaxDeliveryAttempts, or refused by a full queue
+}
+
+// DeliveryStats reports the webhook delivery counters.
+func (s *Simulator) DeliveryStats() DeliveryStats {
+	return DeliveryStats{
+		Delivered: s.stats.delivered.Load(),
+		Failed:    s.stats.failed.Load(),
+		Dropped:   s.stats.dropped.Load(),
+	}
+}
