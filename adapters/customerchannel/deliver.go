@@ -1,0 +1,250 @@
+package customerchannel
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/google/uuid"
+)
+
+// Keys of mapping.Conversation.Attrs this face writes.
+const (
+	attrParticipant = "cc.participantId" // the join proof handed out by init
+	attrName        = "cc.name"
+	attrEmail       = "cc.email"
+	attrPhone       = "cc.phone"
+	attrSubject     = "cc.subject"
+	attrLanguage    = "cc.language"
+)
+
+// systemParticipant sends the face's own activities (greetings, the end).
+var systemParticipant = Participant{ID: "system", Name: "System", Type: RoleSystem}
+
+// connectorPrincipal is the socket data of a connector that authenticated.
+type connectorPrincipal struct{}
+
+// consumerKey is a Customer Channel customer's key: the channel and the
+// customer's address on it (the conversation's refId).
+func consumerKey(channel, refID string) mapping.ConsumerKey {
+	return mapping.ConsumerKey{Face: mapping.FaceCustomerChannel, Account: channel, Consumer: refID}
+}
+
+// Deliver turns an AXP event into messageArrived for the conversation's
+// sockets and its channel's connector, and closes the conversation when
+// the event ends it. It returns an error only when the store write of the
+// end fails (so that AXP re-sends); a customer who is not connected finds
+// the messages in conversationInfo when joining again.
+func (f *Face) Deliver(ctx context.Context, conv *mapping.Conversation, ev *engagement.Event) error {
+	switch {
+	case ev.Message != nil:
+		m := ev.Message
+		switch {
+		case m.SenderParticipantType == engagement.ParticipantCustomer:
+			f.m.delivered("message", "skipped") // the customer's own, echoed
+			return nil
+		case whisper(m):
+			f.m.delivered("message", "whisper")
+			return nil
+		}
+		cm := f.chatMessage(conv, m)
+		if cm.Timestamp == "" {
+			cm.Timestamp = stamp(ev.EventDate.Time)
+		}
+		f.broadcast(ctx, conv, cm)
+	case ev.Participant != nil:
+		return f.deliverParticipant(ctx, conv, ev)
+	case ev.EngagementCreated != nil:
+		// Routing to an agent has started.
+		f.broadcast(ctx, conv, f.activity(conv, ActivityHandOff, systemParticipant, ActivityInfo{Text: "Looking for an agent"}))
+	case ev.EngagementError != nil:
+		e := ev.EngagementError
+		f.broadcast(ctx, conv, f.activity(conv, ActivityNoAgentAvailable, systemParticipant, ActivityInfo{Reason: e.Type, Detail: firstNonEmpty(e.Detail, e.Title)}))
+		return f.closeFromAXP(ctx, conv, engagement.ReasonSystemClosed)
+	default:
+		f.m.delivered("unknown", "skipped")
+	}
+	return nil
+}
+
+func (f *Face) deliverParticipant(ctx context.Context, conv *mapping.Conversation, ev *engagement.Event) error {
+	p := ev.Participant
+	isCustomer := p.ParticipantType == engagement.ParticipantCustomer ||
+		(p.ParticipantID != "" && p.ParticipantID == conv.ParticipantID)
+	who := Participant{ID: p.ParticipantID, Name: p.DisplayName, Type: role(p.ParticipantType)}
+	switch {
+	case ev.EventType == engagement.EventParticipantAdded && isCustomer:
+		f.m.delivered("participant", "skipped")
+	case ev.EventType == engagement.EventParticipantAdded:
+		f.broadcast(ctx, conv, f.activity(conv, ActivityParticipantJoined, who, ActivityInfo{Participant: &who}))
+	case isCustomer:
+		// The customer left the dialog at AXP (a timeout, or our own
+		// disconnect, in which case the conversation is closed already).
+		return f.closeFromAXP(ctx, conv, engagement.ReasonUserInactive)
+	default:
+		f.broadcast(ctx, conv, f.activity(conv, ActivityParticipantLeft, who, ActivityInfo{Participant: &who}))
+		// The last agent leaving may end the dialog; AXP sends no event
+		// for that, so ask.
+		eng, err := f.backend.GetEngagement(ctx, conv.EngagementID)
+		if err != nil {
+			f.log.WarnContext(ctx, "customerchannel: get engagement after a participant left", "conversation", conv.ID, "error", err)
+			return nil
+		}
+		if d := eng.Dialog(conv.DialogID); d != nil && (d.DialogStatus == engagement.DialogTerminated || d.DialogStatus == engagement.DialogTerminating) {
+			return f.closeFromAXP(ctx, conv, engagement.ReasonSystemClosed)
+		}
+	}
+	return nil
+}
+
+// closeFromAXP closes a conversation AXP ended and tells its sockets. An
+// already closed one is left alone, so the end is told once.
+func (f *Face) closeFromAXP(ctx context.Context, conv *mapping.Conversation, reason string) error {
+	if !conv.Open() {
+		return nil
+	}
+	closed := *conv
+	closed.State, closed.CloseReason, closed.ClosedAt = mapping.StateClosed, reason, f.now()
+	if err := f.store.PutConversation(ctx, &closed); err != nil {
+		return fmt.Errorf("customerchannel: close %s: %w", conv.ID, err)
+	}
+	f.endSessionIfIdle(ctx, &closed)
+	f.broadcast(ctx, &closed, f.activity(&closed, ActivityEndOfConversation, systemParticipant, ActivityInfo{Reason: reason}))
+	return nil
+}
+
+// broadcast emits messageArrived to the conversation's sockets and, with the
+// customer's refId, to the connector of its channel.
+func (f *Face) broadcast(ctx context.Context, conv *mapping.Conversation, msg any) {
+	kind := "activity"
+	if _, ok := msg.(*ChatMessage); ok {
+		kind = "message"
+	}
+	n := 0
+	for _, s := range f.hub.room(conv.ID) {
+		if f.emit(ctx, s, EventMessageArrived, msg) {
+			n++
+		}
+	}
+	if c := f.hub.connector(conv.Channel); c != nil {
+		switch m := msg.(type) {
+		case *ChatMessage:
+			cp := *m
+			cp.RefID = conv.RefID
+			msg = &cp
+		case *ActivityMessage:
+			cp := *m
+			cp.RefID = conv.RefID
+			msg = &cp
+		}
+		if f.emit(ctx, c, EventMessageArrived, msg) {
+			n++
+		}
+	}
+	if n == 0 {
+		f.m.delivered(kind, "undelivered")
+		return
+	}
+	f.m.delivered(kind, "delivered")
+}
+
+// chatMessage converts an AXP message.
+func (f *Face) chatMessage(conv *mapping.Conversation, m *engagement.Message) *ChatMessage {
+	from := Participant{ID: m.SenderParticipantID, Name: m.SenderParticipantName, Type: role(m.SenderParticipantType)}
+	to := []Participant{customerOf(conv)}
+	if m.SenderParticipantType == engagement.ParticipantCustomer {
+		// The customer is known to the client by the id init gave it.
+		from = customerOf(conv)
+		if m.SenderParticipantName != "" {
+			from.Name = m.SenderParticipantName
+		}
+		to = []Participant{}
+	}
+	text := m.Text()
+	if text == "" {
+		text = m.FallbackText
+	}
+	cm := &ChatMessage{
+		Type:           TypeChatMessage,
+		ConversationID: conv.ID,
+		ID:             m.MessageID,
+		From:           from,
+		To:             to,
+		Text:           text,
+		Attachments:    []Attachment{},
+	}
+	for _, a := range m.Attachments {
+		cm.Attachments = append(cm.Attachments, Attachment{Type: a.ContentType, Name: a.Name, ContentURL: a.URL, ThumbnailURL: a.ThumbnailURL})
+	}
+	switch {
+	case m.ReceivedAt != nil && !m.ReceivedAt.IsZero():
+		cm.Timestamp = stamp(m.ReceivedAt.Time)
+	case m.LastUpdatedAt != nil && !m.LastUpdatedAt.IsZero():
+		cm.Timestamp = stamp(m.LastUpdatedAt.Time)
+	}
+	return cm
+}
+
+// activity builds an ActivityMessage of the conversation.
+func (f *Face) activity(conv *mapping.Conversation, typ string, from Participant, info ActivityInfo) *ActivityMessage {
+	return &ActivityMessage{
+		Type:           TypeActivityMessage,
+		ConversationID: conv.ID,
+		ID:             uuid.NewString(),
+		From:           from,
+		To:             []Participant{},
+		ActivityType:   typ,
+		Info:           info,
+		Timestamp:      stamp(f.now()),
+	}
+}
+
+// whisper reports an agent message meant for agents only: customData
+// "whisper" true, or a "tag" of whisper as the seed's sendMessage has it.
+func whisper(m *engagement.Message) bool {
+	if m.CustomData == nil {
+		return false
+	}
+	w := strings.ToLower(m.CustomData["whisper"])
+	return w == "true" || w == "1" || w == "yes" || strings.EqualFold(m.CustomData["tag"], "whisper")
+}
+
+// customerOf is the conversation's customer as the client knows them.
+func customerOf(conv *mapping.Conversation) Participant {
+	return Participant{ID: conv.Attrs[attrParticipant], Name: conv.Attrs[attrName], Type: RoleCustomer}
+}
+
+func summary(conv *mapping.Conversation) ConversationSummary {
+	return ConversationSummary{
+		ID: conv.ID, Channel: conv.Channel, RefID: conv.RefID, Subject: conv.Attrs[attrSubject],
+		State: conv.State, CreatedAt: stamp(conv.CreatedAt), ClosedAt: stamp(conv.ClosedAt),
+	}
+}
+
+// role maps an AXP participant type to the face's.
+func role(participantType string) string {
+	switch participantType {
+	case engagement.ParticipantCustomer:
+		return RoleCustomer
+	case engagement.ParticipantAgent:
+		return RoleAgent
+	case engagement.ParticipantBot:
+		return RoleBot
+	case engagement.ParticipantSupervisor:
+		return RoleSupervisor
+	case engagement.ParticipantSystem:
+		return RoleSystem
+	}
+	return RoleAgent
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

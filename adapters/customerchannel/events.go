@@ -1,0 +1,400 @@
+package customerchannel
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/google/uuid"
+)
+
+// maxTextRunes is AXP's limit on elementText.text.
+const maxTextRunes = 4096
+
+// ackFunc answers an event the client sent with an ack id; nil when it
+// asked none.
+type ackFunc func(args ...any) error
+
+// eventError is an event's failure as the client is told it.
+type eventError struct {
+	code, msg string
+	conv      string
+	err       error
+}
+
+func (e *eventError) Error() string {
+	if e.err != nil {
+		return e.code + ": " + e.msg + ": " + e.err.Error()
+	}
+	return e.code + ": " + e.msg
+}
+
+func (e *eventError) Unwrap() error { return e.err }
+
+func fail(code, conv, format string, args ...any) *eventError {
+	return &eventError{code: code, conv: conv, msg: fmt.Sprintf(format, args...)}
+}
+
+// backendFail turns an AXP or store error into what the client is told:
+// UNAVAILABLE when it may pass, BACKEND_ERROR otherwise.
+func backendFail(conv, what string, err error) *eventError {
+	code := CodeBackend
+	if errors.Is(err, engagement.ErrUnreachable) || errors.Is(err, mapping.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		code = CodeUnavailable
+	}
+	return &eventError{code: code, conv: conv, msg: what + " failed", err: err}
+}
+
+// handleEvent runs one client event and answers it: on failure with an
+// error event and an error ack, on success with an ok ack.
+func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []json.RawMessage, ack ackFunc) {
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
+	defer cancel()
+	var (
+		id  string
+		err *eventError
+	)
+	var payload json.RawMessage
+	if len(args) > 0 {
+		payload = args[0]
+	}
+	switch event {
+	case EventJoinConversation:
+		err = f.onJoin(ctx, s, payload)
+	case EventSendMessage:
+		id, err = f.onSend(ctx, s, payload)
+	case EventEndConversation:
+		err = f.onEnd(ctx, s, payload)
+	case EventRegisterConnector:
+		err = f.onRegister(s, payload)
+	default:
+		err = fail(CodeUnknownEvent, "", "unknown event %q", event)
+		event = "unknown" // client input: keep the metric's label set bounded
+	}
+	if err != nil {
+		f.m.eventDone(event, strings.ToLower(err.code))
+		if err.err != nil {
+			f.log.WarnContext(ctx, "customerchannel: event failed", "event", event, "conversation", err.conv, "error", err)
+		}
+		p := &ErrorPayload{Code: err.code, Message: err.msg, Event: event, ConversationID: err.conv}
+		if event == "unknown" {
+			p.Event = ""
+		}
+		if eerr := s.Emit(EventError, p); eerr != nil {
+			f.log.DebugContext(ctx, "customerchannel: emit error event", "error", eerr)
+		}
+		if ack != nil {
+			_ = ack(Ack{Status: "error", Error: p}) // the socket may be gone; nothing to do then
+		}
+		return
+	}
+	f.m.eventDone(event, "ok")
+	if ack != nil {
+		_ = ack(Ack{Status: "ok", ID: id})
+	}
+}
+
+// decode reads an event's object payload.
+func decode(payload json.RawMessage, v any) *eventError {
+	if len(payload) == 0 || payload[0] != '{' {
+		return fail(CodeBadPayload, "", "the payload must be a JSON object")
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return fail(CodeBadPayload, "", "bad payload: %v", err)
+	}
+	return nil
+}
+
+// conversation loads one of this face's conversations.
+func (f *Face) conversation(ctx context.Context, id string) (*mapping.Conversation, *eventError) {
+	conv, err := f.store.Conversation(ctx, id)
+	if errors.Is(err, mapping.ErrNotFound) || (err == nil && conv.Owner.Face != mapping.FaceCustomerChannel) {
+		return nil, fail(CodeNotFound, id, "no conversation %q", id)
+	}
+	if err != nil {
+		return nil, backendFail(id, "load conversation", err)
+	}
+	return conv, nil
+}
+
+func (f *Face) onJoin(ctx context.Context, s socket, payload json.RawMessage) *eventError {
+	var req JoinRequest
+	if err := decode(payload, &req); err != nil {
+		return err
+	}
+	if req.ConversationID == "" || req.ID == "" {
+		return fail(CodeBadPayload, req.ConversationID, "conversationId and id are required")
+	}
+	conv, ferr := f.conversation(ctx, req.ConversationID)
+	if ferr != nil {
+		return ferr
+	}
+	if subtle.ConstantTimeCompare([]byte(conv.Attrs[attrParticipant]), []byte(req.ID)) != 1 {
+		return fail(CodeWrongParticipant, req.ConversationID, "participant id does not match the conversation")
+	}
+	f.hub.join(s, conv.ID)
+	customer := customerOf(conv)
+	if req.Name != "" {
+		customer.Name = req.Name
+	}
+	if conv.Open() {
+		greet := f.activity(conv, ActivityGreetings, systemParticipant, ActivityInfo{Text: f.cfg.Greeting})
+		greet.To = []Participant{customer}
+		f.emit(ctx, s, EventMessageArrived, greet)
+	}
+	info, err := f.conversationInfo(ctx, conv)
+	f.emit(ctx, s, EventConversationInfo, info)
+	if err != nil {
+		return backendFail(conv.ID, "list the conversation's messages", err)
+	}
+	return nil
+}
+
+// conversationInfo builds the conversationInfo event; on an AXP failure it
+// still returns what it knows, with the error.
+func (f *Face) conversationInfo(ctx context.Context, conv *mapping.Conversation) (*ConversationInfo, error) {
+	customer := customerOf(conv)
+	info := &ConversationInfo{
+		Conversation: summary(conv),
+		Messages:     []ChatMessage{},
+		Participant:  []Participant{customer},
+		Role:         RoleCustomer,
+	}
+	seen := map[string]bool{customer.ID: true}
+	var failed error
+	for m, err := range f.backend.AllMessages(ctx, conv.EngagementID, conv.SessionID, conv.DialogID) {
+		if err != nil {
+			failed = fmt.Errorf("list messages of %s: %w", conv.EngagementID, err)
+			break
+		}
+		if whisper(m) {
+			continue
+		}
+		cm := f.chatMessage(conv, m)
+		info.Messages = append(info.Messages, *cm)
+		if !seen[cm.From.ID] {
+			seen[cm.From.ID] = true
+			info.Participant = append(info.Participant, cm.From)
+		}
+	}
+	if eng, err := f.backend.GetEngagement(ctx, conv.EngagementID); err == nil {
+		if d := eng.Dialog(conv.DialogID); d != nil {
+			for _, c := range d.Connections {
+				if c.ParticipantType == engagement.ParticipantCustomer || seen[c.ParticipantID] || c.ConnectionState != engagement.Connected {
+					continue
+				}
+				seen[c.ParticipantID] = true
+				info.Participant = append(info.Participant, Participant{ID: c.ParticipantID, Name: c.DisplayName, Type: role(c.ParticipantType)})
+			}
+		}
+	} else if failed == nil {
+		failed = fmt.Errorf("get engagement %s: %w", conv.EngagementID, err)
+	}
+	return info, failed
+}
+
+// target resolves the conversation an event names: a customer's must be one
+// it joined, a connector's one of its channel (by conversationId or refId).
+func (f *Face) target(ctx context.Context, s socket, convID, refID string) (*mapping.Conversation, *eventError) {
+	if channel := f.hub.connectorOf(s); channel != "" {
+		if convID == "" {
+			if refID == "" {
+				return nil, fail(CodeBadPayload, "", "conversationId or refId is required")
+			}
+			return f.openConversationOf(ctx, channel, refID)
+		}
+		conv, err := f.conversation(ctx, convID)
+		if err != nil {
+			return nil, err
+		}
+		if conv.Channel != channel {
+			return nil, fail(CodeNotFound, convID, "no conversation %q on channel %q", convID, channel)
+		}
+		return conv, nil
+	}
+	if convID == "" {
+		return nil, fail(CodeBadPayload, "", "conversationId is required")
+	}
+	if !f.hub.joined(s, convID) {
+		return nil, fail(CodeNotJoined, convID, "join the conversation first")
+	}
+	return f.conversation(ctx, convID)
+}
+
+// openConversationOf finds the customer's newest open conversation on a
+// channel.
+func (f *Face) openConversationOf(ctx context.Context, channel, refID string) (*mapping.Conversation, *eventError) {
+	convs, err := f.store.Conversations(ctx, consumerKey(channel, refID))
+	if err != nil && !errors.Is(err, mapping.ErrNotFound) {
+		return nil, backendFail("", "look up the customer's conversations", err)
+	}
+	for i := len(convs) - 1; i >= 0; i-- {
+		if convs[i].Open() {
+			return convs[i], nil
+		}
+	}
+	return nil, fail(CodeNotFound, "", "no open conversation for %q on channel %q", refID, channel)
+}
+
+func (f *Face) onSend(ctx context.Context, s socket, payload json.RawMessage) (string, *eventError) {
+	var req SendRequest
+	if err := decode(payload, &req); err != nil {
+		return "", err
+	}
+	conv, ferr := f.target(ctx, s, req.ConversationID, req.RefID)
+	if ferr != nil {
+		return "", ferr
+	}
+	if !conv.Open() {
+		return "", fail(CodeEnded, conv.ID, "the conversation has ended")
+	}
+	switch req.Type {
+	case TypeChatMessage, "":
+	case TypeActivityMessage:
+		// v1beta has no call for typing or other activities from the
+		// customer: accepted and counted, nothing sent.
+		return "", nil
+	default:
+		return "", fail(CodeBadPayload, conv.ID, "type must be %s or %s", TypeChatMessage, TypeActivityMessage)
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		return "", fail(CodeBadPayload, conv.ID, "text is required")
+	}
+	if n := utf8.RuneCountInString(req.Text); n > maxTextRunes {
+		return "", fail(CodeBadPayload, conv.ID, "text has %d characters, over %d", n, maxTextRunes)
+	}
+	name := conv.Attrs[attrName]
+	if req.From != nil && req.From.Name != "" && f.hub.connectorOf(s) == "" {
+		name = req.From.Name
+	}
+	msg, err := f.backend.SendMessage(ctx, conv.EngagementID, &engagement.SendMessage{
+		SessionID: conv.SessionID,
+		DialogID:  conv.DialogID,
+		Body: engagement.Body{
+			ElementType: "text",
+			ElementText: &engagement.ElementText{Text: req.Text, TextFormat: engagement.TextPlain},
+		},
+		SenderParticipantName: truncate(name, 70),
+		CorrelationID:         uuid.NewString(),
+	})
+	if err != nil {
+		return "", backendFail(conv.ID, "send the message", err)
+	}
+	return msg.MessageID, nil
+}
+
+func (f *Face) onEnd(ctx context.Context, s socket, payload json.RawMessage) *eventError {
+	var req EndRequest
+	if err := decode(payload, &req); err != nil {
+		return err
+	}
+	conv, ferr := f.target(ctx, s, req.ConversationID, req.RefID)
+	if ferr != nil {
+		return ferr
+	}
+	if !conv.Open() {
+		return fail(CodeEnded, conv.ID, "the conversation has already ended")
+	}
+	if err := f.endConversation(ctx, conv); err != nil {
+		return backendFail(conv.ID, "end the conversation", err)
+	}
+	return nil
+}
+
+// endConversation ends a conversation the customer closes: it is marked
+// closed first (so that the webhook AXP sends for the disconnect finds it
+// closed and is not told twice), then disconnected, and its session ended
+// when the customer has no other open conversation.
+func (f *Face) endConversation(ctx context.Context, conv *mapping.Conversation) error {
+	closed := *conv
+	closed.State, closed.CloseReason, closed.ClosedAt = mapping.StateClosed, engagement.ReasonUserClosed, f.now()
+	if err := f.store.PutConversation(ctx, &closed); err != nil {
+		return fmt.Errorf("mark %s closed: %w", conv.ID, err)
+	}
+	_, err := f.backend.DisconnectEngagement(ctx, conv.EngagementID, &engagement.DisconnectEngagement{
+		SessionID: conv.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonUserClosed,
+	})
+	var p *engagement.Problem
+	if err != nil && !(errors.As(err, &p) && (p.Status == 404 || p.Status == 409)) {
+		// Not ended at AXP: the conversation stays open so the customer can
+		// try again. A 404 or 409 means the dialog is already over.
+		if rerr := f.store.PutConversation(ctx, conv); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return fmt.Errorf("disconnect %s: %w", conv.EngagementID, err)
+	}
+	f.endSessionIfIdle(ctx, &closed)
+	end := f.activity(&closed, ActivityEndOfConversation, systemParticipant, ActivityInfo{Reason: engagement.ReasonUserClosed})
+	f.broadcast(ctx, &closed, end)
+	return nil
+}
+
+// endSessionIfIdle ends the customer's AXP session once none of its
+// conversations is open. Failures are logged: the conversation is over
+// either way, and AXP ends idle sessions itself.
+func (f *Face) endSessionIfIdle(ctx context.Context, conv *mapping.Conversation) {
+	convs, err := f.store.Conversations(ctx, conv.Owner)
+	if err != nil {
+		f.log.WarnContext(ctx, "customerchannel: list conversations", "conversation", conv.ID, "error", err)
+		return
+	}
+	for _, c := range convs {
+		if c.ID != conv.ID && c.Open() && c.SessionID == conv.SessionID {
+			return
+		}
+	}
+	if err := f.store.DeleteSession(ctx, conv.Owner); err != nil && !errors.Is(err, mapping.ErrNotFound) {
+		f.log.WarnContext(ctx, "customerchannel: forget session", "conversation", conv.ID, "error", err)
+	}
+	if err := f.backend.DeleteSession(ctx, conv.SessionID, engagement.ReasonUserClosed); err != nil {
+		f.log.WarnContext(ctx, "customerchannel: end session", "conversation", conv.ID, "error", err)
+	}
+}
+
+func (f *Face) onRegister(s socket, payload json.RawMessage) *eventError {
+	if _, ok := s.Data().(connectorPrincipal); !ok {
+		return fail(CodeNotConnector, "", "registerConnector needs the connector secret in the CONNECT auth")
+	}
+	var req RegisterRequest
+	if err := decode(payload, &req); err != nil {
+		return err
+	}
+	if req.Channel == "" {
+		req.Channel = req.ID
+	}
+	if req.ID == "" {
+		req.ID = req.Channel
+	}
+	if req.Channel == "" || req.ID != req.Channel {
+		return fail(CodeBadPayload, "", "id and channel are required and must be equal")
+	}
+	notice := ConnectorNotice(req)
+	if old := f.hub.register(s, req); old != nil {
+		_ = old.Emit(EventConnectorReplaced, notice) // it may be gone already
+	}
+	_ = s.Emit(EventConnectorAccepted, notice)
+	return nil
+}
+
+// emit sends one event to one socket; a socket that went away is not an
+// error of the sender's.
+func (f *Face) emit(ctx context.Context, s socket, event string, payload any) bool {
+	if err := s.Emit(event, payload); err != nil {
+		f.log.DebugContext(ctx, "customerchannel: emit", "event", event, "socket", s.ID(), "error", err)
+		return false
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}

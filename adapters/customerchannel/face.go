@@ -1,0 +1,210 @@
+package customerchannel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/connector-proxy/connector-proxy/adapters/customerchannel/socketio"
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/relay"
+	"github.com/valyala/fasthttp"
+)
+
+// Backend is the part of the AXP client the face calls; *engagement.Client
+// implements it, tests may fake it.
+type Backend interface {
+	CreateSession(ctx context.Context, req *engagement.CreateSession) (*engagement.Session, error)
+	DeleteSession(ctx context.Context, sessionID, reason string) error
+	CreateEngagement(ctx context.Context, req *engagement.CreateEngagement) (*engagement.Engagement, error)
+	GetEngagement(ctx context.Context, engagementID string) (*engagement.Engagement, error)
+	DisconnectEngagement(ctx context.Context, engagementID string, req *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error)
+	SendMessage(ctx context.Context, engagementID string, req *engagement.SendMessage) (*engagement.Message, error)
+	AllMessages(ctx context.Context, engagementID, sessionID, dialogID string) iter.Seq2[*engagement.Message, error]
+}
+
+// SMTPConfig is the mail server transcripts are sent through.
+type SMTPConfig struct {
+	// Addr is host:port; empty disables email transcripts (503).
+	Addr string
+	// From is the envelope and header sender.
+	From string
+	// Username and Password, when set, authenticate with PLAIN (which
+	// net/smtp allows only over TLS or to localhost).
+	Username, Password string
+	// Timeout bounds one delivery (default 30 s).
+	Timeout time.Duration
+}
+
+// Config configures the face.
+type Config struct {
+	// ChannelProviderID is the AXP channel provider sessions are made for.
+	ChannelProviderID string
+	// AllowedOrigins are the browser origins allowed by CORS and on the
+	// Socket.IO handshake; "*" allows any. Empty: no cross-origin access.
+	AllowedOrigins []string
+	// ConnectorSecret is what a channel connector puts in its Socket.IO
+	// CONNECT auth ({"secret": "…"}) to be allowed registerConnector.
+	// Empty disables connectors.
+	ConnectorSecret string
+	SMTP            SMTPConfig
+	// Socket configures the Socket.IO server; AllowedOrigins, Authenticate,
+	// Now and Logger are filled in by New when unset.
+	Socket socketio.Options
+	// Greeting is the text of the greetings ActivityMessage.
+	Greeting string
+	// Timeout bounds the AXP and store calls of one socket event (default
+	// 15 s); HTTP calls are bounded by the AXP client's own timeout.
+	Timeout time.Duration
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *Metrics
+}
+
+// Face is the Customer Channel face. Its methods are safe for concurrent use.
+type Face struct {
+	cfg     Config
+	backend Backend
+	store   mapping.Store
+	sock    *socketio.Server
+	hub     *hub
+	log     *slog.Logger
+	m       *Metrics
+	now     func() time.Time
+	origins map[string]bool
+	anyOrig bool
+	// sendMail is net/smtp's, replaceable in tests of failures.
+	sendMail func(ctx context.Context, to string, msg []byte) error
+	// ctx ends on Close; socket events run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+var (
+	_ relay.Face = (*Face)(nil)
+	_ Backend    = (*engagement.Client)(nil)
+)
+
+// New builds the face. backend is normally an *engagement.Client.
+func New(cfg Config, backend Backend, store mapping.Store) (*Face, error) {
+	if backend == nil || store == nil {
+		return nil, errors.New("customerchannel: a backend and a store are required")
+	}
+	if cfg.ChannelProviderID == "" {
+		return nil, errors.New("customerchannel: ChannelProviderID is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.Greeting == "" {
+		cfg.Greeting = "Welcome! An agent will be with you shortly."
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 15 * time.Second
+	}
+	if cfg.SMTP.Timeout <= 0 {
+		cfg.SMTP.Timeout = 30 * time.Second
+	}
+	f := &Face{
+		cfg: cfg, backend: backend, store: store, hub: newHub(),
+		log: cfg.Logger, m: cfg.Metrics, now: cfg.Now, origins: map[string]bool{},
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if o == "*" {
+			f.anyOrig = true
+		}
+		f.origins[strings.TrimRight(o, "/")] = true
+	}
+	f.sendMail = f.smtpSend
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	f.sock = f.newSocketServer()
+	return f, nil
+}
+
+// Close disconnects every socket and stops the face's work.
+func (f *Face) Close() error {
+	f.cancel()
+	if err := f.sock.Close(); err != nil {
+		return fmt.Errorf("customerchannel: close sockets: %w", err)
+	}
+	return nil
+}
+
+// Handler serves the face's paths: /api/customer/init,
+// /api/customer/transcript/{id}/{type}, /socket.io/ and their CORS
+// preflights. Anything else is 404.
+func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	if strings.HasPrefix(path, "/socket.io/") || path == "/socket.io" {
+		f.sock.Handler(ctx) // the socketio server checks origins itself
+		return
+	}
+	if !strings.HasPrefix(path, "/api/customer/") {
+		writeError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such path")
+		return
+	}
+	f.cors(ctx)
+	if ctx.IsOptions() {
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		return
+	}
+	switch {
+	case path == "/api/customer/init":
+		if !ctx.IsPost() {
+			ctx.Response.Header.Set("Allow", "POST, OPTIONS")
+			writeError(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
+			return
+		}
+		f.handleInit(ctx)
+	case strings.HasPrefix(path, "/api/customer/transcript/"):
+		if !ctx.IsGet() {
+			ctx.Response.Header.Set("Allow", "GET, OPTIONS")
+			writeError(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+			return
+		}
+		f.handleTranscript(ctx, strings.TrimPrefix(path, "/api/customer/transcript/"))
+	default:
+		writeError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such path")
+	}
+}
+
+// cors answers browsers: only configured origins are echoed back.
+func (f *Face) cors(ctx *fasthttp.RequestCtx) {
+	origin := string(ctx.Request.Header.Peek("Origin"))
+	if origin == "" || !f.originAllowed(origin) {
+		return
+	}
+	h := &ctx.Response.Header
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	if ctx.IsOptions() {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		if req := ctx.Request.Header.Peek("Access-Control-Request-Headers"); len(req) > 0 {
+			h.SetBytesV("Access-Control-Allow-Headers", req)
+		} else {
+			h.Set("Access-Control-Allow-Headers", "Content-Type")
+		}
+		h.Set("Access-Control-Max-Age", "600")
+	}
+}
+
+func (f *Face) originAllowed(origin string) bool {
+	return f.anyOrig || f.origins[strings.TrimRight(origin, "/")]
+}
+
+// smtpSend delivers one message with net/smtp, bounded by ctx and the
+// configured timeout.
+func (f *Face) smtpSend(ctx context.Context, to string, msg []byte) error {
+	return sendSMTP(ctx, f.cfg.SMTP, to, msg)
+}

@@ -1,0 +1,260 @@
+package customerchannel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
+)
+
+// Customer identifier names sessions are created with (Customer Journey
+// must have them configured).
+const (
+	IdentifierEmail = "emailAddresses"
+	IdentifierPhone = "phoneNumbers"
+	IdentifierRefID = "refIds"
+)
+
+// maxInitBody bounds an init request body.
+const maxInitBody = 64 << 10
+
+// httpFail is an HTTP call's failure as the client is told it.
+type httpFail struct {
+	status    int
+	code, msg string
+	err       error
+}
+
+func (e *httpFail) Error() string {
+	return fmt.Sprintf("%d %s: %s: %v", e.status, e.code, e.msg, e.err)
+}
+func (e *httpFail) Unwrap() error { return e.err }
+
+// upstreamFail maps an AXP or store error onto the seed's codes: 503 when it
+// may pass (unreachable, overloaded, timed out), 500 otherwise.
+func upstreamFail(what string, err error) *httpFail {
+	f := &httpFail{status: fasthttp.StatusInternalServerError, code: "INTERNAL", msg: what + " failed", err: err}
+	var p *engagement.Problem
+	switch {
+	case errors.Is(err, engagement.ErrUnreachable), errors.Is(err, mapping.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		f.status, f.code = fasthttp.StatusServiceUnavailable, "UNAVAILABLE"
+	case errors.As(err, &p) && (p.Status == 429 || p.Status == 502 || p.Status == 503 || p.Status == 504):
+		f.status, f.code = fasthttp.StatusServiceUnavailable, "UNAVAILABLE"
+	}
+	return f
+}
+
+func badRequest(format string, args ...any) *httpFail {
+	return &httpFail{status: fasthttp.StatusBadRequest, code: "BAD_REQUEST", msg: fmt.Sprintf(format, args...)}
+}
+
+func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
+	writeJSON(ctx, status, HTTPError{Status: status, Code: code, Message: msg})
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = fasthttp.StatusInternalServerError, []byte(`{"status":500,"code":"INTERNAL","message":"encode answer"}`)
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+func (f *Face) handleInit(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	var req InitRequest
+	body := ctx.PostBody()
+	var res *InitResponse
+	ferr := func() *httpFail {
+		if len(body) > maxInitBody {
+			return badRequest("the body is over %d bytes", maxInitBody)
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return badRequest("the body must be a JSON object: %v", err)
+		}
+		// The request's own context is the server's; a face-scoped one is
+		// used so nothing outlives the handler through it.
+		cctx, cancel := context.WithTimeout(f.ctx, f.cfg.Timeout)
+		defer cancel()
+		var err *httpFail
+		res, err = f.initConversation(cctx, &req)
+		return err
+	}()
+	if ferr != nil {
+		if ferr.status >= 500 {
+			f.log.Warn("customerchannel: init failed", "error", ferr)
+		}
+		writeError(ctx, ferr.status, ferr.code, ferr.msg)
+	} else {
+		writeJSON(ctx, fasthttp.StatusOK, res)
+	}
+	f.m.initDone(ctx.Response.StatusCode())
+	f.m.InitSeconds.Observe(time.Since(start).Seconds())
+}
+
+// initConversation validates an init request, makes (or reuses) the AXP
+// session and a new engagement, and writes the conversation before it is
+// answered.
+func (f *Face) initConversation(ctx context.Context, req *InitRequest) (*InitResponse, *httpFail) {
+	trim(&req.FirstName, &req.LastName, &req.Email, &req.Phone, &req.Channel, &req.RefID, &req.Language, &req.URL, &req.Subject, &req.RequestID, &req.ReqestID)
+	if req.RequestID == "" {
+		req.RequestID = req.ReqestID
+	}
+	if req.Channel == "" {
+		return nil, badRequest("channel is required")
+	}
+	if req.Email == "" && req.Phone == "" && req.RefID == "" {
+		return nil, badRequest("at least one identifier (email, phone, refId) is required")
+	}
+	if req.Email != "" {
+		a, err := mail.ParseAddress(req.Email)
+		if err != nil || a.Name != "" {
+			return nil, badRequest("email %q is not an address", req.Email)
+		}
+		req.Email = a.Address
+	}
+	refID := firstNonEmpty(req.RefID, req.Phone, req.Email)
+	name := strings.TrimSpace(req.FirstName + " " + req.LastName)
+	if name == "" {
+		name = refID
+	}
+	key := consumerKey(req.Channel, refID)
+
+	create := &engagement.CreateEngagement{
+		ChannelID:            engagement.ChannelChat,
+		Conversation:         truncate(req.Subject, 256),
+		EngagementParameters: engagementParameters(req, refID),
+		CorrelationID:        truncate(req.RequestID, 256),
+	}
+	ref, reused, err := f.session(ctx, key, req, name)
+	if err != nil {
+		return nil, err
+	}
+	create.SessionID = ref.SessionID
+	eng, cerr := f.backend.CreateEngagement(ctx, create)
+	var p *engagement.Problem
+	if cerr != nil && reused && errors.As(cerr, &p) && (p.Status == 404 || p.Status == 409 || p.Status == 410) {
+		// The remembered session ended at AXP: start a new one.
+		if ref, _, err = f.newSession(ctx, key, req, name); err != nil {
+			return nil, err
+		}
+		create.SessionID = ref.SessionID
+		eng, cerr = f.backend.CreateEngagement(ctx, create)
+	}
+	if cerr != nil {
+		return nil, upstreamFail("create the engagement", cerr)
+	}
+	if len(eng.Dialogs) == 0 {
+		return nil, upstreamFail("create the engagement", fmt.Errorf("engagement %s has no dialog", eng.EngagementID))
+	}
+	now := f.now()
+	conv := &mapping.Conversation{
+		ID:            uuid.NewString(),
+		Owner:         key,
+		SessionID:     ref.SessionID,
+		EngagementID:  eng.EngagementID,
+		DialogID:      eng.Dialogs[0].DialogID,
+		ParticipantID: ref.ParticipantID,
+		Channel:       req.Channel,
+		RefID:         refID,
+		State:         mapping.StateOpen,
+		CreatedAt:     now,
+		Attrs: map[string]string{
+			// Random, unguessable: it is what proves the right to join.
+			attrParticipant: uuid.NewString(),
+			attrName:        name,
+		},
+	}
+	setAttr(conv.Attrs, attrEmail, req.Email)
+	setAttr(conv.Attrs, attrPhone, req.Phone)
+	setAttr(conv.Attrs, attrSubject, req.Subject)
+	setAttr(conv.Attrs, attrLanguage, req.Language)
+	if err := f.store.PutConversation(ctx, conv); err != nil {
+		// Nobody can reach this engagement now: end it rather than leave an
+		// agent waiting on it.
+		_, derr := f.backend.DisconnectEngagement(ctx, eng.EngagementID, &engagement.DisconnectEngagement{
+			SessionID: ref.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonSystemClosed,
+		})
+		return nil, upstreamFail("store the conversation", errors.Join(err, derr))
+	}
+	return &InitResponse{
+		ConversationID: conv.ID,
+		Participant:    customerOf(conv),
+		RequestID:      req.RequestID,
+		Timestamp:      stamp(now),
+	}, nil
+}
+
+// session returns the customer's remembered session, or a new one.
+func (f *Face) session(ctx context.Context, key mapping.ConsumerKey, req *InitRequest, name string) (mapping.SessionRef, bool, *httpFail) {
+	ref, err := f.store.Session(ctx, key)
+	switch {
+	case err == nil && ref.SessionID != "":
+		return ref, true, nil
+	case err != nil && !errors.Is(err, mapping.ErrNotFound):
+		return ref, false, upstreamFail("look up the session", err)
+	}
+	return f.newSession(ctx, key, req, name)
+}
+
+func (f *Face) newSession(ctx context.Context, key mapping.ConsumerKey, req *InitRequest, name string) (mapping.SessionRef, bool, *httpFail) {
+	ids := engagement.CustomerIdentifiers{}
+	if req.Email != "" {
+		ids[IdentifierEmail] = []string{truncate(req.Email, 256)}
+	}
+	if req.Phone != "" {
+		ids[IdentifierPhone] = []string{truncate(req.Phone, 256)}
+	}
+	if req.RefID != "" && req.RefID != req.Phone && req.RefID != req.Email {
+		ids[IdentifierRefID] = []string{truncate(req.RefID, 256)}
+	}
+	s, err := f.backend.CreateSession(ctx, &engagement.CreateSession{
+		ChannelProviderID:   f.cfg.ChannelProviderID,
+		CustomerIdentifiers: ids,
+		DisplayName:         truncate(name, 70),
+	})
+	if err != nil {
+		return mapping.SessionRef{}, false, upstreamFail("create the session", err)
+	}
+	ref := mapping.SessionRef{SessionID: s.SessionID, ParticipantID: s.ParticipantID, DisplayName: s.DisplayName, CreatedAt: f.now()}
+	if err := f.store.PutSession(ctx, key, ref); err != nil {
+		return ref, false, upstreamFail("store the session", err)
+	}
+	return ref, false, nil
+}
+
+// engagementParameters carries what routing may use; AXP takes values of
+// up to 256 characters.
+func engagementParameters(req *InitRequest, refID string) engagement.Parameters {
+	p := engagement.Parameters{}
+	for k, v := range map[string]string{
+		"channel": req.Channel, "language": req.Language, "url": req.URL, "refId": refID, "comment": req.Comment,
+	} {
+		if v != "" {
+			p[k] = truncate(v, 256)
+		}
+	}
+	return p
+}
+
+func setAttr(m map[string]string, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}
+
+func trim(ss ...*string) {
+	for _, s := range ss {
+		*s = strings.TrimSpace(*s)
+	}
+}
