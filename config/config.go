@@ -27,7 +27,8 @@ type Config struct {
 	// AdminListen serves /metrics, /healthz and /readyz.
 	AdminListen string `yaml:"admin_listen"`
 	// PublicURL is how AXP reaches this proxy; the webhook callback URL is
-	// built from it.
+	// built from it. Empty: http:// and the public listener's address, which
+	// is right only when AXP runs on the same host (demo mode).
 	PublicURL string `yaml:"public_url"`
 	// DataDir holds the embedded store, the AppJWT signing key and the
 	// webhook path token.
@@ -210,11 +211,6 @@ func (c *Config) defaults() {
 			c.CustomerChannel.AllowedOrigins = []string{"*"}
 		}
 	}
-	if c.PublicURL == "" {
-		host := c.Listen
-		if strings.HasPrefix(host, ":") {
-			host = "127.0.0.1" + host
-		}
 		c.PublicURL = "http://" + host
 	}
 }
@@ -235,7 +231,7 @@ func (c *Config) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		bad("public_url", "must be an absolute http(s) URL, got %q", c.PublicURL)
 	}
 	switch c.Log.Format {

@@ -30,7 +30,6 @@ func TestLoadWithNothingIsDemoMode(t *testing.T) {
 		"listen":       {c.Listen, ":8080"},
 		"admin_listen": {c.AdminListen, ":9090"},
 		"sim_listen":   {c.Demo.SimListen, "127.0.0.1:8090"},
-		"public_url":   {c.PublicURL, "http://127.0.0.1:8080"},
 		"account":      {c.AXP.AccountID, DemoAccount},
 		"store":        {c.Store.Driver, "bolt"},
 		"demo app":     {c.ConnectorAPI.Apps[0].ClientID, DemoAppClientID},
