@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -211,11 +210,20 @@ func (c *Config) defaults() {
 			c.CustomerChannel.AllowedOrigins = []string{"*"}
 		}
 	}
-		c.PublicURL = "http://" + host
-	}
 }
 
-var accountRe = regexp.MustCompile(`^[a-zA-Z]{6}$`)
+// sixLetters is AXP's accountId rule, ^[a-zA-Z]{6}$.
+func sixLetters(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return true
+}
 
 // FieldError names the configuration field at fault.
 type FieldError struct {
@@ -263,7 +271,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if !accountRe.MatchString(c.AXP.AccountID) {
+	if !sixLetters(c.AXP.AccountID) {
 		bad("axp.account_id", "must be six letters, got %q", c.AXP.AccountID)
 	}
 	if n := len(c.AXP.ChannelProviderID); n < 3 || n > 256 {
