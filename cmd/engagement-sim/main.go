@@ -1,0 +1,111 @@
+// Command engagement-sim serves the AXP v1beta simulator (package simulator)
+// on its own listener, so that connector-proxy can be tried and tested
+// without a contact center.
+//
+// Every flag has an environment variable that sets its default (SIM_ADDR,
+// SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_AUTO_AGENT, …); a flag given on the
+// command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/connector-proxy/connector-proxy/simulator"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "engagement-sim:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("engagement-sim", flag.ContinueOnError)
+	var errs []error
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		return def
+	}
+	envDur := func(name string, def time.Duration) time.Duration {
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		return d
+	}
+	envInt := func(name string, def int) int {
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		return n
+	}
+	envBool := func(name string) bool {
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return false
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		return b
+	}
+
+	var cfg simulator.Config
+	addr := fs.String("addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address (SIM_ADDR)")
+	fs.StringVar(&cfg.ClientID, "client-id", env("SIM_CLIENT_ID", "demo-client"), "client_id the token endpoint accepts (SIM_CLIENT_ID)")
+	fs.StringVar(&cfg.ClientSecret, "client-secret", env("SIM_CLIENT_SECRET", "demo-secret"), "client_secret the token endpoint accepts (SIM_CLIENT_SECRET)")
+	fs.DurationVar(&cfg.TokenTTL, "token-ttl", envDur("SIM_TOKEN_TTL", 900*time.Second), "access token lifetime (SIM_TOKEN_TTL)")
+	fs.BoolVar(&cfg.AutoAgent, "auto-agent", envBool("SIM_AUTO_AGENT"), "join each new engagement and answer each customer message (SIM_AUTO_AGENT)")
+	fs.StringVar(&cfg.AutoAgentName, "auto-agent-name", env("SIM_AUTO_AGENT_NAME", "Demo Agent"), "the auto-agent's display name (SIM_AUTO_AGENT_NAME)")
+	fs.DurationVar(&cfg.AutoAgentDelay, "auto-agent-delay", envDur("SIM_AUTO_AGENT_DELAY", 200*time.Millisecond), "delay before the auto-agent acts (SIM_AUTO_AGENT_DELAY)")
+	fs.DurationVar(&cfg.CallbackTimeout, "callback-timeout", envDur("SIM_CALLBACK_TIMEOUT", 5*time.Second), "a webhook callback slower than this failed (SIM_CALLBACK_TIMEOUT)")
+	fs.DurationVar(&cfg.RedeliveryDelay, "redelivery-delay", envDur("SIM_REDELIVERY_DELAY", time.Second), "first delay before a failed callback is re-sent, doubling (SIM_REDELIVERY_DELAY)")
+	fs.IntVar(&cfg.MaxDeliveryAttempts, "max-delivery-attempts", envInt("SIM_MAX_DELIVERY_ATTEMPTS", 10), "attempts before an event is dropped (SIM_MAX_DELIVERY_ATTEMPTS)")
+	level := fs.String("log-level", env("SIM_LOG_LEVEL", "info"), "debug, info, warn or error (SIM_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	cfg.Logger = log
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	srv, err := simulator.Start(ctx, cfg, *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("engagement simulator listening", "url", srv.URL, "autoAgent", cfg.AutoAgent,
+		"token", srv.URL+"/auth/realms/{accountId}/protocol/openid-connect/token")
+	<-ctx.Done()
+	log.Info("shutting down")
+	return srv.Close()
+}
