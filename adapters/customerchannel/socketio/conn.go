@@ -1,0 +1,686 @@
+package socketio
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fasthttp/websocket"
+)
+
+const (
+	transportPolling   = "polling"
+	transportWebSocket = "websocket"
+)
+
+// Socket states.
+const (
+	sockNone       = iota // no CONNECT yet
+	sockConnecting        // CONNECT is being authenticated
+	sockConnected
+	sockGone
+)
+
+// Packets the server sends as they are; never modified.
+var (
+	pktPing      = []byte{eioPing}
+	pktClose     = []byte{eioClose}
+	pktNoop      = []byte{eioNoop}
+	pktPongProbe = []byte("3probe")
+	pktSockBye   = []byte("41")
+)
+
+// Conn is one client: an Engine.IO session and its Socket.IO connection to
+// the default namespace. Its methods are safe for concurrent use.
+type Conn struct {
+	srv *Server
+	sid string // Engine.IO session id
+
+	mu        sync.Mutex
+	transport string
+	queue     [][]byte // encoded Engine.IO packets waiting for a transport
+	closing   bool     // deliver the queue, then close
+	closed    bool
+	reason    string
+	awaitPong bool
+	heartbeat *time.Timer
+	deadline  *time.Timer // CONNECT timeout, then the linger of a closing polling session
+
+	// polling
+	pollWaiting bool          // a GET is pending
+	posting     bool          // a POST is being read
+	upgrading   bool          // a WebSocket probe succeeded, "5" not yet received
+	notify      chan struct{} // wakes the pending GET
+	// websocket
+	ws      *websocket.Conn
+	probe   *websocket.Conn // the WebSocket being upgraded to
+	writing bool            // the writer goroutine runs
+
+	closedCh chan struct{} // closed with the session
+
+	// Socket.IO
+	sock      int
+	id        string // Socket.IO sid
+	data      any
+	values    map[string]any
+	connected time.Time
+	done      chan struct{} // closed when the socket disconnects
+	nextAck   int64
+	acks      map[int64]func(args []json.RawMessage)
+	work      []func()
+	working   bool
+}
+
+func (s *Server) newConn(transport string) *Conn {
+	return &Conn{
+		srv:       s,
+		sid:       newID(),
+		transport: transport,
+		notify:    make(chan struct{}, 1),
+		closedCh:  make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+}
+
+// start arms the heartbeat and the CONNECT timeout.
+func (c *Conn) start() {
+	c.mu.Lock()
+	c.heartbeat = time.AfterFunc(c.srv.opts.PingInterval, c.onHeartbeat)
+	c.deadline = time.AfterFunc(c.srv.opts.ConnectTimeout, c.onConnectTimeout)
+	c.mu.Unlock()
+	c.srv.opts.Metrics.addConn(c.transport, 1)
+}
+
+// ID returns the Socket.IO sid (not the Engine.IO one).
+func (c *Conn) ID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.id
+}
+
+// Transport returns "polling" or "websocket"; it changes on upgrade.
+func (c *Conn) Transport() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.transport
+}
+
+// Data returns what Authenticate returned.
+func (c *Conn) Data() any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.data
+}
+
+// ConnectedAt returns when CONNECT was accepted (Options.Now).
+func (c *Conn) ConnectedAt() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connected
+}
+
+// SetValue stores v under key for the life of the connection.
+func (c *Conn) SetValue(key string, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.values == nil {
+		c.values = make(map[string]any, 2)
+	}
+	c.values[key] = v
+}
+
+// Value returns what SetValue stored under key, or nil.
+func (c *Conn) Value(key string) any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.values[key]
+}
+
+// Done is closed when the client is disconnected.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Emit queues event with args for the client without blocking. A full queue
+// closes the connection and returns ErrQueueFull.
+func (c *Conn) Emit(event string, args ...any) error {
+	return c.emit(event, -1, args)
+}
+
+// EmitWithAck is Emit asking the client for an ack; ack runs on the
+// connection's worker with the client's arguments. It is never called if the
+// connection closes first.
+func (c *Conn) EmitWithAck(event string, ack func(args []json.RawMessage), args ...any) error {
+	c.mu.Lock()
+	if c.sock != sockConnected {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	id := c.nextAck
+	c.nextAck++
+	if c.acks == nil {
+		c.acks = make(map[int64]func([]json.RawMessage), 1)
+	}
+	c.acks[id] = ack
+	c.mu.Unlock()
+	if err := c.emit(event, id, args); err != nil {
+		c.mu.Lock()
+		delete(c.acks, id)
+		c.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (c *Conn) emit(event string, id int64, args []any) error {
+	data, err := encodeArgs(event, args)
+	if err != nil {
+		return err
+	}
+	pkt := appendPacket(make([]byte, 1, len(data)+24), packet{typ: sioEvent, id: id, data: data})
+	pkt[0] = eioMessage
+	c.mu.Lock()
+	if c.sock != sockConnected {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.mu.Unlock()
+	return c.send(pkt)
+}
+
+// Disconnect sends DISCONNECT and closes the connection once it is written.
+// socket.io-client does not reconnect after it.
+func (c *Conn) Disconnect() error {
+	c.mu.Lock()
+	if c.sock != sockConnected {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.mu.Unlock()
+	if err := c.send(pktSockBye); err != nil {
+		return err
+	}
+	c.closeGracefully("server namespace disconnect")
+	return nil
+}
+
+// send queues one encoded Engine.IO packet; a full queue closes the session.
+func (c *Conn) send(pkt []byte) error {
+	c.mu.Lock()
+	if c.closed || c.closing {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if len(c.queue) >= c.srv.opts.WriteQueue {
+		c.mu.Unlock()
+		c.srv.opts.Metrics.event("emit", ResultOverflow)
+		c.srv.opts.Logger.Warn("socketio: client too slow, disconnecting", "sid", c.sid)
+		c.terminate("write queue full")
+		return ErrQueueFull
+	}
+	c.queue = append(c.queue, pkt)
+	c.kickLocked()
+	c.mu.Unlock()
+	return nil
+}
+
+// kickLocked hands the queue to the transport: it wakes the pending GET or
+// starts the WebSocket writer.
+func (c *Conn) kickLocked() {
+	if c.transport == transportPolling {
+		select {
+		case c.notify <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if !c.writing && c.ws != nil && !c.closed {
+		c.writing = true
+		c.srv.goStart()
+		go c.writeLoop(c.ws)
+	}
+}
+
+// writeLoop writes the queue to the WebSocket until it is empty, then ends:
+// an idle connection has no writer goroutine.
+func (c *Conn) writeLoop(ws *websocket.Conn) {
+	defer c.srv.goDone()
+	var batch [][]byte
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		if len(c.queue) == 0 {
+			c.writing = false
+			closing := c.closing
+			c.mu.Unlock()
+			if closing {
+				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+				c.terminate(c.closeReason())
+			}
+			return
+		}
+		batch, c.queue = c.queue, batch[:0]
+		c.mu.Unlock()
+		for i, p := range batch {
+			_ = ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+			if err := ws.WriteMessage(websocket.TextMessage, p); err != nil {
+				c.mu.Lock()
+				c.writing = false
+				c.mu.Unlock()
+				c.terminate("transport error")
+				return
+			}
+			batch[i] = nil
+		}
+	}
+}
+
+func (c *Conn) closeReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reason
+}
+
+// onHeartbeat sends a ping, or closes the session when the last one went
+// unanswered.
+func (c *Conn) onHeartbeat() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if c.awaitPong {
+		c.mu.Unlock()
+		c.terminate("ping timeout")
+		return
+	}
+	c.awaitPong = true
+	c.heartbeat.Reset(c.srv.opts.PingTimeout)
+	c.mu.Unlock()
+	_ = c.send(pktPing)
+}
+
+func (c *Conn) onPong() {
+	c.mu.Lock()
+	if c.awaitPong && !c.closed {
+		c.awaitPong = false
+		c.heartbeat.Reset(c.srv.opts.PingInterval)
+	}
+	c.mu.Unlock()
+}
+
+func (c *Conn) onConnectTimeout() {
+	c.mu.Lock()
+	linger := c.closing
+	waiting := c.sock != sockConnected && c.sock != sockGone
+	c.mu.Unlock()
+	switch {
+	case linger:
+		c.terminate(c.closeReason())
+	case waiting:
+		c.terminate("connect timeout")
+	}
+}
+
+// closeGracefully disconnects the socket, lets the transport deliver what is
+// queued (WebSocket: then a close frame; polling: then the close packet on
+// the next GET, or after PingTimeout) and closes the session.
+func (c *Conn) closeGracefully(reason string) {
+	c.mu.Lock()
+	if c.closed || c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	c.reason = reason
+	if c.transport == transportPolling {
+		c.deadline.Reset(c.srv.opts.PingTimeout)
+	}
+	c.kickLocked() // the writer or the next GET finishes the close
+	c.mu.Unlock()
+	c.disconnectSocket(reason)
+}
+
+// terminate closes the session now: the transport is closed, a pending GET
+// gets the close packet, the socket is disconnected.
+func (c *Conn) terminate(reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	if c.reason == "" {
+		c.reason = reason
+	} else {
+		reason = c.reason
+	}
+	c.heartbeat.Stop()
+	c.deadline.Stop()
+	ws, probe, transport := c.ws, c.probe, c.transport
+	close(c.closedCh)
+	c.mu.Unlock()
+
+	c.srv.remove(c)
+	c.srv.opts.Metrics.addConn(transport, -1)
+	status := websocket.CloseNormalClosure
+	if reason == "server shutting down" {
+		status = websocket.CloseGoingAway
+	}
+	for _, w := range []*websocket.Conn{ws, probe} {
+		if w != nil {
+			_ = w.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(status, ""), time.Now().Add(100*time.Millisecond))
+			_ = w.Close()
+		}
+	}
+	c.srv.opts.Logger.Debug("socketio: session closed", "sid", c.sid, "reason", reason)
+	c.disconnectSocket(reason)
+}
+
+// disconnectSocket ends the Socket.IO connection once: Done is closed and
+// OnDisconnect is queued behind the pending events.
+func (c *Conn) disconnectSocket(reason string) {
+	c.mu.Lock()
+	was := c.sock
+	if was == sockGone {
+		c.mu.Unlock()
+		return
+	}
+	c.sock = sockGone
+	c.acks = nil
+	close(c.done)
+	c.mu.Unlock()
+	if was != sockConnected {
+		return
+	}
+	c.srv.connected.Add(-1)
+	c.srv.opts.Metrics.event("disconnect", ResultOK)
+	if f := c.srv.onDisconnect; f != nil {
+		c.schedule(func() { f(c, reason) }, true)
+	}
+}
+
+// schedule queues f on the connection's worker; false when EventQueue
+// entries already wait (unless force).
+func (c *Conn) schedule(f func(), force bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !force && len(c.work) >= c.srv.opts.EventQueue {
+		return false
+	}
+	c.work = append(c.work, f)
+	if !c.working {
+		c.working = true
+		c.srv.goStart()
+		go c.runWork()
+	}
+	return true
+}
+
+// runWork runs the queued work in order and ends when none is left.
+func (c *Conn) runWork() {
+	defer c.srv.goDone()
+	for {
+		c.mu.Lock()
+		if len(c.work) == 0 {
+			c.working = false
+			c.work = nil
+			c.mu.Unlock()
+			return
+		}
+		f := c.work[0]
+		c.work[0] = nil
+		c.work = c.work[1:]
+		c.mu.Unlock()
+		c.safely(f)
+	}
+}
+
+// safely runs f; a panicking handler is logged, not fatal.
+func (c *Conn) safely(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.opts.Logger.Error("socketio: handler panicked", "sid", c.sid, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	f()
+}
+
+// errStop ends the reading of a transport: the session is closed.
+var errStop = errors.New("socketio: session closed")
+
+// onEngine handles one Engine.IO packet from the client's transport. An
+// error means the session was closed.
+func (c *Conn) onEngine(raw []byte) error {
+	typ, data, err := parseEIO(raw)
+	if err != nil {
+		return c.protocolError(err)
+	}
+	switch typ {
+	case eioPong:
+		c.onPong()
+	case eioPing: // EIO3 habit; answering is harmless
+		return c.send(append([]byte{eioPong}, data...))
+	case eioMessage:
+		p, err := decodePacket(data)
+		if err != nil {
+			return c.protocolError(err)
+		}
+		return c.onPacket(p)
+	case eioClose:
+		c.terminate("transport close")
+		return errStop
+	case eioNoop:
+	default: // open, upgrade: not from a client on an open transport
+		return c.protocolError(fmt.Errorf("%w: unexpected Engine.IO packet %q", ErrMalformed, typ))
+	}
+	return nil
+}
+
+// protocolError closes the session for a bad packet; binary ones are
+// answered first (see the package documentation).
+func (c *Conn) protocolError(err error) error {
+	c.mu.Lock()
+	connected := c.sock == sockConnected
+	c.mu.Unlock()
+	if errors.Is(err, ErrBinary) {
+		c.srv.opts.Logger.Warn("socketio: binary packet refused", "sid", c.sid)
+		if connected {
+			_ = c.Emit("error", errorPayload{Message: ErrBinary.Error()[len("socketio: "):]})
+			_ = c.send(pktSockBye)
+			c.closeGracefully("binary packets are not supported")
+			return errStop
+		}
+		c.terminate("binary packets are not supported")
+		return errStop
+	}
+	c.srv.opts.Logger.Debug("socketio: malformed packet", "sid", c.sid, "err", err)
+	c.terminate("parse error")
+	return errStop
+}
+
+type errorPayload struct {
+	Message string `json:"message"`
+}
+
+// onPacket handles one Socket.IO packet.
+func (c *Conn) onPacket(p packet) error {
+	c.mu.Lock()
+	state := c.sock
+	c.mu.Unlock()
+	if p.typ == sioConnect {
+		if p.nsp != "/" {
+			c.srv.opts.Metrics.event("connect", ResultRefused)
+			data, _ := json.Marshal(errorPayload{Message: "Invalid namespace"})
+			return c.send(c.packetBytes(packet{typ: sioConnectError, nsp: p.nsp, id: -1, data: data}))
+		}
+		if state != sockNone {
+			return nil // already connected or connecting
+		}
+		c.mu.Lock()
+		c.sock = sockConnecting
+		c.mu.Unlock()
+		auth := p.data
+		if auth == nil {
+			auth = json.RawMessage("{}")
+		}
+		c.schedule(func() { c.connect(auth) }, true)
+		return nil
+	}
+	if p.nsp != "/" || state == sockNone {
+		return c.protocolError(fmt.Errorf("%w: packet type %d before CONNECT to %q", ErrMalformed, p.typ, p.nsp))
+	}
+	if state == sockGone {
+		return nil
+	}
+	switch p.typ {
+	case sioDisconnect:
+		c.disconnectSocket("client namespace disconnect")
+		c.terminate("client namespace disconnect")
+		return errStop
+	case sioEvent:
+		h := c.srv.handlers[p.event]
+		if !c.schedule(func() { c.dispatch(h, p) }, false) {
+			c.srv.opts.Metrics.event(c.eventLabel(p.event), ResultDropped)
+			c.srv.opts.Logger.Warn("socketio: event queue full, disconnecting", "sid", c.sid)
+			c.terminate("event queue full")
+			return errStop
+		}
+	case sioAck:
+		c.schedule(func() { c.onAck(p) }, true)
+	default:
+		return c.protocolError(fmt.Errorf("%w: packet type %d from a client", ErrMalformed, p.typ))
+	}
+	return nil
+}
+
+func (c *Conn) packetBytes(p packet) []byte {
+	b := appendPacket(make([]byte, 1, len(p.data)+len(p.nsp)+24), p)
+	b[0] = eioMessage
+	return b
+}
+
+func (c *Conn) eventLabel(event string) string {
+	if _, ok := c.srv.handlers[event]; ok {
+		return event
+	}
+	return eventUnknown
+}
+
+// connect runs Authenticate on the worker and answers CONNECT.
+func (c *Conn) connect(auth json.RawMessage) {
+	var data any
+	if f := c.srv.opts.Authenticate; f != nil {
+		var err error
+		if data, err = f(c.srv.ctx, auth); err != nil {
+			c.mu.Lock()
+			if c.sock == sockConnecting {
+				c.sock = sockNone
+			}
+			c.mu.Unlock()
+			c.srv.opts.Metrics.event("connect", ResultRefused)
+			msg, _ := json.Marshal(errorPayload{Message: err.Error()})
+			_ = c.send(c.packetBytes(packet{typ: sioConnectError, id: -1, data: msg}))
+			return
+		}
+	}
+	id := newID()
+	c.mu.Lock()
+	if c.sock != sockConnecting || c.closed || c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.sock = sockConnected
+	c.id, c.data, c.connected = id, data, c.srv.opts.Now()
+	c.deadline.Stop()
+	c.mu.Unlock()
+	c.srv.connected.Add(1)
+	c.srv.opts.Metrics.event("connect", ResultOK)
+	if err := c.send([]byte(`40{"sid":"` + id + `"}`)); err != nil {
+		return
+	}
+	if f := c.srv.onConnect; f != nil {
+		f(c.srv.ctx, c)
+	}
+}
+
+// dispatch runs the handler of an event on the worker.
+func (c *Conn) dispatch(h EventHandler, p packet) {
+	var ack Ack
+	if p.id >= 0 {
+		ack = c.ackFunc(p.id)
+	}
+	if h == nil {
+		c.srv.opts.Metrics.event(eventUnknown, ResultUnknown)
+		_ = c.Emit("error", errorPayload{Message: fmt.Sprintf("unknown event %q", p.event)})
+		return
+	}
+	h(c.srv.ctx, c, p.args, ack)
+	c.srv.opts.Metrics.event(p.event, ResultOK)
+}
+
+func (c *Conn) ackFunc(id int64) Ack {
+	var sent atomic.Bool
+	return func(args ...any) error {
+		if !sent.CompareAndSwap(false, true) {
+			return ErrClosed
+		}
+		data, err := encodeArgs("", args)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		live := c.sock == sockConnected
+		c.mu.Unlock()
+		if !live {
+			return ErrClosed
+		}
+		return c.send(c.packetBytes(packet{typ: sioAck, id: id, data: data}))
+	}
+}
+
+func (c *Conn) onAck(p packet) {
+	c.mu.Lock()
+	f := c.acks[p.id]
+	delete(c.acks, p.id)
+	c.mu.Unlock()
+	if f != nil {
+		f(p.args)
+	}
+}
+
+// readLoop reads the session's WebSocket until it fails or the session ends.
+func (c *Conn) readLoop(ws *websocket.Conn) {
+	for {
+		mt, msg, err := ws.ReadMessage()
+		if err != nil {
+			reason := "transport close"
+			if errors.Is(err, websocket.ErrReadLimit) {
+				reason = "transport error"
+				c.srv.opts.Logger.Debug("socketio: frame over maxPayload", "sid", c.sid)
+			}
+			c.terminate(reason)
+			return
+		}
+		c.mu.Lock()
+		stop := c.closed || c.closing
+		c.mu.Unlock()
+		if stop {
+			continue // drain until the close completes
+		}
+		if mt != websocket.TextMessage {
+			err = c.protocolError(ErrBinary)
+		} else {
+			err = c.onEngine(msg)
+		}
+		if err != nil && !errors.Is(err, errStop) && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrQueueFull) {
+			c.terminate("transport error")
+		}
+	}
+}

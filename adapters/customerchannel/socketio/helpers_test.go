@@ -1,0 +1,146 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// testHandlers are the handlers the Node test and the Go protocol tests
+// expect (see test/socketio/protocol.test.mjs).
+func testHandlers(s *Server) {
+	s.On("echo", func(_ context.Context, _ *Conn, args []json.RawMessage, ack Ack) {
+		if ack != nil {
+			out := make([]any, len(args))
+			for i, a := range args {
+				out[i] = a
+			}
+			_ = ack(out...)
+		}
+	})
+	s.On("whoami", func(_ context.Context, c *Conn, _ []json.RawMessage, ack Ack) {
+		if ack != nil {
+			_ = ack(c.Data())
+		}
+	})
+	s.On("ping-me", func(_ context.Context, c *Conn, args []json.RawMessage, _ Ack) {
+		var arg any
+		if len(args) > 0 {
+			arg = args[0]
+		}
+		_ = c.EmitWithAck("ask", func(reply []json.RawMessage) {
+			out := make([]any, len(reply))
+			for i, a := range reply {
+				out[i] = a
+			}
+			_ = c.Emit("answer", out...)
+		}, arg)
+	})
+	s.On("drop", func(_ context.Context, c *Conn, _ []json.RawMessage, _ Ack) {
+		c.terminate("transport close")
+	})
+	s.On("bye", func(_ context.Context, c *Conn, _ []json.RawMessage, _ Ack) {
+		_ = c.Disconnect()
+	})
+}
+
+func testAuthenticate(_ context.Context, auth json.RawMessage) (any, error) {
+	var a map[string]any
+	if err := json.Unmarshal(auth, &a); err != nil {
+		return nil, err
+	}
+	if a["token"] == "bad" {
+		return nil, errors.New("Not authorized")
+	}
+	return a, nil
+}
+
+// startServer serves s on a real loopback listener and returns its base
+// URL; everything is closed at the end of the test.
+func startServer(t testing.TB, s *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &fasthttp.Server{Handler: s.Handler, MaxRequestBodySize: 4 << 20}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = hs.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		_ = hs.Shutdown()
+		_ = s.Close()
+		wg.Wait()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// newTestServer builds a server with the test handlers and short timers.
+func newTestServer(t testing.TB, opts Options) (*Server, string) {
+	t.Helper()
+	if opts.Authenticate == nil {
+		opts.Authenticate = testAuthenticate
+	}
+	s := NewServer(opts)
+	testHandlers(s)
+	return s, startServer(t, s)
+}
+
+// waitFor polls cond for up to 5 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// checkGoroutines fails the test if goroutines of this package are still
+// running after its cleanup (goleak-style, with a bounded wait). Only this
+// package's goroutines count: fasthttp keeps a few of its own.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n, stacks := packageGoroutines()
+			if n == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%d goroutines of the server left behind:\n%s", n, stacks)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// packageGoroutines counts goroutines running Server or Conn code.
+func packageGoroutines() (int, string) {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	var out strings.Builder
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "socketio.(*Conn)") || strings.Contains(g, "socketio.(*Server)") {
+			n++
+			out.WriteString(g + "\n\n")
+		}
+	}
+	return n, out.String()
+}
