@@ -1,0 +1,304 @@
+package simulator
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+)
+
+const (
+	acct = "ABCDEF"
+	cpid = "ChatConnector01"
+)
+
+// testClient is a tiny raw HTTP client: the tests check the wire, not the
+// engagement client.
+var testHTTP = &fasthttp.Client{ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+
+type reply struct {
+	status int
+	header map[string]string
+	body   []byte
+}
+
+func (r reply) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+func (r reply) problem(t *testing.T) Problem {
+	t.Helper()
+	if ct := r.header["Content-Type"]; ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json (body %s)", ct, r.body)
+	}
+	var p Problem
+	r.decode(t, &p)
+	if p.Status != r.status {
+		t.Fatalf("problem status %d, HTTP status %d", p.Status, r.status)
+	}
+	return p
+}
+
+// do sends a request; body may be nil, a string (sent as is) or a value (JSON).
+func do(t testing.TB, method, url, token string, body any) reply {
+	t.Helper()
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(url)
+	req.Header.SetMethod(method)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	switch b := body.(type) {
+	case nil:
+	case string:
+		req.Header.SetContentType("application/json")
+		req.SetBodyString(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.SetContentType("application/json")
+		req.SetBody(raw)
+	}
+	if err := testHTTP.DoTimeout(req, resp, 10*time.Second); err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	r := reply{status: resp.StatusCode(), header: map[string]string{}, body: append([]byte(nil), resp.Body()...)}
+	for k, v := range resp.Header.All() {
+		r.header[string(k)] = string(v)
+	}
+	return r
+}
+
+func startSim(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	srv, err := Start(context.Background(), cfg, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func tokenFor(t *testing.T, srv *Server, account string) string {
+	t.Helper()
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(srv.URL + "/auth/realms/" + account + "/protocol/openid-connect/token")
+	req.Header.SetMethod("POST")
+	req.Header.SetContentType("application/x-www-form-urlencoded")
+	req.SetBodyString("grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret")
+	if err := testHTTP.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var tr engagement.TokenResponse
+	if err := json.Unmarshal(resp.Body(), &tr); err != nil || resp.StatusCode() != 200 {
+		t.Fatalf("token: %d %s", resp.StatusCode(), resp.Body())
+	}
+	return tr.AccessToken
+}
+
+// api is a test's view of one account of a running simulator.
+type api struct {
+	t     *testing.T
+	srv   *Server
+	token string
+}
+
+func newAPI(t *testing.T, cfg Config) *api {
+	srv := startSim(t, cfg)
+	return &api{t: t, srv: srv, token: tokenFor(t, srv, acct)}
+}
+
+func (a *api) channel(method, rest string, body any) reply {
+	a.t.Helper()
+	return do(a.t, method, a.srv.URL+channelBase+acct+rest, a.token, body)
+}
+
+func (a *api) webhook(method, rest string, body any) reply {
+	a.t.Helper()
+	return do(a.t, method, a.srv.URL+webhookBase+acct+rest, a.token, body)
+}
+
+func (a *api) sim(method, rest string, body any) reply {
+	a.t.Helper()
+	return do(a.t, method, a.srv.URL+rest, "", body)
+}
+
+func (a *api) expect(r reply, status int) reply {
+	a.t.Helper()
+	if r.status != status {
+		a.t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	return r
+}
+
+func (a *api) createSession(name string) engagement.Session {
+	a.t.Helper()
+	var s engagement.Session
+	a.expect(a.channel("POST", "/sessions", engagement.CreateSession{
+		ChannelProviderID:   cpid,
+		CustomerIdentifiers: engagement.CustomerIdentifiers{"emailAddresses": {name + "@example.com"}},
+		DisplayName:         name,
+	}), 201).decode(a.t, &s)
+	return s
+}
+
+func (a *api) createEngagement(sessionID string) engagement.Engagement {
+	a.t.Helper()
+	var e engagement.Engagement
+	a.expect(a.channel("POST", "/engagements", engagement.CreateEngagement{
+		SessionID: sessionID, ChannelID: "Chat", Conversation: "sell car",
+	}), 201).decode(a.t, &e)
+	return e
+}
+
+func (a *api) send(e engagement.Engagement, sessionID, text string) engagement.Message {
+	a.t.Helper()
+	var m engagement.Message
+	a.expect(a.channel("POST", "/engagements/"+e.EngagementID+"/messages", engagement.SendMessage{
+		SessionID: sessionID, DialogID: e.Dialogs[0].DialogID,
+		Body: engagement.Body{ElementType: "text", ElementText: &engagement.ElementText{Text: text}},
+	}), 202).decode(a.t, &m)
+	return m
+}
+
+func (a *api) subscribe(callback string, types ...string) engagement.Subscription {
+	a.t.Helper()
+	var sub engagement.Subscription
+	a.expect(a.webhook("POST", "/subscriptions", engagement.Subscription{
+		ChannelProviderID: cpid, CallbackURL: callback, EventTypes: types,
+	}), 201).decode(a.t, &sub)
+	return sub
+}
+
+// received is one callback a receiver got.
+type received struct {
+	EventType             string `json:"eventType"`
+	CorrelationID         string `json:"correlationId"`
+	MessageID             string `json:"messageId"`
+	MessageIndex          int    `json:"messageIndex"`
+	SenderParticipantType string `json:"senderParticipantType"`
+	ParticipantType       string `json:"participantType"`
+	DialogID              string `json:"dialogId"`
+	Body                  struct {
+		ElementText struct {
+			Text string `json:"text"`
+		} `json:"elementText"`
+	} `json:"body"`
+	CustomData map[string]string `json:"customData"`
+	Type       string            `json:"type"`
+	raw        []byte
+}
+
+// receiver is a webhook endpoint on loopback. behave decides, per attempt
+// (counted from 1 across all callbacks), what to answer and how long to wait.
+type receiver struct {
+	URL    string
+	events chan received
+
+	mu       sync.Mutex
+	attempts int
+	behave   func(attempt int) (status int, delay time.Duration)
+}
+
+func newReceiver(t *testing.T, behave func(attempt int) (int, time.Duration)) *receiver {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{URL: "http://" + ln.Addr().String() + "/hook/secret", events: make(chan received, 256), behave: behave}
+	srv := &fasthttp.Server{Handler: r.handle}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return r
+}
+
+func (r *receiver) handle(ctx *fasthttp.RequestCtx) {
+	r.mu.Lock()
+	r.attempts++
+	n := r.attempts
+	r.mu.Unlock()
+	status, delay := 200, time.Duration(0)
+	if r.behave != nil {
+		status, delay = r.behave(n)
+	}
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	if status == 200 && string(ctx.Path()) == "/hook/secret" {
+		var ev received
+		ev.raw = append([]byte(nil), ctx.PostBody()...)
+		if err := json.Unmarshal(ev.raw, &ev); err == nil {
+			select {
+			case r.events <- ev:
+			default:
+			}
+		}
+	}
+	ctx.SetStatusCode(status)
+}
+
+func (r *receiver) attemptCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.attempts
+}
+
+// next waits for the next accepted event.
+func (r *receiver) next(t *testing.T) received {
+	t.Helper()
+	select {
+	case ev := <-r.events:
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no webhook event within 5s")
+	}
+	return received{}
+}
+
+// nextOf skips events until one of the given type arrives.
+func (r *receiver) nextOf(t *testing.T, eventType string) received {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-r.events:
+			if ev.EventType == eventType {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %s event within 5s", eventType)
+		}
+	}
+}
+
+// quiet asserts that no event arrives for d (used after a synchronisation
+// point that guarantees earlier events were delivered).
+func (r *receiver) quiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case ev := <-r.events:
+		t.Fatalf("unexpected event %s: %s", ev.EventType, ev.raw)
+	case <-time.After(d):
+	}
+}
+
+func repeat(s string, n int) string { return strings.Repeat(s, n) }
