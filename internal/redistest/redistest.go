@@ -2,7 +2,7 @@
 // tests: started per test, stopped at its cleanup, and stoppable and
 // restartable on the same port to exercise outages.
 //
-// The server keeps no periodic persistence (--save ” --appendonly no), so
+// The server keeps no periodic persistence (no save points, no AOF), so
 // tests leave nothing behind and never wait on fsync. Stop shuts it down with
 // SHUTDOWN SAVE, so the data written before the outage is loaded again by
 // Restart, as a Redis run with persistence would do; Kill loses it, as a
