@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -32,6 +33,17 @@ type Bolt struct {
 	db        *bolt.DB
 	now       func() time.Time
 	retention time.Duration
+
+	// Leases live in memory: only one process can open the file, so there
+	// is no other replica to hand a queue to, and a lease must not outlive
+	// the process that took it anyway.
+	leaseMu sync.Mutex
+	leases  map[string]boltLease
+}
+
+type boltLease struct {
+	holder string
+	until  time.Time
 }
 
 var _ Store = (*Bolt)(nil)
@@ -53,7 +65,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mapping: open %s: %w", path, err)
 	}
-	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour}
+	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour, leases: map[string]boltLease{}}
 	for _, o := range opts {
 		o(b)
 	}
@@ -406,4 +418,50 @@ func (b *Bolt) Depth(ctx context.Context) (int, error) {
 		return nil
 	})
 	return d, err
+}
+
+func checkLease(queue, holder string, ttl time.Duration) error {
+	switch {
+	case queue == "":
+		return errors.New("mapping: lease without queue")
+	case holder == "":
+		return errors.New("mapping: lease without holder")
+	case ttl <= 0:
+		return fmt.Errorf("mapping: lease ttl %s is not positive", ttl)
+	}
+	return nil
+}
+
+// Lease implements Outbox, with the injected clock deciding expiry.
+func (b *Bolt) Lease(ctx context.Context, queue, holder string, ttl time.Duration) (bool, error) {
+	if err := checkLease(queue, holder, ttl); err != nil {
+		return false, err
+	}
+	taken := false
+	// The empty read makes a closed store answer ErrUnavailable, as every
+	// other call does.
+	err := b.view(ctx, func(*bolt.Tx) error {
+		b.leaseMu.Lock()
+		defer b.leaseMu.Unlock()
+		now := b.now()
+		if l, ok := b.leases[queue]; ok && l.holder != holder && now.Before(l.until) {
+			return nil
+		}
+		b.leases[queue] = boltLease{holder: holder, until: now.Add(ttl)}
+		taken = true
+		return nil
+	})
+	return taken, err
+}
+
+// Release implements Outbox.
+func (b *Bolt) Release(ctx context.Context, queue, holder string) error {
+	return b.view(ctx, func(*bolt.Tx) error {
+		b.leaseMu.Lock()
+		defer b.leaseMu.Unlock()
+		if l, ok := b.leases[queue]; ok && l.holder == holder {
+			delete(b.leases, queue)
+		}
+		return nil
+	})
 }

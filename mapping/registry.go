@@ -150,6 +150,17 @@ type Outbox interface {
 	Remove(ctx context.Context, item *OutboxItem) error
 	// Depth returns the number of items waiting.
 	Depth(ctx context.Context) (int, error)
+
+	// Lease takes queue's delivery lease for holder until ttl from now, or
+	// renews it when holder already has it; it reports false while another
+	// holder's lease runs. Replicas sharing a store call it before
+	// delivering a queue's head, so that each queue is delivered by one of
+	// them at a time, in order, and the queues of a replica that died are
+	// taken over once its leases run out.
+	Lease(ctx context.Context, queue, holder string, ttl time.Duration) (bool, error)
+	// Release ends holder's lease on queue early; it does nothing when
+	// holder does not have it.
+	Release(ctx context.Context, queue, holder string) error
 }
 
 // Store is everything the proxy keeps durably.
