@@ -302,3 +302,31 @@ func (r *receiver) quiet(t *testing.T, d time.Duration) {
 }
 
 func repeat(s string, n int) string { return strings.Repeat(s, n) }
+
+// decodeInto decodes the raw callback into each value (a MESSAGES callback
+// is an EventHeader and a Message side by side).
+func (ev received) decodeInto(t *testing.T, vs ...any) {
+	t.Helper()
+	for _, v := range vs {
+		if err := json.Unmarshal(ev.raw, v); err != nil {
+			t.Fatalf("decode %s: %v", ev.raw, err)
+		}
+	}
+}
+
+// waitStats polls the delivery counters (they are updated just after the
+// receiver has answered) until ok holds, for at most 5 s.
+func waitStats(t *testing.T, s *Simulator, ok func(DeliveryStats) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st := s.DeliveryStats()
+		if ok(st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery stats %+v never matched", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
