@@ -1,0 +1,379 @@
+package connectorapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/auth"
+	"github.com/connector-proxy/connector-proxy/envelope"
+	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/relay"
+)
+
+// Envelope types the face serves.
+const (
+	typeSetUserProfile      = "userprofile.SetUserProfile"
+	typeRequestConversation = "cm.ConsumerRequestConversation"
+	typePublishEvent        = "ms.PublishEvent"
+	typeUpdateField         = "cm.UpdateConversationField"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes       = 64 << 10
+	DefaultCustomerIdentifier = "lpConsumerId"
+	DefaultRequestTimeout     = 15 * time.Second
+	DefaultPollInterval       = 250 * time.Millisecond
+	DefaultDeliveryTimeout    = 10 * time.Second
+	DefaultDeliveryWorkers    = 32
+	// MaxTextLength is AXP's limit on a message text, in characters.
+	MaxTextLength = 4096
+)
+
+// Backoff of webhook retries: 2 s doubling, capped at 5 min (LivePerson's
+// retention-time retry policy).
+const (
+	firstBackoff = 2 * time.Second
+	maxBackoff   = 5 * time.Minute
+)
+
+// Config configures a Face.
+type Config struct {
+	// Apps are informational here (auth.Service holds the truth); kept so
+	// that the process can hand one configuration to both.
+	Apps []auth.App
+	// ChannelProviderID is the AXP channel provider sessions are made for.
+	ChannelProviderID string
+	// CustomerIdentifier is the customerIdentifiers key (a name configured
+	// in Customer Journey) that carries the consumer id; default
+	// "lpConsumerId". Profile emails and phones go under emailAddresses and
+	// phoneNumbers.
+	CustomerIdentifier string
+	// MaxBodyBytes refuses larger request bodies with 413 (default 64 KiB).
+	MaxBodyBytes int
+	// RequestTimeout bounds one request's backend calls (default 15 s).
+	RequestTimeout time.Duration
+	// PollInterval is how often the delivery worker looks for due
+	// notifications when nothing wakes it (default 250 ms).
+	PollInterval time.Duration
+	// DeliveryTimeout bounds one webhook POST (default 10 s, LivePerson's).
+	DeliveryTimeout time.Duration
+	// DeliveryWorkers bounds concurrent webhook POSTs (default 32); one
+	// conversation never has more than one in flight.
+	DeliveryWorkers int
+	// WebhookClient sends notifications (default: a fasthttp.Client with
+	// the delivery timeout and a 64 KiB answer limit).
+	WebhookClient *fasthttp.Client
+	Now           func() time.Time
+	Logger        *slog.Logger
+	Metrics       *Metrics
+}
+
+// backend is what the face needs of the engagement client; tests count
+// calls through it.
+type backend interface {
+	CreateSession(ctx context.Context, in *engagement.CreateSession) (*engagement.Session, error)
+	DeleteSession(ctx context.Context, sessionID, reason string) error
+	AppendIdentifiers(ctx context.Context, sessionID string, ids engagement.CustomerIdentifiers) (*engagement.Session, error)
+	UpdateSessionParameters(ctx context.Context, sessionID string, p engagement.Parameters) (*engagement.Session, error)
+	CreateEngagement(ctx context.Context, in *engagement.CreateEngagement) (*engagement.Engagement, error)
+	DisconnectEngagement(ctx context.Context, engagementID string, in *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error)
+	SendMessage(ctx context.Context, engagementID string, in *engagement.SendMessage) (*engagement.Message, error)
+}
+
+// Face serves the Messaging Connector API and delivers its notifications.
+type Face struct {
+	cfg     Config
+	backend backend
+	store   mapping.Store
+	tokens  *auth.Service
+	log     *slog.Logger
+	m       *Metrics
+	now     func() time.Time
+	hooks   *fasthttp.Client
+
+	locks [64]sync.Mutex // striped by consumer or conversation id
+	wake  chan struct{}
+}
+
+var _ relay.Face = (*Face)(nil)
+
+// New builds the face over the engagement client, the store and the token
+// service.
+func New(cfg Config, client *engagement.Client, store mapping.Store, tokens *auth.Service) (*Face, error) {
+	if client == nil {
+		return nil, errors.New("connectorapi: no engagement client")
+	}
+	return newFace(cfg, client, store, tokens)
+}
+
+func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (*Face, error) {
+	if store == nil || tokens == nil {
+		return nil, errors.New("connectorapi: store and token service are required")
+	}
+	if cfg.ChannelProviderID == "" {
+		return nil, errors.New("connectorapi: ChannelProviderID is required")
+	}
+	if cfg.CustomerIdentifier == "" {
+		cfg.CustomerIdentifier = DefaultCustomerIdentifier
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.DeliveryTimeout <= 0 {
+		cfg.DeliveryTimeout = DefaultDeliveryTimeout
+	}
+	if cfg.DeliveryWorkers <= 0 {
+		cfg.DeliveryWorkers = DefaultDeliveryWorkers
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.WebhookClient == nil {
+		cfg.WebhookClient = &fasthttp.Client{
+			Name:                "connector-proxy",
+			ReadTimeout:         cfg.DeliveryTimeout,
+			WriteTimeout:        cfg.DeliveryTimeout,
+			MaxResponseBodySize: 64 << 10,
+			MaxConnsPerHost:     cfg.DeliveryWorkers,
+		}
+	}
+	return &Face{
+		cfg: cfg, backend: b, store: store, tokens: tokens,
+		log: cfg.Logger, m: cfg.Metrics, now: cfg.Now, hooks: cfg.WebhookClient,
+		wake: make(chan struct{}, 1),
+	}, nil
+}
+
+// lock serialises work on one consumer or conversation (striped: unrelated
+// keys may share a stripe, which only costs a little waiting).
+func (f *Face) lock(key string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	mu := &f.locks[h.Sum32()%uint32(len(f.locks))]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// route is a parsed request path.
+type route struct {
+	call    string // token, consumer, conversation, send
+	account string
+}
+
+// parsePath recognises the four Connector API paths; ok is false for
+// anything else.
+func parsePath(path string) (route, bool) {
+	switch {
+	case strings.HasPrefix(path, "/sentinel/api/account/"):
+		rest := path[len("/sentinel/api/account/"):]
+		acct, tail, _ := strings.Cut(rest, "/")
+		if acct != "" && tail == "app/token" {
+			return route{call: "token", account: acct}, true
+		}
+	case strings.HasPrefix(path, "/api/account/"):
+		rest := path[len("/api/account/"):]
+		acct, tail, _ := strings.Cut(rest, "/")
+		if acct == "" {
+			return route{}, false
+		}
+		switch tail {
+		case "consumer":
+			return route{call: "consumer", account: acct}, true
+		case "messaging/consumer/conversation":
+			return route{call: "conversation", account: acct}, true
+		case "messaging/consumer/conversation/send":
+			return route{call: "send", account: acct}, true
+		}
+	}
+	return route{}, false
+}
+
+// Handler serves the Connector API paths; anything else under
+// /sentinel/api/account/ or /api/account/ gets a LivePerson-format 404.
+func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	r, ok := parsePath(string(ctx.Path()))
+	if !ok {
+		f.writeError(ctx, nil, &apiError{Status: 404, ErrorCode: 40400, Title: "Not found", Details: "no such Connector API path"})
+		f.m.request("unknown", "", 404)
+		return
+	}
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		f.writeError(ctx, nil, &apiError{Status: 405, ErrorCode: 40500, Title: "Method not allowed", Details: "use POST"})
+		f.m.request(r.call, "", 405)
+		return
+	}
+	if len(ctx.PostBody()) > f.cfg.MaxBodyBytes {
+		f.writeError(ctx, nil, &apiError{Status: 413, ErrorCode: 41300, Title: "Request too large",
+			Details: fmt.Sprintf("the body is over %d bytes", f.cfg.MaxBodyBytes)})
+		f.m.request(r.call, "", 413)
+		return
+	}
+	c, cancel := context.WithTimeout(context.Background(), f.cfg.RequestTimeout)
+	defer cancel()
+	var typ string
+	switch r.call {
+	case "token":
+		f.serveToken(ctx, r)
+	case "consumer":
+		f.serveConsumer(c, ctx, r)
+	case "conversation":
+		typ = "batch"
+		f.serveConversation(c, ctx, r)
+	case "send":
+		typ = f.serveSend(c, ctx, r)
+	}
+	f.m.request(r.call, typ, ctx.Response.StatusCode())
+	f.m.duration.WithLabelValues(r.call).Observe(time.Since(start).Seconds())
+}
+
+// apiError is an answer in LivePerson's error format.
+type apiError struct {
+	Status    int
+	ErrorCode int
+	Title     string
+	Details   string
+	Field     string
+	ReqID     json.RawMessage
+	cause     error
+}
+
+func (e *apiError) Error() string {
+	s := fmt.Sprintf("%d %s: %s", e.Status, e.Title, e.Details)
+	if e.cause != nil {
+		s += ": " + e.cause.Error()
+	}
+	return s
+}
+
+func (e *apiError) Unwrap() error { return e.cause }
+
+func badRequest(reqID json.RawMessage, field, format string, args ...any) *apiError {
+	return &apiError{Status: 400, ErrorCode: 40000, Title: "Bad request", Field: field, ReqID: reqID,
+		Details: fmt.Sprintf(format, args...)}
+}
+
+func missing(reqID json.RawMessage, field string) *apiError {
+	return &apiError{Status: 400, ErrorCode: auth.CodeMissingParameter, Title: "Missing parameter", Field: field, ReqID: reqID,
+		Details: field + " is missing"}
+}
+
+// errorBody is the body of LivePerson's error answer; field is ours, naming
+// the request field at fault.
+type errorBody struct {
+	Title     string `json:"title"`
+	Details   string `json:"details"`
+	ErrorCode int    `json:"errorCode"`
+	Field     string `json:"field,omitempty"`
+}
+
+// asAPIError turns any failure into an answer a connector can act on.
+func asAPIError(err error, reqID json.RawMessage) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		if ae.ReqID == nil {
+			ae.ReqID = reqID
+		}
+		return ae
+	}
+	var authErr *auth.Error
+	if errors.As(err, &authErr) {
+		return &apiError{Status: authErr.Status, ErrorCode: authErr.ErrorCode, Title: authErr.Title, Details: authErr.Details, ReqID: reqID, cause: err}
+	}
+	var envErr *envelope.Error
+	if errors.As(err, &envErr) {
+		id := envErr.ReqID
+		if id == nil {
+			id = reqID
+		}
+		field := envErr.Field
+		if envErr.Index >= 0 {
+			field = fmt.Sprintf("[%d].%s", envErr.Index, field)
+			field = strings.TrimSuffix(field, ".")
+		}
+		return &apiError{Status: 400, ErrorCode: 40000, Title: "Bad request", Details: envErr.Error(), Field: field, ReqID: id, cause: err}
+	}
+	var p *engagement.Problem
+	if errors.As(err, &p) {
+		return problemError(p, reqID)
+	}
+	switch {
+	case errors.Is(err, engagement.ErrUnreachable):
+		return &apiError{Status: 503, ErrorCode: 50300, Title: "Service unavailable", Details: "the contact center cannot be reached; retry later", ReqID: reqID, cause: err}
+	case errors.Is(err, mapping.ErrUnavailable):
+		return &apiError{Status: 503, ErrorCode: 50300, Title: "Service unavailable", Details: "the conversation store cannot be reached; retry later", ReqID: reqID, cause: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: 503, ErrorCode: 50300, Title: "Service unavailable", Details: "the contact center did not answer in time; retry later", ReqID: reqID, cause: err}
+	}
+	return &apiError{Status: 500, ErrorCode: 50000, Title: "Internal error", Details: "the request failed inside the proxy", ReqID: reqID, cause: err}
+}
+
+// problemError maps an AXP problem onto what a connector can act on.
+func problemError(p *engagement.Problem, reqID json.RawMessage) *apiError {
+	switch {
+	case p.Status == 400:
+		e := &apiError{Status: 400, ErrorCode: 40000, Title: "Bad request", Details: p.Title, ReqID: reqID, cause: p}
+		if p.Detail != "" {
+			e.Details = p.Detail
+		}
+		if len(p.Violations) > 0 {
+			v := p.Violations[0]
+			e.Field = v.Field
+			e.Details = fmt.Sprintf("the contact center refused %s: %s", v.Field, v.Message)
+		}
+		return e
+	case p.Status == 404:
+		return &apiError{Status: 404, ErrorCode: 40400, Title: "Not found", Details: "the contact center does not know this conversation", ReqID: reqID, cause: p}
+	case p.Status == 429:
+		return &apiError{Status: 429, ErrorCode: 42900, Title: "Too many requests", Details: "the contact center is throttling; retry later", ReqID: reqID, cause: p}
+	case p.Status == 401 || p.Status == 403:
+		return &apiError{Status: 502, ErrorCode: 50200, Title: "Bad gateway", Details: "the contact center refused the proxy's credentials", ReqID: reqID, cause: p}
+	case p.Status >= 500:
+		return &apiError{Status: 503, ErrorCode: 50300, Title: "Service unavailable", Details: "the contact center failed; retry later", ReqID: reqID, cause: p}
+	}
+	return &apiError{Status: 502, ErrorCode: 50200, Title: "Bad gateway", Details: fmt.Sprintf("the contact center answered %d", p.Status), ReqID: reqID, cause: p}
+}
+
+// writeError answers err in the LivePerson error format.
+func (f *Face) writeError(ctx *fasthttp.RequestCtx, reqID json.RawMessage, err error) {
+	ae := asAPIError(err, reqID)
+	if ae.Status >= 500 {
+		f.log.Error("connectorapi: request failed", "path", string(ctx.Path()), "status", ae.Status, "err", err)
+	}
+	r := envelope.Response{ReqID: ae.ReqID, Code: ae.Status, Type: envelope.ErrorRespType,
+		Body: errorBody{Title: ae.Title, Details: ae.Details, ErrorCode: ae.ErrorCode, Field: ae.Field}}
+	b, _ := r.AppendJSON(nil) // errorBody always encodes
+	ctx.SetStatusCode(ae.Status)
+	ctx.SetContentType("application/json;charset=utf-8")
+	ctx.SetBody(b)
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json;charset=utf-8")
+	ctx.SetBody(body)
+}

@@ -1,0 +1,368 @@
+package connectorapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/envelope"
+	"github.com/connector-proxy/connector-proxy/mapping"
+)
+
+// Close reasons of cqm.ExConversationChangeNotification.
+const (
+	closeConsumer = "CONSUMER"
+	closeAgent    = "AGENT"
+	closeSystem   = "SYSTEM"
+)
+
+// serveSend is SEND: one envelope. It returns the type label for metrics.
+func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) string {
+	who, err := f.authenticate(ctx, r.account)
+	if err != nil {
+		f.writeError(ctx, nil, err)
+		return ""
+	}
+	env, err := envelope.DecodeRequest(ctx.PostBody())
+	if err != nil {
+		f.writeError(ctx, nil, err)
+		return ""
+	}
+	owner := ownerOf(r, who)
+	typ := env.Type
+	var body any
+	switch env.Type {
+	case typePublishEvent:
+		typ, body, err = f.publish(c, owner, env)
+	case typeUpdateField:
+		body, err = f.updateField(c, owner, env)
+	case typeSetUserProfile:
+		body, err = f.setProfile(c, owner, env)
+	default:
+		err = badRequest(env.ID, "type", "unknown request type %q (SEND takes %s, %s or %s)", env.Type, typePublishEvent, typeUpdateField, typeSetUserProfile)
+	}
+	if err != nil {
+		f.writeError(ctx, env.ID, err)
+		return typ
+	}
+	out, err := (&envelope.Response{ReqID: env.ID, Code: 200, Body: body}).AppendJSON(nil)
+	if err != nil {
+		f.writeError(ctx, env.ID, err)
+		return typ
+	}
+	writeJSON(ctx, 200, out)
+	return typ
+}
+
+// publishBody is ms.PublishEvent's body.
+type publishBody struct {
+	DialogID       string `json:"dialogId"`
+	ConversationID string `json:"conversationId"`
+	Event          *struct {
+		Type         string          `json:"type"`
+		ContentType  string          `json:"contentType"`
+		Message      json.RawMessage `json:"message"`
+		ChatState    string          `json:"chatState"`
+		Status       string          `json:"status"`
+		SequenceList []int           `json:"sequenceList"`
+	} `json:"event"`
+}
+
+// publish handles ms.PublishEvent: a text ContentEvent becomes an AXP
+// message; ChatStateEvent and AcceptStatusEvent have no v1beta call and are
+// accepted after the ownership check.
+func (f *Face) publish(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope) (string, any, error) {
+	typ := typePublishEvent
+	var b publishBody
+	if err := env.DecodeBody(&b); err != nil {
+		return typ, nil, err
+	}
+	id := b.DialogID
+	if id == "" {
+		id = b.ConversationID
+	}
+	if id == "" {
+		return typ, nil, missing(env.ID, "body.dialogId")
+	}
+	if b.Event == nil {
+		return typ, nil, missing(env.ID, "body.event")
+	}
+	ev := b.Event
+	switch ev.Type {
+	case "ContentEvent":
+		typ += ".ContentEvent"
+		text, ae := checkText(env.ID, ev.ContentType, ev.Message)
+		if ae != nil {
+			return typ, nil, ae
+		}
+		seq, err := f.sendText(ctx, owner, id, text, env.ID)
+		if err != nil {
+			return typ, nil, err
+		}
+		return typ, map[string]int{"sequence": seq}, nil
+	case "ChatStateEvent":
+		typ += ".ChatStateEvent"
+		switch ev.ChatState {
+		case "ACTIVE", "INACTIVE", "GONE", "COMPOSING", "PAUSE":
+		case "":
+			return typ, nil, missing(env.ID, "body.event.chatState")
+		default:
+			return typ, nil, badRequest(env.ID, "body.event.chatState", "chatState %q is not ACTIVE, INACTIVE, GONE, COMPOSING or PAUSE", ev.ChatState)
+		}
+	case "AcceptStatusEvent":
+		typ += ".AcceptStatusEvent"
+		switch ev.Status {
+		case "ACCEPT", "READ", "ACCESS", "NACK", "ACTION":
+		case "":
+			return typ, nil, missing(env.ID, "body.event.status")
+		default:
+			return typ, nil, badRequest(env.ID, "body.event.status", "status %q is not ACCEPT, READ, ACCESS, NACK or ACTION", ev.Status)
+		}
+	case "":
+		return typ, nil, missing(env.ID, "body.event.type")
+	default:
+		return typ, nil, badRequest(env.ID, "body.event.type", "event type %q is not supported (ContentEvent, ChatStateEvent, AcceptStatusEvent)", ev.Type)
+	}
+	if _, err := f.ownedConversation(ctx, id, owner, env.ID); err != nil {
+		return typ, nil, err
+	}
+	return typ, struct{}{}, nil
+}
+
+// checkText validates a ContentEvent: text/plain, a non-empty string of at
+// most MaxTextLength characters.
+func checkText(reqID json.RawMessage, contentType string, msg json.RawMessage) (string, *apiError) {
+	if contentType != "" && contentType != "text/plain" {
+		return "", badRequest(reqID, "body.event.contentType", "content type %q is not supported; only text/plain is", contentType)
+	}
+	if len(msg) == 0 || string(msg) == "null" {
+		return "", missing(reqID, "body.event.message")
+	}
+	var text string
+	if err := json.Unmarshal(msg, &text); err != nil {
+		return "", badRequest(reqID, "body.event.message", "message must be a string for text/plain")
+	}
+	if strings.TrimSpace(text) == "" {
+		return "", missing(reqID, "body.event.message")
+	}
+	if n := utf8.RuneCountInString(text); n > MaxTextLength {
+		return "", badRequest(reqID, "body.event.message", "message has %d characters, at most %d are allowed", n, MaxTextLength)
+	}
+	return text, nil
+}
+
+// sendText posts a consumer's text and returns its sequence: AXP's
+// messageIndex − 1, so that the consumer's and the agent's messages share
+// one numbering that starts at 0.
+func (f *Face) sendText(ctx context.Context, owner mapping.ConsumerKey, convID, text string, reqID json.RawMessage) (int, error) {
+	conv, err := f.ownedConversation(ctx, convID, owner, reqID)
+	if err != nil {
+		return 0, err
+	}
+	if !conv.Open() {
+		return 0, closedError(reqID, conv.ID)
+	}
+	msg, err := f.backend.SendMessage(ctx, conv.EngagementID, &engagement.SendMessage{
+		SessionID: conv.SessionID,
+		DialogID:  conv.DialogID,
+		Body: engagement.Body{
+			ElementType: "text",
+			ElementText: &engagement.ElementText{Text: text, TextFormat: engagement.TextPlain},
+		},
+	})
+	if err != nil {
+		if dialogGone(err) {
+			return 0, closedError(reqID, conv.ID)
+		}
+		return 0, fmt.Errorf("connectorapi: send message: %w", err)
+	}
+	return max(msg.MessageIndex-1, 0), nil
+}
+
+func closedError(reqID json.RawMessage, id string) *apiError {
+	return &apiError{Status: 400, ErrorCode: 40000, Title: "Conversation closed", Field: "body.dialogId", ReqID: reqID,
+		Details: fmt.Sprintf("conversation %s is closed; open a new one with CONVERSATION", id)}
+}
+
+// conversationField is one change of cm.UpdateConversationField.
+type conversationField struct {
+	Field                      string `json:"field"`
+	ConversationState          string `json:"conversationState"`
+	CSATRate                   *int   `json:"csatRate"`
+	CSATResolutionConfirmation *bool  `json:"csatResolutionConfirmation"`
+	Status                     string `json:"status"`
+}
+
+// updateField handles cm.UpdateConversationField: CSATRate (kept with the
+// conversation and, while it lives, as session parameters) and
+// ConversationStateField CLOSE (the dialog disconnected, the session ended
+// when no open conversation is left).
+func (f *Face) updateField(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope) (any, error) {
+	var b struct {
+		ConversationID    string          `json:"conversationId"`
+		DialogID          string          `json:"dialogId"`
+		ConversationField json.RawMessage `json:"conversationField"`
+	}
+	if err := env.DecodeBody(&b); err != nil {
+		return nil, err
+	}
+	id := b.ConversationID
+	if id == "" {
+		id = b.DialogID
+	}
+	if id == "" {
+		return nil, missing(env.ID, "body.conversationId")
+	}
+	var fields []conversationField
+	raw := strings.TrimSpace(string(b.ConversationField))
+	switch {
+	case raw == "" || raw == "null":
+		return nil, missing(env.ID, "body.conversationField")
+	case raw[0] == '[': // the schema's form
+		if err := json.Unmarshal(b.ConversationField, &fields); err != nil {
+			return nil, badRequest(env.ID, "body.conversationField", "conversationField: %v", err)
+		}
+	default: // the Connector API examples' form
+		var one conversationField
+		if err := json.Unmarshal(b.ConversationField, &one); err != nil {
+			return nil, badRequest(env.ID, "body.conversationField", "conversationField: %v", err)
+		}
+		fields = []conversationField{one}
+	}
+	if len(fields) == 0 {
+		return nil, missing(env.ID, "body.conversationField")
+	}
+	closing := false
+	var csat *conversationField
+	for i := range fields {
+		fl := &fields[i]
+		switch fl.Field {
+		case "ConversationStateField":
+			if fl.ConversationState != "CLOSE" {
+				return nil, badRequest(env.ID, "body.conversationField.conversationState", "conversationState %q: only CLOSE is supported", fl.ConversationState)
+			}
+			closing = true
+		case "CSATRate":
+			if fl.CSATRate == nil {
+				return nil, missing(env.ID, "body.conversationField.csatRate")
+			}
+			if *fl.CSATRate < 1 || *fl.CSATRate > 5 {
+				return nil, badRequest(env.ID, "body.conversationField.csatRate", "csatRate %d is not 1 to 5", *fl.CSATRate)
+			}
+			switch fl.Status {
+			case "FILLED", "PARTIALLY_FILLED", "SKIPPED":
+			default:
+				return nil, badRequest(env.ID, "body.conversationField.status", "status %q is not FILLED, PARTIALLY_FILLED or SKIPPED", fl.Status)
+			}
+			csat = fl
+		case "":
+			return nil, missing(env.ID, "body.conversationField.field")
+		default:
+			return nil, badRequest(env.ID, "body.conversationField.field", "field %q is not supported (ConversationStateField, CSATRate)", fl.Field)
+		}
+	}
+
+	unlock := f.lock("conv|" + id)
+	defer unlock()
+	conv, err := f.ownedConversation(ctx, id, owner, env.ID)
+	if err != nil {
+		return nil, err
+	}
+	if csat != nil {
+		if err := f.recordCSAT(ctx, conv, csat); err != nil {
+			return nil, err
+		}
+	}
+	if closing {
+		if err := f.closeByConsumer(ctx, conv); err != nil {
+			return nil, err
+		}
+	}
+	return struct{}{}, nil
+}
+
+// recordCSAT keeps the rating with the conversation (durable, even after
+// the session ended: connectors often rate after closing) and gives it to
+// the live session as parameters.
+func (f *Face) recordCSAT(ctx context.Context, conv *mapping.Conversation, c *conversationField) error {
+	p := engagement.Parameters{
+		"csatRate":           strconv.Itoa(*c.CSATRate),
+		"csatStatus":         c.Status,
+		"csatConversationId": conv.ID,
+	}
+	if c.CSATResolutionConfirmation != nil {
+		p["csatResolutionConfirmation"] = strconv.FormatBool(*c.CSATResolutionConfirmation)
+	}
+	b, _ := json.Marshal(p)
+	if conv.Attrs == nil {
+		conv.Attrs = map[string]string{}
+	}
+	conv.Attrs[attrCSAT] = string(b)
+	if err := f.store.PutConversation(ctx, conv); err != nil {
+		return fmt.Errorf("connectorapi: record csat: %w", err)
+	}
+	if _, err := f.backend.UpdateSessionParameters(ctx, conv.SessionID, p); err != nil && !sessionGone(err) {
+		return fmt.Errorf("connectorapi: csat to session: %w", err)
+	}
+	return nil
+}
+
+// closeByConsumer disconnects the consumer from the dialog, records the
+// close, queues the CLOSE notification and ends the session when the
+// consumer has no open conversation left. Closing twice is not an error.
+func (f *Face) closeByConsumer(ctx context.Context, conv *mapping.Conversation) error {
+	if !conv.Open() {
+		return nil
+	}
+	_, err := f.backend.DisconnectEngagement(ctx, conv.EngagementID, &engagement.DisconnectEngagement{
+		SessionID: conv.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonUserClosed,
+	})
+	if err != nil && !dialogGone(err) {
+		return fmt.Errorf("connectorapi: disconnect: %w", err)
+	}
+	if err := f.markClosed(ctx, conv, closeConsumer, ""); err != nil {
+		return err
+	}
+	convs, err := f.store.Conversations(ctx, conv.Owner)
+	if err != nil {
+		f.log.Warn("connectorapi: cannot tell whether the session can end", "conversation", conv.ID, "err", err)
+		return nil
+	}
+	for _, c := range convs {
+		if c.Open() && c.SessionID == conv.SessionID {
+			return nil
+		}
+	}
+	// The close is done and durable; a session that fails to end now ends on
+	// AXP's inactivity timer, so a failure is logged, not answered.
+	if err := f.backend.DeleteSession(ctx, conv.SessionID, engagement.ReasonUserClosed); err != nil && !sessionGone(err) {
+		f.log.Warn("connectorapi: end session", "session", conv.SessionID, "err", err)
+		return nil
+	}
+	if err := f.store.DeleteSession(ctx, conv.Owner); err != nil {
+		f.log.Warn("connectorapi: forget session", "session", conv.SessionID, "err", err)
+	}
+	return nil
+}
+
+// setProfile handles SetUserProfile sent alone: the consumer's session is
+// updated, or created so that the next CONVERSATION uses it.
+func (f *Face) setProfile(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope) (any, error) {
+	prof, ae := parseProfile(env.Body)
+	if ae != nil {
+		ae.ReqID = env.ID
+		return nil, ae
+	}
+	unlock := f.lock("consumer|" + owner.String())
+	defer unlock()
+	if _, _, err := f.ensureSession(ctx, owner, prof); err != nil {
+		return nil, err
+	}
+	return map[string]string{"msg": "OK User Profile set successfully"}, nil
+}
