@@ -1,0 +1,82 @@
+package socketio
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// FuzzDecodePacket: any input decodes or fails with ErrMalformed/ErrBinary,
+// never panics, and a decoded packet re-encodes to what it was decoded
+// from, modulo the default namespace.
+func FuzzDecodePacket(f *testing.F) {
+	for _, s := range []string{
+		"0", `0{"token":"123"}`, "0/admin,", "1", `2["hey","Jude"]`, `212["foo"]`,
+		`2/admin,7["bar",1]`, `312["bar"]`, `312[]`, `4{"message":"x"}`,
+		`51-["baz",{"_placeholder":true,"num":0}]`, `2abc["a"]`, `2{}`, `2[42]`,
+		`299999999999999999999["a"]`, `2["disconnect"]`, "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := decodePacket(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrBinary) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		again, err := decodePacket(appendPacket(nil, p))
+		if err != nil {
+			t.Fatalf("re-decoding %q: %v", appendPacket(nil, p), err)
+		}
+		if again.typ != p.typ || again.nsp != p.nsp || again.id != p.id || !bytes.Equal(again.data, p.data) || again.event != p.event {
+			t.Fatalf("round trip changed %+v into %+v", p, again)
+		}
+	})
+}
+
+// FuzzParseEIO: any Engine.IO packet parses or fails cleanly; data is the
+// input after the type.
+func FuzzParseEIO(f *testing.F) {
+	for _, s := range []string{"0", "1", "2", "2probe", "3", `42["a"]`, "5", "6", "7", "bAQID", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		typ, data, err := parseEIO(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrBinary) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		if typ != b[0] || !bytes.Equal(data, b[1:]) {
+			t.Fatalf("parseEIO(%q) = %q %q", b, typ, data)
+		}
+	})
+}
+
+// FuzzSplitPayload: a split payload joins back to the body, and no packet
+// is empty or holds a separator.
+func FuzzSplitPayload(f *testing.F) {
+	for _, s := range []string{"40", "42[\"a\"]\x1e3\x1e41", "", "\x1e", "40\x1e", "a\x1e\x1eb"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkts, err := splitPayload(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		for _, p := range pkts {
+			if len(p) == 0 || bytes.IndexByte(p, recordSeparator) >= 0 {
+				t.Fatalf("bad packet %q in %q", p, b)
+			}
+		}
+		if back := appendPayload(nil, pkts); !bytes.Equal(back, b) {
+			t.Fatalf("join(split(%q)) = %q", b, back)
+		}
+	})
+}
