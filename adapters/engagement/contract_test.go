@@ -44,7 +44,9 @@ func (r *recordedSleeps) waits() []time.Duration {
 	return slices.Clone(r.ds)
 }
 
-func startSim(t *testing.T) *simulator.Server {
+func startSim(t *testing.T) *simulator.Server { return startSimB(t) }
+
+func startSimB(t testing.TB) *simulator.Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := simulator.Start(ctx, simulator.Config{
