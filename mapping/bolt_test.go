@@ -3,7 +3,6 @@ package mapping
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -83,70 +82,6 @@ func TestBoltMappingsSurviveReopen(t *testing.T) {
 	}
 }
 
-func TestBoltLookupsOfMissingKeysAreNotFound(t *testing.T) {
-	ctx := context.Background()
-	b, _ := openTemp(t)
-	checks := map[string]error{}
-	_, checks["session"] = b.Session(ctx, alice)
-	_, checks["conversation"] = b.Conversation(ctx, "nope")
-	_, checks["dialog"] = b.ConversationByDialog(ctx, "nope")
-	for name, err := range checks {
-		if !errors.Is(err, ErrNotFound) {
-			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
-		}
-	}
-}
-
-func TestBoltClosedStoreIsUnavailableNotNotFound(t *testing.T) {
-	ctx := context.Background()
-	b, _ := openTemp(t)
-	b.Close()
-	_, err := b.Conversation(ctx, "c1")
-	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
-		t.Fatalf("err = %v, want ErrUnavailable", err)
-	}
-	if err := b.Ping(ctx); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("ping on closed store = %v", err)
-	}
-}
-
-func TestBoltConversationsOfOwnerInCreationOrder(t *testing.T) {
-	ctx := context.Background()
-	b, _ := openTemp(t)
-	bob := alice
-	bob.Consumer = "bob"
-	base := time.Unix(1000, 0)
-	for i, id := range []string{"c3", "c1", "c2"} {
-		if err := b.PutConversation(ctx, conv(id, "d"+id, alice, base.Add(time.Duration(i)*time.Second))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := b.PutConversation(ctx, conv("b1", "db1", bob, base)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := b.Conversations(ctx, alice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, c := range got {
-		ids = append(ids, c.ID)
-	}
-	if fmt.Sprint(ids) != "[c3 c1 c2]" {
-		t.Fatalf("alice's conversations = %v", ids)
-	}
-	// Updating a conversation keeps a single index entry.
-	c := got[0]
-	c.State = StateClosed
-	if err := b.PutConversation(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	again, _ := b.Conversations(ctx, alice)
-	if len(again) != 3 || again[0].State != StateClosed {
-		t.Fatalf("after update: %d conversations, first %+v", len(again), again[0])
-	}
-}
-
 func TestBoltMarkSeenExpiresAfterTTL(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(0, 0)}
@@ -204,67 +139,37 @@ func TestBoltSweepRemovesOnlyExpired(t *testing.T) {
 	}
 }
 
-func TestBoltOutboxKeepsOrderWithinQueue(t *testing.T) {
-	ctx := context.Background()
-	b, _ := openTemp(t)
-	for i := range 3 {
-		for _, q := range []string{"a", "b"} {
-			if err := b.Enqueue(ctx, &OutboxItem{Queue: q, Body: fmt.Appendf(nil, "%s%d", q, i)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if d, _ := b.Depth(ctx); d != 6 {
-		t.Fatalf("depth = %d, want 6", d)
-	}
-	var got []string
-	for {
-		heads, err := b.Heads(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(heads) == 0 {
-			break
-		}
-		for _, h := range heads {
-			got = append(got, string(h.Body))
-			if err := b.Remove(ctx, h); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if fmt.Sprint(got) != "[a0 b0 a1 b1 a2 b2]" {
-		t.Fatalf("delivery order = %v", got)
-	}
-	if d, _ := b.Depth(ctx); d != 0 {
-		t.Fatalf("depth after drain = %d", d)
-	}
+// TestBoltStore runs the behaviour every Store shares; the tests below are
+// Bolt's own (its file, its Sweep, its injected clock).
+func TestBoltStore(t *testing.T) {
+	testStore(t, storeBackend{
+		open: func(t *testing.T) Store { b, _ := openTemp(t); return b },
+		// One process per file: a second replica is the same value.
+		peer: func(_ *testing.T, s Store) Store { return s },
+	})
 }
 
-func TestBoltOutboxRetryIsDurableAndRemoveIsIdempotent(t *testing.T) {
+func TestBoltLeaseExpiresByTheInjectedClock(t *testing.T) {
 	ctx := context.Background()
-	b, _ := openTemp(t)
-	it := &OutboxItem{Queue: "q", Body: []byte("x")}
-	if err := b.Enqueue(ctx, it); err != nil {
-		t.Fatal(err)
+	clk := &clock{t: time.Unix(0, 0)}
+	b, _ := openTemp(t, WithClock(clk.now))
+	steps := []struct {
+		advance time.Duration
+		holder  string
+		want    bool
+	}{
+		{0, "r1", true},
+		{59 * time.Second, "r2", false},
+		{0, "r1", true}, // renewed for another minute from here
+		{59 * time.Second, "r2", false},
+		{2 * time.Second, "r2", true},
+		{0, "r1", false},
 	}
-	it.Attempts, it.NextAttempt = 3, time.Unix(500, 0).UTC()
-	if err := b.Retry(ctx, it); err != nil {
-		t.Fatal(err)
-	}
-	heads, _ := b.Heads(ctx)
-	if heads[0].Attempts != 3 || !heads[0].NextAttempt.Equal(it.NextAttempt) {
-		t.Fatalf("head after retry = %+v", heads[0])
-	}
-	for range 2 {
-		if err := b.Remove(ctx, it); err != nil {
-			t.Fatal(err)
+	for i, s := range steps {
+		clk.add(s.advance)
+		got, err := b.Lease(ctx, "q", s.holder, time.Minute)
+		if err != nil || got != s.want {
+			t.Fatalf("step %d: lease by %s = %v, %v; want %v", i, s.holder, got, err, s.want)
 		}
-	}
-	if err := b.Retry(ctx, it); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("retry of removed item = %v", err)
-	}
-	if err := b.Enqueue(ctx, &OutboxItem{}); err == nil {
-		t.Fatal("an item without queue must be refused")
 	}
 }
