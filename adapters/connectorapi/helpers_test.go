@@ -178,6 +178,7 @@ type stack struct {
 	dbPath  string
 	tokens  *auth.Service
 	face    *Face
+	backend *countingBackend
 	clock   *clock
 	proxy   string // base URL of the face
 	hooks   *hookServer
@@ -249,8 +250,9 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	if s.tokens, err = auth.New(auth.Options{Apps: appList, Key: key, Now: s.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
-	if s.face, err = New(Config{ChannelProviderID: provider, Now: s.clock.Now, PollInterval: 5 * time.Millisecond,
-		DeliveryTimeout: 2 * time.Second}, s.client, s.store, s.tokens); err != nil {
+	s.backend = &countingBackend{backend: s.client}
+	if s.face, err = newFace(Config{ChannelProviderID: provider, Now: s.clock.Now, PollInterval: 5 * time.Millisecond,
+		DeliveryTimeout: 2 * time.Second}, s.backend, s.store, s.tokens); err != nil {
 		t.Fatal(err)
 	}
 	// The AXP webhook receiver, feeding the relay, feeding the face.
@@ -471,4 +473,76 @@ func (s *stack) engagementOf(conv string) string {
 		s.t.Fatal(err)
 	}
 	return c.EngagementID
+}
+
+// countingBackend counts the calls that reach the engagement client.
+type countingBackend struct {
+	backend
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingBackend) count() { c.mu.Lock(); c.n++; c.mu.Unlock() }
+
+func (c *countingBackend) calls() int { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
+
+func (c *countingBackend) CreateSession(ctx context.Context, in *engagement.CreateSession) (*engagement.Session, error) {
+	c.count()
+	return c.backend.CreateSession(ctx, in)
+}
+
+func (c *countingBackend) DeleteSession(ctx context.Context, id, reason string) error {
+	c.count()
+	return c.backend.DeleteSession(ctx, id, reason)
+}
+
+func (c *countingBackend) AppendIdentifiers(ctx context.Context, id string, ids engagement.CustomerIdentifiers) (*engagement.Session, error) {
+	c.count()
+	return c.backend.AppendIdentifiers(ctx, id, ids)
+}
+
+func (c *countingBackend) UpdateSessionParameters(ctx context.Context, id string, p engagement.Parameters) (*engagement.Session, error) {
+	c.count()
+	return c.backend.UpdateSessionParameters(ctx, id, p)
+}
+
+func (c *countingBackend) CreateEngagement(ctx context.Context, in *engagement.CreateEngagement) (*engagement.Engagement, error) {
+	c.count()
+	return c.backend.CreateEngagement(ctx, in)
+}
+
+func (c *countingBackend) DisconnectEngagement(ctx context.Context, id string, in *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error) {
+	c.count()
+	return c.backend.DisconnectEngagement(ctx, id, in)
+}
+
+func (c *countingBackend) SendMessage(ctx context.Context, id string, in *engagement.SendMessage) (*engagement.Message, error) {
+	c.count()
+	return c.backend.SendMessage(ctx, id, in)
+}
+
+// lpError is LivePerson's error answer.
+type lpError struct {
+	Kind  string          `json:"kind"`
+	ReqID json.RawMessage `json:"reqId"`
+	Code  int             `json:"code"`
+	Type  string          `json:"type"`
+	Body  struct {
+		Title     string `json:"title"`
+		Details   string `json:"details"`
+		ErrorCode int    `json:"errorCode"`
+		Field     string `json:"field"`
+	} `json:"body"`
+}
+
+func decodeLPError(t *testing.T, status int, body []byte) lpError {
+	t.Helper()
+	var e lpError
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("error body %s: %v", body, err)
+	}
+	if e.Kind != "resp" || e.Code != status || e.Type != ".ReqBody$ErrorResp" || e.Body.Title == "" || e.Body.Details == "" || e.Body.ErrorCode/100 != status {
+		t.Fatalf("not a LivePerson error answer for %d: %s", status, body)
+	}
+	return e
 }
