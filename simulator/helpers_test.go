@@ -256,12 +256,6 @@ func (r *receiver) handle(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(status)
 }
 
-func (r *receiver) attemptCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.attempts
-}
-
 // next waits for the next accepted event.
 func (r *receiver) next(t *testing.T) received {
 	t.Helper()
