@@ -70,5 +70,6 @@
 // participant and TERMINATES the dialog; :engagementError fires
 // ENGAGEMENT_ERROR and leaves the dialog as it is. They answer 409 when the
 // dialog is TERMINATED or no agent has joined. Faults (/sim/faults) delay or
-// fail API calls, never /sim calls.
+// fail API calls, the token endpoint included (narrow them with pathContains),
+// never /sim calls.
 package simulator
