@@ -30,13 +30,7 @@ func newHub() *hub {
 	return &hub{clients: map[string]*client{}, rooms: map[string]map[string]*client{}, connectors: map[string]*client{}}
 }
 
-// client returns the socket's record, made on first use.
-func (h *hub) client(s socket) *client {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.clientLocked(s)
-}
-
+// clientLocked returns the socket's record, made on first use.
 func (h *hub) clientLocked(s socket) *client {
 	c := h.clients[s.ID()]
 	if c == nil {

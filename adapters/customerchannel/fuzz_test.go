@@ -1,0 +1,98 @@
+package customerchannel
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzPDFString: any text becomes a balanced, ASCII-only PDF literal.
+func FuzzPDFString(f *testing.F) {
+	for _, s := range []string{"", "plain", "a(b)c\\", "caf\u00e9 \u20ac", "\x00\xff\xfe", "((((", "\\)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := pdfString(s)
+		if out[0] != '(' || out[len(out)-1] != ')' {
+			t.Fatalf("not a literal: %q", out)
+		}
+		body := out[1 : len(out)-1]
+		for i := 0; i < len(body); i++ {
+			c := body[i]
+			if c < 0x20 || c > 0x7e {
+				t.Fatalf("raw byte %#x in %q", c, out)
+			}
+			if c == '\\' {
+				i++ // the escaped byte
+				continue
+			}
+			if c == '(' || c == ')' {
+				t.Fatalf("unescaped paren in %q", out)
+			}
+		}
+	})
+}
+
+// FuzzTranscriptRender: any message text renders a structurally valid PDF
+// whose lines fit the page.
+func FuzzTranscriptRender(f *testing.F) {
+	f.Add("hello", "Ada")
+	f.Add(strings.Repeat("W", 300), "x")
+	f.Add("line\nbreak\ttab", "\u00e9\u00e8")
+	f.Fuzz(func(t *testing.T, text, name string) {
+		doc := &transcriptDoc{Title: "t", Created: testNow, Entries: []transcriptEntry{{From: name, Text: text}}}
+		checkPDFStructure(t, doc.render())
+		for _, l := range doc.lines() {
+			if l.indent && textWidth(l.text, pdfFontSize) > pdfTextWidth-pdfIndent {
+				t.Fatalf("line %q overflows", l.text)
+			}
+		}
+	})
+}
+
+// FuzzSocketEvent: any event name and payload is answered with an ack or an
+// error event, never a panic, and nothing reaches AXP unless it was a valid
+// sendMessage to the joined conversation.
+func FuzzSocketEvent(f *testing.F) {
+	f.Add("sendMessage", `{"conversationId":"1","text":"hi"}`)
+	f.Add("joinConversation", `{"conversationId":"1","id":"proof-1"}`)
+	f.Add("endConversation", `{"conversationId":"1"}`)
+	f.Add("registerConnector", `{"id":"sms","channel":"sms"}`)
+	f.Add("sendMessage", `[1,2]`)
+	f.Add("x", `null`)
+	b := &fakeBackend{}
+	face, store := newUnitFace(f, b)
+	openConv(f, store, "1", "web", "cleo@example.com")
+	f.Fuzz(func(t *testing.T, event, payload string) {
+		s := &fakeSocket{id: "fuzz"}
+		face.hub.join(s, "1")
+		defer face.hub.leave(s)
+		var acks []Ack
+		ack := func(args ...any) error {
+			raw, _ := json.Marshal(args[0])
+			var a Ack
+			_ = json.Unmarshal(raw, &a)
+			acks = append(acks, a)
+			return nil
+		}
+		before := len(b.sent)
+		face.handleEvent(context.Background(), s, event, []json.RawMessage{json.RawMessage(payload)}, ack)
+		if len(acks) != 1 {
+			t.Fatalf("%d acks", len(acks))
+		}
+		if acks[0].Status == "error" && len(s.events(EventError)) != 1 {
+			t.Fatal("error ack without an error event")
+		}
+		if len(b.sent) > before {
+			var req SendRequest
+			if event != EventSendMessage || json.Unmarshal([]byte(payload), &req) != nil || req.ConversationID != "1" ||
+				strings.TrimSpace(req.Text) == "" || utf8.RuneCountInString(req.Text) > maxTextRunes {
+				t.Fatalf("sent to AXP for %s %s", event, payload)
+			}
+		}
+		// Put the conversation back if the input ended it.
+		openConv(t, store, "1", "web", "cleo@example.com")
+	})
+}
