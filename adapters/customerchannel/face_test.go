@@ -310,4 +310,3 @@ func TestHubForgetsDisconnectedSockets(t *testing.T) {
 		t.Errorf("hub keeps %d clients, %d rooms, %d connectors", clients, rooms, conns)
 	}
 }
-
