@@ -62,7 +62,7 @@ type hookServer struct {
 	srv    *fasthttp.Server
 }
 
-func startHooks(t *testing.T) *hookServer {
+func startHooks(t testing.TB) *hookServer {
 	t.Helper()
 	h := &hookServer{status: 200}
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -208,7 +208,7 @@ func defaultApps(hooksURL string) []auth.App {
 	}
 }
 
-func newStack(t *testing.T, o stackOpts) *stack {
+func newStack(t testing.TB, o stackOpts) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -1,0 +1,157 @@
+package connectorapi
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/auth"
+	"github.com/connector-proxy/connector-proxy/mapping"
+)
+
+// fakeBackend answers like AXP without a network, numbering messages per
+// dialog, for the handler-alone benchmark and the fuzz target.
+type fakeBackend struct {
+	mu    sync.Mutex
+	n     int
+	index map[string]int
+}
+
+func (f *fakeBackend) next() int { f.mu.Lock(); defer f.mu.Unlock(); f.n++; return f.n }
+
+func (f *fakeBackend) CreateSession(_ context.Context, in *engagement.CreateSession) (*engagement.Session, error) {
+	n := f.next()
+	return &engagement.Session{SessionID: fmt.Sprintf("s%d", n), ParticipantID: fmt.Sprintf("p%d", n), SessionStatus: engagement.SessionActive}, nil
+}
+func (f *fakeBackend) DeleteSession(context.Context, string, string) error { return nil }
+func (f *fakeBackend) AppendIdentifiers(context.Context, string, engagement.CustomerIdentifiers) (*engagement.Session, error) {
+	return &engagement.Session{}, nil
+}
+func (f *fakeBackend) UpdateSessionParameters(context.Context, string, engagement.Parameters) (*engagement.Session, error) {
+	return &engagement.Session{}, nil
+}
+func (f *fakeBackend) CreateEngagement(_ context.Context, in *engagement.CreateEngagement) (*engagement.Engagement, error) {
+	n := f.next()
+	return &engagement.Engagement{EngagementID: fmt.Sprintf("e%d", n), Dialogs: []engagement.Dialog{{DialogID: fmt.Sprintf("d%d", n)}}}, nil
+}
+func (f *fakeBackend) DisconnectEngagement(_ context.Context, _ string, in *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error) {
+	return in, nil
+}
+func (f *fakeBackend) SendMessage(_ context.Context, _ string, in *engagement.SendMessage) (*engagement.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.index == nil {
+		f.index = map[string]int{}
+	}
+	f.index[in.DialogID]++
+	return &engagement.Message{MessageIndex: f.index[in.DialogID]}, nil
+}
+
+// unit is a face over the fake backend and a real (cached) bolt store,
+// driven by calling Handler directly.
+type unit struct {
+	face           *Face
+	app, jws, conv string
+}
+
+func newUnit(tb testing.TB) *unit {
+	tb.Helper()
+	store, err := mapping.OpenBolt(filepath.Join(tb.TempDir(), "u.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	tokens, err := auth.New(auth.Options{Apps: defaultApps("http://127.0.0.1:9"), Key: genKey(tb)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err := newFace(Config{ChannelProviderID: provider}, &fakeBackend{}, mapping.NewCached(store, 1000, false, nil), tokens)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u := &unit{face: f}
+	app, _, err := tokens.IssueAppJWT(lpAccount, appID, appSecret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	claims, err := tokens.VerifyAppJWT(lpAccount, app)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if u.jws, err = tokens.IssueConsumerJWS(claims, "unit"); err != nil {
+		tb.Fatal(err)
+	}
+	u.app = app
+	var ctx fasthttp.RequestCtx
+	u.request(&ctx, "/api/account/"+lpAccount+"/messaging/consumer/conversation?v=3", conversationBody)
+	if ctx.Response.StatusCode() != 200 {
+		tb.Fatalf("CONVERSATION: %s", ctx.Response.Body())
+	}
+	convs, err := store.Conversations(context.Background(), mapping.ConsumerKey{Face: mapping.FaceConnectorAPI, Account: lpAccount, App: appID,
+		Consumer: auth.ConsumerID(lpAccount, appID, "unit")})
+	if err != nil || len(convs) != 1 {
+		tb.Fatalf("conversations %v %v", convs, err)
+	}
+	u.conv = convs[0].ID
+	return u
+}
+
+func (u *unit) request(ctx *fasthttp.RequestCtx, uri, body string) {
+	ctx.Request.Reset()
+	ctx.Response.Reset()
+	ctx.Request.Header.SetMethod("POST")
+	ctx.Request.SetRequestURI(uri)
+	ctx.Request.Header.Set("Authorization", u.app)
+	ctx.Request.Header.Set("X-LP-ON-BEHALF", u.jws)
+	ctx.Request.Header.SetContentType("application/json")
+	ctx.Request.SetBodyString(body)
+	u.face.Handler(ctx)
+}
+
+// BenchmarkHandlerSend is a SEND text through the handler alone: tokens
+// from the cache, conversation from the LRU, a backend with no network.
+func BenchmarkHandlerSend(b *testing.B) {
+	u := newUnit(b)
+	body := textEnvelope("1", u.conv, "Text message from messaging connector")
+	uri := "/api/account/" + lpAccount + "/messaging/consumer/conversation/send?v=3"
+	var ctx fasthttp.RequestCtx
+	b.ReportAllocs()
+	for b.Loop() {
+		u.request(&ctx, uri, body)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatalf("%d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+}
+
+// BenchmarkSendEndToEnd is a SEND over loopback through the proxy to the
+// simulator and back.
+func BenchmarkSendEndToEnd(b *testing.B) {
+	s := newStack(b, stackOpts{})
+	c := s.newConsumer("bench")
+	conv := s.openConversation(c)
+	body := textEnvelope("1", conv, "Text message from messaging connector")
+	sent := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if sent == 5000 { // stay under the simulator's messages per dialog
+			b.StopTimer()
+			if code, out := s.send(c, closeEnvelope(`"c"`, conv)); code != 200 {
+				b.Fatalf("close %d %s", code, out)
+			}
+			conv = s.openConversation(c)
+			body = textEnvelope("1", conv, "Text message from messaging connector")
+			sent = 0
+			b.StartTimer()
+		}
+		if code, out := s.send(c, body); code != 200 {
+			b.Fatalf("%d %s", code, out)
+		}
+		sent++
+	}
+}
