@@ -115,6 +115,17 @@ func OpenRedis(ctx context.Context, url string, opts ...RedisOption) (*Redis, er
 			*d = r.timeout
 		}
 	}
+	// While Redis is down a call should fail in a fraction of a second
+	// (the face answers 503), not after go-redis's default of four rounds
+	// of five dials. One retry still hides a pooled connection that a
+	// restarted Redis closed.
+	if ro.MaxRetries == 0 {
+		ro.MaxRetries = 1
+	}
+	if ro.DialerRetries == 0 {
+		ro.DialerRetries = 2
+		ro.DialerRetryTimeout = 50 * time.Millisecond
+	}
 	// A caller's deadline bounds the round trip, not only the pool wait.
 	ro.ContextTimeoutEnabled = true
 	// CLIENT SETINFO is unknown before Redis 7.2; skip the round trip.
