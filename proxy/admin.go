@@ -1,0 +1,104 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/connector-proxy/connector-proxy/relay"
+)
+
+// proxyMetrics are the process's own series (the parts register theirs).
+type proxyMetrics struct {
+	relayed *prometheus.CounterVec
+	ready   prometheus.Gauge
+}
+
+func newProxyMetrics(reg prometheus.Registerer) *proxyMetrics {
+	m := &proxyMetrics{
+		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_proxy_relay_events_total",
+			Help: "AXP events by type and what the relay made of them (delivered, duplicate, unrouted, failed).",
+		}, []string{"event_type", "outcome"}),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "connector_proxy_ready",
+			Help: "1 when the last readiness check passed (store and AXP token reachable, subscription in place).",
+		}),
+	}
+	reg.MustRegister(m.relayed, m.ready)
+	return m
+}
+
+func (m *proxyMetrics) observeRelay(eventType string, o relay.Outcome) {
+	m.relayed.WithLabelValues(eventType, string(o)).Inc()
+}
+
+// check is one readiness probe's result.
+type check struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+func (p *Proxy) adminHandler() fasthttp.RequestHandler {
+	metrics := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{Registry: p.reg}))
+	return func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case "/metrics":
+			metrics(ctx)
+		case "/healthz":
+			ctx.SetContentType("application/json")
+			ctx.SetBodyString(`{"status":"ok"}`)
+		case "/readyz":
+			p.readyz(ctx)
+		default:
+			ctx.Error("not found", fasthttp.StatusNotFound)
+		}
+	}
+}
+
+// readyz passes when the store answers, an AXP token can be had and the
+// webhook subscription is in place: without any of them the proxy would
+// accept work it cannot finish.
+func (p *Proxy) readyz(ctx *fasthttp.RequestCtx) {
+	cctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	checks := map[string]check{}
+	ok := true
+	record := func(name string, err error) {
+		c := check{OK: err == nil}
+		if err != nil {
+			c.Error = err.Error()
+			ok = false
+		}
+		checks[name] = c
+	}
+	record("store", p.store.Ping(cctx))
+	_, err := p.backend.Token(cctx)
+	record("axp_token", err)
+	select {
+	case <-p.subscribed:
+		record("axp_subscription", nil)
+	default:
+		record("axp_subscription", errNotSubscribed)
+	}
+	body, _ := json.Marshal(map[string]any{"ready": ok, "checks": checks})
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+	if ok {
+		p.metrics.ready.Set(1)
+	} else {
+		p.metrics.ready.Set(0)
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	}
+}
+
+type readyError string
+
+func (e readyError) Error() string { return string(e) }
+
+const errNotSubscribed = readyError("the AXP webhook subscription is not in place yet")

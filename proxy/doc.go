@@ -1,0 +1,15 @@
+// Package proxy is the connector-proxy process: it turns a configuration
+// into running parts and owns their lifecycle.
+//
+//   - New provisions: opens the store, starts the embedded simulator in demo
+//     mode, builds the AXP client, both faces, the relay and the webhook
+//     receiver, and binds both listeners (so that a bad address fails at
+//     start, not later).
+//   - Run serves until its context ends, keeps the AXP subscription in
+//     place, runs the faces' background work, then shuts down gracefully:
+//     listeners stop accepting, in-flight requests drain within the
+//     shutdown timeout, background work stops, the store is closed last.
+//
+// The package knows which parts exist and how they connect; it knows no
+// protocol detail.
+package proxy

@@ -1,0 +1,76 @@
+package proxy
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+)
+
+// httpMetrics counts the public listener's requests by route and code.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_proxy_http_requests_total",
+			Help: "Requests on the public listener by route and HTTP status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "connector_proxy_http_request_duration_seconds",
+			Help:    "Time to answer a request on the public listener, by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// instrument wraps h so that each request is counted under route(path).
+// Socket.IO polling GETs are long by design; they are counted but their
+// duration says nothing, so the route name keeps them apart.
+func (m *httpMetrics) instrument(route func(path []byte) string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		h(ctx)
+		r := route(ctx.Path())
+		m.requests.WithLabelValues(r, strconv.Itoa(ctx.Response.StatusCode())).Inc()
+		m.duration.WithLabelValues(r).Observe(time.Since(start).Seconds())
+	}
+}
+
+// routeName maps a path to a bounded label set: the call a path names, never
+// the ids in it.
+func routeName(path []byte) string {
+	p := string(path)
+	switch {
+	case strings.HasPrefix(p, "/sentinel/"):
+		return "appjwt"
+	case strings.HasPrefix(p, "/api/account/"):
+		switch {
+		case strings.HasSuffix(p, "/conversation/send"):
+			return "send"
+		case strings.HasSuffix(p, "/conversation"):
+			return "conversation"
+		case strings.HasSuffix(p, "/consumer"):
+			return "consumerjws"
+		case strings.Contains(p, "/service/"):
+			return "domain"
+		}
+		return "connectorapi_other"
+	case p == "/api/customer/init":
+		return "init"
+	case strings.HasPrefix(p, "/api/customer/transcript/"):
+		return "transcript"
+	case strings.HasPrefix(p, "/socket.io/"):
+		return "socketio"
+	case strings.HasPrefix(p, "/webhooks/axp/"):
+		return "axp_webhook"
+	}
+	return "other"
+}

@@ -1,0 +1,408 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/adapters/connectorapi"
+	"github.com/connector-proxy/connector-proxy/adapters/customerchannel"
+	"github.com/connector-proxy/connector-proxy/adapters/customerchannel/socketio"
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/auth"
+	"github.com/connector-proxy/connector-proxy/config"
+	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/relay"
+	"github.com/connector-proxy/connector-proxy/simulator"
+)
+
+// subscribedEvents are what the proxy asks AXP for: agent-side messages
+// (customer messages are the proxy's own), participants and errors.
+// ENGAGEMENT_CREATED is left out: AXP sends it while the create call is
+// still being answered, before the proxy has written the mapping, so it
+// could never be routed.
+func subscribedEvents() []string {
+	return []string{
+		engagement.SubscribeCCMessages,
+		engagement.EventParticipantAdded,
+		engagement.EventParticipantDisconnected,
+		engagement.EventEngagementError,
+	}
+}
+
+// Proxy is one running connector-proxy.
+type Proxy struct {
+	cfg *config.Config
+	log *slog.Logger
+	reg *prometheus.Registry
+
+	sim      *simulator.Server // demo mode only
+	store    mapping.Store
+	bolt     *mapping.Bolt // the embedded store, for its sweeper
+	backend  *engagement.Client
+	tokens   *auth.Service
+	lp       *connectorapi.Face
+	cc       *customerchannel.Face
+	receiver *engagement.Receiver
+
+	public, admin     *fasthttp.Server
+	publicLn, adminLn net.Listener
+	callbackURL       string
+	subscribed        chan struct{} // closed once the AXP subscription is in place
+	subscribedOnce    sync.Once
+	closers           []func() error
+	metrics           *proxyMetrics
+	// axpMetrics is shared by the AXP client and the webhook receiver.
+	axpMetrics *engagement.Metrics
+}
+
+// New provisions every part. On error, what was already started is
+// released.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, err error) {
+	p = &Proxy{cfg: cfg, log: log, reg: prometheus.NewRegistry(), subscribed: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			p.cleanup()
+		}
+	}()
+	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p.metrics = newProxyMetrics(p.reg)
+	p.axpMetrics = engagement.NewMetrics(p.reg)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("proxy: data dir: %w", err)
+	}
+	if err := p.provisionStore(); err != nil {
+		return nil, err
+	}
+	baseURL := cfg.AXP.BaseURL
+	if cfg.DemoMode() {
+		sim, err := simulator.Start(ctx, simulator.Config{
+			ClientID:     cfg.AXP.ClientID,
+			ClientSecret: cfg.AXP.ClientSecret,
+			AutoAgent:    !cfg.Demo.ManualAgent,
+			Logger:       log.With("component", "engagement-sim"),
+		}, cfg.Demo.SimListen)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: demo simulator on %s: %w", cfg.Demo.SimListen, err)
+		}
+		p.sim = sim
+		p.closers = append(p.closers, sim.Close)
+		baseURL = sim.URL
+	}
+	p.backend, err = engagement.NewClient(engagement.Config{
+		BaseURL:      baseURL,
+		AccountID:    cfg.AXP.AccountID,
+		ClientID:     cfg.AXP.ClientID,
+		ClientSecret: cfg.AXP.ClientSecret,
+		Timeout:      cfg.AXP.Timeout,
+		Metrics:      p.axpMetrics,
+		Logger:       log.With("component", "axp"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: AXP client: %w", err)
+	}
+	if err := p.provisionFaces(); err != nil {
+		return nil, err
+	}
+	if err := p.provisionReceiver(); err != nil {
+		return nil, err
+	}
+	return p, p.listen()
+}
+
+func (p *Proxy) provisionStore() error {
+	switch p.cfg.Store.Driver {
+	case "bolt":
+		b, err := mapping.OpenBolt(filepath.Join(p.cfg.DataDir, "connector-proxy.db"), mapping.WithRetention(p.cfg.Store.Retention))
+		if err != nil {
+			return fmt.Errorf("proxy: store: %w", err)
+		}
+		p.bolt = b
+		p.closers = append(p.closers, b.Close)
+		p.store = mapping.NewCached(b, p.cfg.Store.CacheSize, false, mapping.NewCacheMetrics(p.reg))
+		return nil
+	}
+	return &config.FieldError{Field: "store.driver", Msg: fmt.Sprintf("%q is not available in this build", p.cfg.Store.Driver)}
+}
+
+func (p *Proxy) provisionFaces() error {
+	cfg := p.cfg
+	var err error
+	p.tokens, err = auth.New(auth.Options{
+		Apps:    cfg.ConnectorAPI.Apps,
+		KeyFile: cfg.ConnectorAPI.KeyFile,
+		DataDir: cfg.DataDir,
+		Issuer:  cfg.ConnectorAPI.Issuer,
+	})
+	if err != nil {
+		return fmt.Errorf("proxy: connector API auth: %w", err)
+	}
+	p.lp, err = connectorapi.New(connectorapi.Config{
+		Apps:              cfg.ConnectorAPI.Apps,
+		ChannelProviderID: cfg.AXP.ChannelProviderID,
+		Logger:            p.log.With("face", "connectorapi"),
+		Metrics:           connectorapi.NewMetrics(p.reg),
+	}, p.backend, p.store, p.tokens)
+	if err != nil {
+		return fmt.Errorf("proxy: connector API face: %w", err)
+	}
+	p.cc, err = customerchannel.New(customerchannel.Config{
+		ChannelProviderID: cfg.AXP.ChannelProviderID,
+		AllowedOrigins:    cfg.CustomerChannel.AllowedOrigins,
+		ConnectorSecret:   cfg.CustomerChannel.ConnectorSecret,
+		SMTP: customerchannel.SMTPConfig{
+			Addr:     cfg.CustomerChannel.SMTP.Addr,
+			From:     cfg.CustomerChannel.SMTP.From,
+			Username: cfg.CustomerChannel.SMTP.Username,
+			Password: cfg.CustomerChannel.SMTP.Password,
+		},
+		Socket: socketio.Options{
+			PingInterval: cfg.CustomerChannel.PingInterval,
+			PingTimeout:  cfg.CustomerChannel.PingTimeout,
+			MaxPayload:   cfg.CustomerChannel.MaxPayload,
+			Metrics:      socketio.NewMetrics(p.reg),
+		},
+		Logger:  p.log.With("face", "customerchannel"),
+		Metrics: customerchannel.NewMetrics(p.reg),
+	}, p.backend, p.store)
+	if err != nil {
+		return fmt.Errorf("proxy: customer channel face: %w", err)
+	}
+	p.closers = append(p.closers, p.cc.Close)
+	return nil
+}
+
+func (p *Proxy) provisionReceiver() error {
+	token := p.cfg.AXP.WebhookToken
+	if token == "" {
+		var err error
+		if token, err = loadOrCreateToken(filepath.Join(p.cfg.DataDir, "webhook-token")); err != nil {
+			return fmt.Errorf("proxy: webhook token: %w", err)
+		}
+	}
+	if err := engagement.CheckWebhookToken(token); err != nil {
+		return &config.FieldError{Field: "axp.webhook_token", Msg: err.Error()}
+	}
+	rl := relay.New(p.store, map[mapping.Face]relay.Face{
+		mapping.FaceConnectorAPI:    p.lp,
+		mapping.FaceCustomerChannel: p.cc,
+	}, relay.Options{Logger: p.log.With("component", "relay"), Observe: p.metrics.observeRelay})
+	p.receiver = engagement.NewReceiver(rl, engagement.ReceiverOptions{
+		Token:   token,
+		Metrics: p.axpMetrics,
+		Logger:  p.log.With("component", "axp-webhook"),
+	})
+	return nil
+}
+
+// publicURL is the configured public URL, or one made of the bound address.
+func (p *Proxy) publicURL() string {
+	if p.cfg.PublicURL != "" {
+		return strings.TrimRight(p.cfg.PublicURL, "/")
+	}
+	host, port, _ := net.SplitHostPort(p.PublicAddr())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// loadOrCreateToken keeps the webhook path token across restarts, so the
+// subscription AXP holds stays valid.
+func loadOrCreateToken(path string) (string, error) {
+	if raw, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(raw)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	return token, os.WriteFile(path, []byte(token+"\n"), 0o600)
+}
+
+func (p *Proxy) listen() error {
+	var err error
+	if p.publicLn, err = net.Listen("tcp", p.cfg.Listen); err != nil {
+		return &config.FieldError{Field: "listen", Msg: err.Error()}
+	}
+	if p.adminLn, err = net.Listen("tcp", p.cfg.AdminListen); err != nil {
+		p.publicLn.Close()
+		return &config.FieldError{Field: "admin_listen", Msg: err.Error()}
+	}
+	h := newHTTPMetrics(p.reg)
+	p.public = &fasthttp.Server{
+		Handler:            h.instrument(routeName, p.route),
+		Name:               "connector-proxy",
+		ReadTimeout:        2 * time.Minute, // long-polling GETs stay open up to the ping interval
+		WriteTimeout:       2 * time.Minute,
+		IdleTimeout:        2 * time.Minute,
+		MaxRequestBodySize: 4 << 20,
+		CloseOnShutdown:    true,
+		Logger:             slogPrinter{p.log},
+	}
+	p.callbackURL = p.publicURL() + p.receiver.Path()
+	p.admin = &fasthttp.Server{
+		Handler:         p.adminHandler(),
+		Name:            "connector-proxy-admin",
+		ReadTimeout:     10 * time.Second,
+		WriteTimeout:    30 * time.Second,
+		CloseOnShutdown: true,
+		Logger:          slogPrinter{p.log},
+	}
+	return nil
+}
+
+// route sends each path to its face. The faces answer unknown paths under
+// their prefixes in their own error format.
+func (p *Proxy) route(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	switch {
+	case hasPrefix(path, "/webhooks/axp/"):
+		p.receiver.Handler(ctx)
+	case hasPrefix(path, "/sentinel/"), hasPrefix(path, "/api/account/"):
+		p.lp.Handler(ctx)
+	case hasPrefix(path, "/api/customer/"), hasPrefix(path, "/socket.io/"):
+		p.cc.Handler(ctx)
+	default:
+		ctx.Error(`{"error":"not found"}`, fasthttp.StatusNotFound)
+		ctx.SetContentType("application/json")
+	}
+}
+
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
+}
+
+// PublicAddr and AdminAddr are the bound addresses (useful with ":0").
+func (p *Proxy) PublicAddr() string { return p.publicLn.Addr().String() }
+
+// AdminAddr is the admin listener's bound address.
+func (p *Proxy) AdminAddr() string { return p.adminLn.Addr().String() }
+
+// SimulatorURL is the embedded simulator's URL in demo mode, "" otherwise.
+func (p *Proxy) SimulatorURL() string {
+	if p.sim == nil {
+		return ""
+	}
+	return p.sim.URL
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (p *Proxy) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- p.public.Serve(p.publicLn) }()
+	go func() { errc <- p.admin.Serve(p.adminLn) }()
+
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { p.keepSubscribed(bg) })
+	wg.Go(func() {
+		if err := p.lp.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+			p.log.Error("connector API notification worker stopped", "err", err)
+		}
+	})
+	if p.bolt != nil {
+		wg.Go(func() { p.sweep(bg) })
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		p.log.Error("listener failed", "err", serveErr)
+	}
+	p.log.Info("shutting down", "drain_timeout", p.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, s := range []*fasthttp.Server{p.public, p.admin} {
+		if err := s.ShutdownWithContext(sctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	stopBG()
+	wg.Wait()
+	p.cleanup()
+	errs = append(errs, serveErr)
+	return errors.Join(errs...)
+}
+
+// keepSubscribed makes sure AXP sends this proxy its events: at start, and
+// again after a failure, with a capped backoff.
+func (p *Proxy) keepSubscribed(ctx context.Context) {
+	delay := time.Second
+	for {
+		sctx, cancel := context.WithTimeout(ctx, p.cfg.AXP.Timeout)
+		sub, err := p.backend.EnsureSubscription(sctx, p.cfg.AXP.ChannelProviderID, p.callbackURL, subscribedEvents())
+		cancel()
+		if err == nil {
+			p.log.Info("AXP subscription in place", "subscription", sub.SubscriptionID, "channel_provider", sub.ChannelProviderID)
+			p.subscribedOnce.Do(func() { close(p.subscribed) })
+			return
+		}
+		p.log.Warn("AXP subscription failed; retrying", "err", err, "in", delay.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, time.Minute)
+	}
+}
+
+// sweep removes expired dedupe keys and old closed conversations.
+func (p *Proxy) sweep(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := p.bolt.Sweep(ctx); err != nil {
+				p.log.Warn("store sweep failed", "err", err)
+			} else if n > 0 {
+				p.log.Info("store swept", "removed", n)
+			}
+		}
+	}
+}
+
+// cleanup releases in reverse order of provisioning.
+func (p *Proxy) cleanup() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		if err := p.closers[i](); err != nil {
+			p.log.Warn("cleanup", "err", err)
+		}
+	}
+	p.closers = nil
+	for _, ln := range []net.Listener{p.publicLn, p.adminLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// slogPrinter routes fasthttp's own log lines to slog.
+type slogPrinter struct{ log *slog.Logger }
+
+func (s slogPrinter) Printf(format string, args ...any) {
+	s.log.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
+}

@@ -1,0 +1,126 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connector-proxy/connector-proxy/config"
+)
+
+// startDemo runs a whole proxy in demo mode on loopback ports the kernel
+// picks, and stops it when the test ends.
+func startDemo(t *testing.T) (*Proxy, *config.Config) {
+	t.Helper()
+	cfg, err := config.Load("", []string{
+		"CONNECTOR_PROXY_LISTEN=127.0.0.1:0",
+		"CONNECTOR_PROXY_ADMIN_LISTEN=127.0.0.1:0",
+		"CONNECTOR_PROXY_DEMO_SIM_LISTEN=127.0.0.1:0",
+		"CONNECTOR_PROXY_DATA_DIR=" + t.TempDir(),
+		"CONNECTOR_PROXY_SHUTDOWN_TIMEOUT=5s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := New(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("proxy did not shut down within 10 s")
+		}
+	})
+	return p, cfg
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestDemoModeBecomesReady(t *testing.T) {
+	p, _ := startDemo(t)
+	admin := "http://" + p.AdminAddr()
+	if code, body := get(t, admin+"/healthz"); code != 200 || !strings.Contains(body, "ok") {
+		t.Fatalf("healthz = %d %s", code, body)
+	}
+	var last string
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		code, body := get(t, admin+"/readyz")
+		last = body
+		if code == 200 {
+			var r struct {
+				Ready  bool
+				Checks map[string]struct{ OK bool }
+			}
+			if err := json.Unmarshal([]byte(body), &r); err != nil || !r.Ready || len(r.Checks) != 3 {
+				t.Fatalf("readyz body = %s (%v)", body, err)
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("never ready; last readyz: %s", last)
+}
+
+func TestMetricsExposeEveryPart(t *testing.T) {
+	p, _ := startDemo(t)
+	// One request on the public side so that its series exist.
+	get(t, "http://"+p.PublicAddr()+"/nowhere")
+	_, body := get(t, "http://"+p.AdminAddr()+"/metrics")
+	for _, name := range []string{
+		"go_goroutines",
+		"process_resident_memory_bytes",
+		`connector_proxy_http_requests_total{code="404",route="other"} 1`,
+		"connector_proxy_http_request_duration_seconds_bucket",
+	} {
+		if !strings.Contains(body, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}
+
+func TestRouteNamesCarryNoIDs(t *testing.T) {
+	cases := map[string]string{
+		"/sentinel/api/account/DEMOAC/app/token":                        "appjwt",
+		"/api/account/DEMOAC/consumer":                                  "consumerjws",
+		"/api/account/DEMOAC/messaging/consumer/conversation":           "conversation",
+		"/api/account/DEMOAC/messaging/consumer/conversation/send":      "send",
+		"/api/account/DEMOAC/service/baseURI.json":                      "domain",
+		"/api/customer/init":                                            "init",
+		"/api/customer/transcript/5f0c/pdf":                             "transcript",
+		"/socket.io/":                                                   "socketio",
+		"/webhooks/axp/secret-token-that-must-not-become-a-label-value": "axp_webhook",
+		"/favicon.ico": "other",
+	}
+	for path, want := range cases {
+		if got := routeName([]byte(path)); got != want {
+			t.Errorf("routeName(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
