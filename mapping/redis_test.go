@@ -12,7 +12,7 @@ import (
 )
 
 // openRedis opens a store on srv under its own prefix, closed at cleanup.
-func openRedis(t *testing.T, url, prefix string, opts ...RedisOption) *Redis {
+func openRedis(t testing.TB, url, prefix string, opts ...RedisOption) *Redis {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -443,3 +443,49 @@ func testStore(t *testing.T, b storeBackend) {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, b.open(t)) })
 	}
 }
+
+// benchStore measures the calls on the hot paths: the relay's lookup of a
+// dialog, the write of a conversation, the dedupe of a webhook and the
+// enqueue of a notification.
+func benchStore(b *testing.B, s Store) {
+	ctx := context.Background()
+	for i := range 1000 {
+		if err := s.PutConversation(ctx, conv(fmt.Sprint("c", i), fmt.Sprint("d", i), alice, time.Unix(int64(i), 0))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("ConversationByDialog", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := s.ConversationByDialog(ctx, fmt.Sprint("d", i%1000)); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("PutConversation", func(b *testing.B) {
+		c := conv("put", "d-put", alice, time.Unix(1, 0))
+		for b.Loop() {
+			if err := s.PutConversation(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("MarkSeen", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := s.MarkSeen(ctx, fmt.Sprint("msg:", i), time.Hour); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("Enqueue", func(b *testing.B) {
+		body := make([]byte, 512)
+		for b.Loop() {
+			if err := s.Enqueue(ctx, &OutboxItem{Queue: "q", Target: "https://connector.example/notify", Body: body}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
