@@ -124,7 +124,7 @@ func TestRedisOutageIsUnavailableAndTheStoreRecovers(t *testing.T) {
 func TestRedisClosedConversationsExpireAfterRetention(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	const retention = 300 * time.Millisecond
+	const retention = time.Second
 	r := openRedis(t, srv.URL, "ret:", WithRedisRetention(retention))
 	pttl := func(key string) time.Duration {
 		t.Helper()

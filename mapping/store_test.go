@@ -401,7 +401,7 @@ func testStore(t *testing.T, b storeBackend) {
 			}
 		}},
 		{"an expired lease is taken over by another holder", func(t *testing.T, s Store) {
-			if ok, err := s.Lease(ctx, "q", "dead", 30*time.Millisecond); err != nil || !ok {
+			if ok, err := s.Lease(ctx, "q", "dead", 300*time.Millisecond); err != nil || !ok {
 				t.Fatalf("lease = %v, %v", ok, err)
 			}
 			if ok, _ := s.Lease(ctx, "q", "alive", time.Hour); ok {
