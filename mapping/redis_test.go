@@ -200,6 +200,25 @@ func TestRedisClosedConversationsExpireAfterRetention(t *testing.T) {
 			t.Errorf("%s after reopening: PTTL = %s, want none", k, d)
 		}
 	}
+
+	// An owner whose index was set to expire keeps it once a new
+	// conversation opens.
+	carol := alice
+	carol.Consumer = "carol"
+	old := conv("carol-old", "d-carol-old", carol, time.Now())
+	old.State, old.ClosedAt = StateClosed, time.Now()
+	if err := r.PutConversation(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if d := pttl(r.ownerKey(carol)); d <= 0 {
+		t.Fatalf("owner index with only closed conversations: PTTL = %s", d)
+	}
+	if err := r.PutConversation(ctx, conv("carol-new", "d-carol-new", carol, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if d := pttl(r.ownerKey(carol)); d != -1 {
+		t.Fatalf("owner index with an open conversation: PTTL = %s, want none", d)
+	}
 }
 
 func TestRedisRetentionCountsFromClosedAt(t *testing.T) {
