@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -335,4 +336,24 @@ func TestOpenRedisRefusesBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzOwnerMemberOrdersAsBolt checks that Redis's owner-index members sort
+// as Bolt's owner keys do (creation time, then id) and give the id back.
+func FuzzOwnerMemberOrdersAsBolt(f *testing.F) {
+	f.Add(int64(1000), "c3", int64(1001), "c1")
+	f.Add(int64(5), "b", int64(5), "a")
+	f.Add(int64(-1), "x", int64(1), "x")
+	f.Add(int64(1)<<62, "", int64(0), "\xff")
+	f.Fuzz(func(t *testing.T, at1 int64, id1 string, at2 int64, id2 string) {
+		a := conv(id1, "", alice, time.Unix(0, at1))
+		b := conv(id2, "", alice, time.Unix(0, at2))
+		ma, mb := ownerMember(a), ownerMember(b)
+		if ma[16:] != id1 || mb[16:] != id2 {
+			t.Fatalf("ids from members %q, %q", ma, mb)
+		}
+		if got, want := strings.Compare(ma, mb), bytes.Compare(ownerKey(a), ownerKey(b)); got != want {
+			t.Fatalf("redis order %d, bolt order %d for (%d,%q) and (%d,%q)", got, want, at1, id1, at2, id2)
+		}
+	})
 }
