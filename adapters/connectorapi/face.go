@@ -71,6 +71,13 @@ type Config struct {
 	// DeliveryWorkers bounds concurrent webhook POSTs (default 32); one
 	// conversation never has more than one in flight.
 	DeliveryWorkers int
+	// PublicHost is the host[:port] the Domain API answers as every
+	// service's baseURI; connectors call https://{baseURI}/…. Empty: the
+	// Host the request came to (with TLSPort's port on plain http).
+	PublicHost string
+	// TLSPort, when set, returns the port of the TLS listener: a Domain API
+	// call over plain http is answered with it when PublicHost is empty.
+	TLSPort func() string
 	// WebhookClient sends notifications (default: a fasthttp.Client with
 	// the delivery timeout and a 64 KiB answer limit).
 	WebhookClient *fasthttp.Client
@@ -104,6 +111,9 @@ type Face struct {
 
 	locks [64]sync.Mutex // striped by consumer or conversation id
 	wake  chan struct{}
+
+	accounts map[string]struct{}      // accounts some app is configured for
+	domain   map[string]domainAnswers // by account, when PublicHost is set
 }
 
 var _ relay.Face = (*Face)(nil)
@@ -160,11 +170,20 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 			MaxConnsPerHost:     cfg.DeliveryWorkers,
 		}
 	}
-	return &Face{
+	f := &Face{
 		cfg: cfg, backend: b, store: store, tokens: tokens,
 		log: cfg.Logger, m: cfg.Metrics, now: cfg.Now, hooks: cfg.WebhookClient,
-		wake: make(chan struct{}, 1),
-	}, nil
+		wake:     make(chan struct{}, 1),
+		accounts: map[string]struct{}{},
+		domain:   map[string]domainAnswers{},
+	}
+	for _, a := range tokens.Apps() {
+		f.accounts[a.AccountID] = struct{}{}
+		if cfg.PublicHost != "" {
+			f.domain[a.AccountID] = newDomainAnswers(a.AccountID, cfg.PublicHost)
+		}
+	}
+	return f, nil
 }
 
 // lock serialises work on one consumer or conversation (striped: unrelated
@@ -179,12 +198,13 @@ func (f *Face) lock(key string) func() {
 
 // route is a parsed request path.
 type route struct {
-	call    string // token, consumer, conversation, send
+	call    string // token, consumer, conversation, send, domain
 	account string
+	service string // domain: the one service asked for, "" for the list
 }
 
-// parsePath recognises the four Connector API paths; ok is false for
-// anything else.
+// parsePath recognises the four Connector API paths and the Domain API's;
+// ok is false for anything else.
 func parsePath(path string) (route, bool) {
 	switch {
 	case strings.HasPrefix(path, "/sentinel/api/account/"):
@@ -207,11 +227,14 @@ func parsePath(path string) (route, bool) {
 		case "messaging/consumer/conversation/send":
 			return route{call: "send", account: acct}, true
 		}
+		if svc, ok := parseDomainTail(tail); ok {
+			return route{call: "domain", account: acct, service: svc}, true
+		}
 	}
 	return route{}, false
 }
 
-// Handler serves the Connector API paths; anything else under
+// Handler serves the Connector API paths and the Domain API; anything else under
 // /sentinel/api/account/ or /api/account/ gets a LivePerson-format 404.
 func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
@@ -219,6 +242,17 @@ func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		f.writeError(ctx, nil, &apiError{Status: 404, ErrorCode: 40400, Title: "Not found", Details: "no such Connector API path"})
 		f.m.request("unknown", "", 404)
+		return
+	}
+	if r.call == "domain" {
+		if !ctx.IsGet() && !ctx.IsHead() {
+			ctx.Response.Header.Set("Allow", "GET, HEAD")
+			f.writeError(ctx, nil, &apiError{Status: 405, ErrorCode: 40500, Title: "Method not allowed", Details: "use GET"})
+		} else {
+			f.serveDomain(ctx, r)
+		}
+		f.m.request(r.call, "", ctx.Response.StatusCode())
+		f.m.duration.WithLabelValues(r.call).Observe(time.Since(start).Seconds())
 		return
 	}
 	if !ctx.IsPost() {

@@ -51,6 +51,9 @@ func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) s
 		f.writeError(ctx, env.ID, err)
 		return typ
 	}
+	if features := clientFeatures(ctx.Request.Header.Peek("Client-Properties")); len(features) > 0 {
+		f.keepFeatures(c, owner, env, features)
+	}
 	out, err := (&envelope.Response{ReqID: env.ID, Code: 200, Body: body}).AppendJSON(nil)
 	if err != nil {
 		f.writeError(ctx, env.ID, err)
@@ -58,6 +61,41 @@ func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) s
 	}
 	writeJSON(ctx, 200, out)
 	return typ
+}
+
+// keepFeatures records the Client-Properties features a SEND carried on its
+// open conversation when they differ from those kept (LivePerson wants the
+// header on CONVERSATION and every SEND; the last one sent wins). The
+// features enable nothing the request needs, so a failure is logged only.
+func (f *Face) keepFeatures(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope, features []string) {
+	var ids struct {
+		DialogID       string `json:"dialogId"`
+		ConversationID string `json:"conversationId"`
+	}
+	if env.DecodeBody(&ids) != nil {
+		return
+	}
+	id := ids.ConversationID
+	if id == "" {
+		id = ids.DialogID
+	}
+	if id == "" {
+		return
+	}
+	joined := strings.Join(features, ",")
+	unlock := f.lock("conv|" + id)
+	defer unlock()
+	conv, err := f.store.Conversation(ctx, id)
+	if err != nil || conv.Owner != owner || !conv.Open() || conv.Attrs[attrFeatures] == joined {
+		return
+	}
+	if conv.Attrs == nil {
+		conv.Attrs = map[string]string{}
+	}
+	conv.Attrs[attrFeatures] = joined
+	if err := f.store.PutConversation(ctx, conv); err != nil {
+		f.log.Warn("connectorapi: keep client features", "conversation", id, "err", err)
+	}
 }
 
 // publishBody is ms.PublishEvent's body.
