@@ -2,6 +2,7 @@ package connectorapi
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -30,6 +31,45 @@ func FuzzHandler(f *testing.F) {
 		}
 		if !json.Valid(ctx.Response.Body()) {
 			t.Fatalf("answer is not JSON: %q", ctx.Response.Body())
+		}
+	})
+}
+
+// FuzzParsePath feeds arbitrary paths to the router: no panic, every route
+// found names an account without a slash, and a Domain API route rebuilt
+// into its path parses back to itself.
+func FuzzParsePath(f *testing.F) {
+	for _, p := range []string{
+		"/api/account/le1/service/baseURI.json",
+		"/api/account/le1/service/idp/baseURI",
+		"/api/account/le1/service//baseURI.json",
+		"/api/account/le1/consumer",
+		"/sentinel/api/account/le1/app/token",
+		"/api/account/le1/messaging/consumer/conversation/send",
+		"/api/account/le1/service/a/b/baseURI.json.json",
+	} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		r, ok := parsePath(path)
+		if !ok {
+			return
+		}
+		if r.account == "" || strings.Contains(r.account, "/") {
+			t.Fatalf("%q: account %q", path, r.account)
+		}
+		if r.call != "domain" {
+			return
+		}
+		if strings.Contains(r.service, "/") {
+			t.Fatalf("%q: service %q", path, r.service)
+		}
+		rebuilt := "/api/account/" + r.account + "/service/baseURI.json"
+		if r.service != "" {
+			rebuilt = "/api/account/" + r.account + "/service/" + r.service + "/baseURI.json"
+		}
+		if again, ok := parsePath(rebuilt); !ok || again != r {
+			t.Fatalf("%q gave %+v; rebuilt %q gave %+v, %v", path, r, rebuilt, again, ok)
 		}
 	})
 }
