@@ -85,7 +85,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("proxy: data dir: %w", err)
 	}
-	if err := p.provisionStore(); err != nil {
+	if err := p.provisionStore(ctx); err != nil {
 		return nil, err
 	}
 	baseURL := cfg.AXP.BaseURL
@@ -124,7 +124,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 	return p, p.listen()
 }
 
-func (p *Proxy) provisionStore() error {
+func (p *Proxy) provisionStore(ctx context.Context) error {
+	cacheMetrics := mapping.NewCacheMetrics(p.reg)
 	switch p.cfg.Store.Driver {
 	case "bolt":
 		b, err := mapping.OpenBolt(filepath.Join(p.cfg.DataDir, "connector-proxy.db"), mapping.WithRetention(p.cfg.Store.Retention))
@@ -133,10 +134,41 @@ func (p *Proxy) provisionStore() error {
 		}
 		p.bolt = b
 		p.closers = append(p.closers, b.Close)
-		p.store = mapping.NewCached(b, p.cfg.Store.CacheSize, false, mapping.NewCacheMetrics(p.reg))
+		p.store = mapping.NewCached(b, p.cfg.Store.CacheSize, false, cacheMetrics)
+		return nil
+	case "redis":
+		r, err := openRedis(ctx, p.cfg.Store, p.log)
+		if err != nil {
+			return fmt.Errorf("proxy: store: %w", err)
+		}
+		p.closers = append(p.closers, r.Close)
+		// Shared: other replicas change conversations behind this one's back.
+		p.store = mapping.NewCached(r, p.cfg.Store.CacheSize, true, cacheMetrics)
 		return nil
 	}
 	return &config.FieldError{Field: "store.driver", Msg: fmt.Sprintf("%q is not available in this build", p.cfg.Store.Driver)}
+}
+
+// openRedis waits a while for a Redis that is not up yet (replicas and
+// Redis often start together); a Redis that stays away fails the start so
+// that the supervisor sees it.
+func openRedis(ctx context.Context, c config.Store, log *slog.Logger) (*mapping.Redis, error) {
+	const patience = 30 * time.Second
+	deadline := time.Now().Add(patience)
+	delay := 250 * time.Millisecond
+	for {
+		r, err := mapping.OpenRedis(ctx, c.RedisURL, mapping.WithRedisRetention(c.Retention))
+		if err == nil || !errors.Is(err, mapping.ErrUnavailable) || time.Now().After(deadline) {
+			return r, err
+		}
+		log.Warn("Redis not reachable yet; retrying", "err", err, "in", delay.String())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 4*time.Second)
+	}
 }
 
 func (p *Proxy) provisionFaces() error {

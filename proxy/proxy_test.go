@@ -11,19 +11,20 @@ import (
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/config"
+	"github.com/connector-proxy/connector-proxy/internal/redistest"
 )
 
 // startDemo runs a whole proxy in demo mode on loopback ports the kernel
 // picks, and stops it when the test ends.
-func startDemo(t *testing.T) (*Proxy, *config.Config) {
+func startDemo(t *testing.T, env ...string) (*Proxy, *config.Config) {
 	t.Helper()
-	cfg, err := config.Load("", []string{
+	cfg, err := config.Load("", append([]string{
 		"CONNECTOR_PROXY_LISTEN=127.0.0.1:0",
 		"CONNECTOR_PROXY_ADMIN_LISTEN=127.0.0.1:0",
 		"CONNECTOR_PROXY_DEMO_SIM_LISTEN=127.0.0.1:0",
 		"CONNECTOR_PROXY_DATA_DIR=" + t.TempDir(),
 		"CONNECTOR_PROXY_SHUTDOWN_TIMEOUT=5s",
-	})
+	}, env...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +65,17 @@ func get(t *testing.T, url string) (int, string) {
 
 func TestDemoModeBecomesReady(t *testing.T) {
 	p, _ := startDemo(t)
+	waitReady(t, p)
+}
+
+func TestRedisStoreBecomesReady(t *testing.T) {
+	srv := redistest.Start(t)
+	p, _ := startDemo(t, "CONNECTOR_PROXY_STORE_DRIVER=redis", "CONNECTOR_PROXY_STORE_REDIS_URL="+srv.URL)
+	waitReady(t, p)
+}
+
+func waitReady(t *testing.T, p *Proxy) {
+	t.Helper()
 	admin := "http://" + p.AdminAddr()
 	if code, body := get(t, admin+"/healthz"); code != 200 || !strings.Contains(body, "ok") {
 		t.Fatalf("healthz = %d %s", code, body)
