@@ -40,6 +40,7 @@ type Config struct {
 	AXP             AXP             `yaml:"axp"`
 	Demo            Demo            `yaml:"demo"`
 	ConnectorAPI    ConnectorAPI    `yaml:"connector_api"`
+	TLS             TLS             `yaml:"tls"`
 	CustomerChannel CustomerChannel `yaml:"customer_channel"`
 }
 
@@ -94,10 +95,29 @@ type ConnectorAPI struct {
 	KeyFile string `yaml:"key_file"`
 	// Issuer is the AppJWT iss claim.
 	Issuer string `yaml:"issuer"`
+	// PublicHost is the host[:port] the Domain API names for sentinel, idp
+	// and asyncMessagingEnt (connectors call https://{host}/…). Empty: the
+	// host of public_url when set, else the Host each request came to.
+	PublicHost string `yaml:"public_host"`
 	// Apps are the installed connector applications (package auth
 	// documents each field and its defaults).
 	Apps []auth.App `yaml:"apps"`
 }
+
+// TLS serves the public listener over https (TLS 1.2 and up), which
+// LivePerson connectors expect: they hard-code https:// for every service.
+type TLS struct {
+	// CertFile is the PEM certificate chain, leaf first; KeyFile its PEM
+	// private key. Both set turn TLS on.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// PlainListen, with TLS on, is a plain-http listener beside it serving
+	// the same routes (some clients call the Domain API over http).
+	PlainListen string `yaml:"plain_listen"`
+}
+
+// Enabled reports whether the public listener serves TLS.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 // CustomerChannel configures the Customer Channel face.
 type CustomerChannel struct {
@@ -241,6 +261,14 @@ func (c *Config) Validate() error {
 	}
 	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		bad("public_url", "must be an absolute http(s) URL, got %q", c.PublicURL)
+	}
+	if h := c.ConnectorAPI.PublicHost; h != "" {
+		if u, err := url.Parse("//" + h); err != nil || u.Host != h || u.User != nil || u.Hostname() == "" {
+			bad("connector_api.public_host", "must be host or host:port, without scheme or path, got %q", h)
+		}
+	}
+	if err := c.TLS.check(); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.Log.Format {
 	case "json", "text":
