@@ -60,6 +60,7 @@ type Proxy struct {
 
 	public, admin     *fasthttp.Server
 	publicLn, adminLn net.Listener
+	plainLn           net.Listener // plain http beside TLS, when configured
 	callbackURL       string
 	subscribed        chan struct{} // closed once the AXP subscription is in place
 	subscribedOnce    sync.Once
@@ -186,6 +187,8 @@ func (p *Proxy) provisionFaces() error {
 	p.lp, err = connectorapi.New(connectorapi.Config{
 		Apps:              cfg.ConnectorAPI.Apps,
 		ChannelProviderID: cfg.AXP.ChannelProviderID,
+		PublicHost:        p.domainHost(),
+		TLSPort:           p.tlsPort(),
 		Logger:            p.log.With("face", "connectorapi"),
 		Metrics:           connectorapi.NewMetrics(p.reg),
 	}, p.backend, p.store, p.tokens)
@@ -241,16 +244,24 @@ func (p *Proxy) provisionReceiver() error {
 	return nil
 }
 
-// publicURL is the configured public URL, or one made of the bound address.
+// publicURL is the configured public URL, or one made of the bound address:
+// with TLS, the plain listener when there is one (a local AXP, the demo
+// simulator, does not trust the proxy's certificate), else https.
 func (p *Proxy) publicURL() string {
 	if p.cfg.PublicURL != "" {
 		return strings.TrimRight(p.cfg.PublicURL, "/")
 	}
-	host, port, _ := net.SplitHostPort(p.PublicAddr())
+	addr, scheme := p.PublicAddr(), "http"
+	if p.cfg.TLS.Enabled() {
+		if scheme = "https"; p.plainLn != nil {
+			addr, scheme = p.PlainAddr(), "http"
+		}
+	}
+	host, port, _ := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // loadOrCreateToken keeps the webhook path token across restarts, so the
@@ -277,6 +288,9 @@ func (p *Proxy) listen() error {
 	if p.adminLn, err = net.Listen("tcp", p.cfg.AdminListen); err != nil {
 		p.publicLn.Close()
 		return &config.FieldError{Field: "admin_listen", Msg: err.Error()}
+	}
+	if err := p.listenTLS(); err != nil {
+		return err // cleanup closes the listeners
 	}
 	h := newHTTPMetrics(p.reg)
 	p.public = &fasthttp.Server{
@@ -338,9 +352,12 @@ func (p *Proxy) SimulatorURL() string {
 
 // Run serves until ctx ends, then shuts down gracefully.
 func (p *Proxy) Run(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- p.public.Serve(p.publicLn) }()
 	go func() { errc <- p.admin.Serve(p.adminLn) }()
+	if p.plainLn != nil {
+		go func() { errc <- p.public.Serve(p.plainLn) }()
+	}
 
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -425,7 +442,7 @@ func (p *Proxy) cleanup() {
 		}
 	}
 	p.closers = nil
-	for _, ln := range []net.Listener{p.publicLn, p.adminLn} {
+	for _, ln := range []net.Listener{p.publicLn, p.adminLn, p.plainLn} {
 		if ln != nil {
 			ln.Close()
 		}
