@@ -71,6 +71,13 @@ type Config struct {
 	// DeliveryWorkers bounds concurrent webhook POSTs (default 32); one
 	// conversation never has more than one in flight.
 	DeliveryWorkers int
+	// ReplicaID names this process among replicas sharing a store; it holds
+	// the delivery leases (default: hostname, pid and a random suffix).
+	ReplicaID string
+	// LeaseTTL is how long a conversation's delivery lease lasts unless
+	// renewed (default 15 s): the time another replica waits before taking
+	// over the queues of one that died.
+	LeaseTTL time.Duration
 	// PublicHost is the host[:port] the Domain API answers as every
 	// service's baseURI; connectors call https://{baseURI}/…. Empty: the
 	// Host the request came to (with TLSPort's port on plain http).
@@ -151,6 +158,12 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 	}
 	if cfg.DeliveryWorkers <= 0 {
 		cfg.DeliveryWorkers = DefaultDeliveryWorkers
+	}
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = DefaultReplicaID()
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
