@@ -376,6 +376,12 @@ func (c *Conn) terminate(reason string) {
 	for _, w := range []*websocket.Conn{ws, probe} {
 		if w != nil {
 			_ = w.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(status, ""), time.Now().Add(100*time.Millisecond))
+			// fasthttp closes a hijacked connection only when its handler
+			// returns (Close is a no-op on it): expired deadlines end the
+			// blocked read and write, and the reader then returns.
+			nc := w.UnderlyingConn()
+			_ = nc.SetReadDeadline(time.Unix(1, 0))
+			_ = nc.SetWriteDeadline(time.Unix(1, 0))
 			_ = w.Close()
 		}
 	}
