@@ -24,6 +24,13 @@ func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 func Announce(w io.Writer, cfg *config.Config, p *Proxy) {
 	base := p.publicURL()
 	fmt.Fprintf(w, "connector-proxy listening on %s (public) and %s (admin: /metrics /healthz /readyz)\n", p.PublicAddr(), p.AdminAddr())
+	if cfg.TLS.Enabled() {
+		fmt.Fprintf(w, "the public listener serves TLS (certificate %s)", cfg.TLS.CertFile)
+		if pl := p.PlainAddr(); pl != "" {
+			fmt.Fprintf(w, "; plain http on %s", pl)
+		}
+		fmt.Fprintln(w)
+	}
 	if !cfg.DemoMode() {
 		fmt.Fprintf(w, "AXP: %s, account %s, channel provider %s\n", cfg.AXP.BaseURL, cfg.AXP.AccountID, cfg.AXP.ChannelProviderID)
 		return

@@ -6,6 +6,13 @@
 // to each app's endpoints from the durable outbox, signed, in order within a
 // conversation, retried with backoff until the app's retention time.
 //
+// It also answers LivePerson's Domain API (GET
+// /api/account/{a}/service[/{name}]/baseURI[.json]), naming the proxy's
+// public host for sentinel, idp and asyncMessagingEnt, so that a connector
+// which resolves its hosts finds the proxy from the one host it is given.
+// CONNECTORS.md says what a connector changes and what differs from
+// LivePerson.
+//
 // Every mapping a later call needs is written to the store before the
 // client is answered, so a restart loses no conversation and no pending
 // notification.
