@@ -128,26 +128,33 @@ func (f *Face) broadcast(ctx context.Context, conv *mapping.Conversation, msg an
 			n++
 		}
 	}
+	toConnector := msg
+	switch m := msg.(type) {
+	case *ChatMessage:
+		cp := *m
+		cp.RefID = conv.RefID
+		toConnector = &cp
+	case *ActivityMessage:
+		cp := *m
+		cp.RefID = conv.RefID
+		toConnector = &cp
+	}
 	if c := f.hub.connector(conv.Channel); c != nil {
-		switch m := msg.(type) {
-		case *ChatMessage:
-			cp := *m
-			cp.RefID = conv.RefID
-			msg = &cp
-		case *ActivityMessage:
-			cp := *m
-			cp.RefID = conv.RefID
-			msg = &cp
-		}
-		if f.emit(ctx, c, EventMessageArrived, msg) {
+		if f.emit(ctx, c, EventMessageArrived, toConnector) {
 			n++
 		}
 	}
-	if n == 0 {
+	// The customer's socket, or the channel's connector, may be held by
+	// another replica: each delivers to its own.
+	published := f.cfg.Bus != nil && f.publish(ctx, conv, msg, toConnector)
+	switch {
+	case n > 0:
+		f.m.delivered(kind, "delivered")
+	case published:
+		f.m.delivered(kind, "published")
+	default:
 		f.m.delivered(kind, "undelivered")
-		return
 	}
-	f.m.delivered(kind, "delivered")
 }
 
 // chatMessage converts an AXP message.

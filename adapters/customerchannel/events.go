@@ -72,7 +72,7 @@ func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []j
 	case EventEndConversation:
 		err = f.onEnd(ctx, s, payload)
 	case EventRegisterConnector:
-		err = f.onRegister(s, payload)
+		err = f.onRegister(ctx, s, payload)
 	default:
 		err = fail(CodeUnknownEvent, "", "unknown event %q", event)
 		event = "unknown" // client input: keep the metric's label set bounded
@@ -203,6 +203,9 @@ func (f *Face) conversationInfo(ctx context.Context, conv *mapping.Conversation)
 // it joined, a connector's one of its channel (by conversationId or refId).
 func (f *Face) target(ctx context.Context, s socket, convID, refID string) (*mapping.Conversation, *eventError) {
 	if channel := f.hub.connectorOf(s); channel != "" {
+		if err := f.stillConnector(ctx, s, channel); err != nil {
+			return nil, err
+		}
 		if convID == "" {
 			if refID == "" {
 				return nil, fail(CodeBadPayload, "", "conversationId or refId is required")
@@ -357,7 +360,7 @@ func (f *Face) endSessionIfIdle(ctx context.Context, conv *mapping.Conversation)
 	}
 }
 
-func (f *Face) onRegister(s socket, payload json.RawMessage) *eventError {
+func (f *Face) onRegister(ctx context.Context, s socket, payload json.RawMessage) *eventError {
 	if _, ok := s.Data().(connectorPrincipal); !ok {
 		return fail(CodeNotConnector, "", "registerConnector needs the connector secret in the CONNECT auth")
 	}
@@ -375,11 +378,59 @@ func (f *Face) onRegister(s socket, payload json.RawMessage) *eventError {
 		return fail(CodeBadPayload, "", "id and channel are required and must be equal")
 	}
 	notice := ConnectorNotice(req)
+	if f.cfg.Bus != nil {
+		// One connector per channel across replicas: the shared record
+		// first (so a failure changes nothing), then the other replicas
+		// drop theirs.
+		if _, err := f.cfg.Bus.ClaimConnector(ctx, req.Channel, f.owner(s)); err != nil {
+			return backendFail("", "record the connector registration", err)
+		}
+		if raw, err := json.Marshal(notice); err == nil {
+			m := &BusMessage{Kind: BusConnector, Origin: f.cfg.ReplicaID, Channel: req.Channel, Owner: f.owner(s), Connector: raw}
+			if err := f.cfg.Bus.Publish(ctx, m); err != nil {
+				f.log.WarnContext(ctx, "customerchannel: tell the other replicas of a connector", "channel", req.Channel, "error", err)
+			}
+		}
+	}
 	if old := f.hub.register(s, req); old != nil {
 		_ = old.Emit(EventConnectorReplaced, notice) // it may be gone already
 	}
 	_ = s.Emit(EventConnectorAccepted, notice)
 	return nil
+}
+
+// stillConnector checks the shared record of channel's connector, for a
+// replacement whose bus message this replica missed; a replaced socket is
+// told so and dropped.
+func (f *Face) stillConnector(ctx context.Context, s socket, channel string) *eventError {
+	if f.cfg.Bus == nil {
+		return nil
+	}
+	owner, err := f.cfg.Bus.ConnectorOwner(ctx, channel)
+	if err != nil {
+		return backendFail("", "check the connector registration", err)
+	}
+	if owner == "" || owner == f.owner(s) {
+		return nil
+	}
+	if old := f.hub.unregister(channel, s); old != nil {
+		_ = old.Emit(EventConnectorReplaced, ConnectorNotice{ID: channel, Channel: channel})
+	}
+	return fail(CodeNotConnector, "", "another connector registered for channel %q", channel)
+}
+
+// onDisconnect forgets a socket; a connector's shared record goes with it.
+func (f *Face) onDisconnect(s socket) {
+	channel := f.hub.connectorOf(s)
+	f.hub.leave(s)
+	if channel == "" || f.cfg.Bus == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(f.ctx, f.cfg.Timeout)
+	defer cancel()
+	if err := f.cfg.Bus.DropConnector(ctx, channel, f.owner(s)); err != nil {
+		f.log.WarnContext(ctx, "customerchannel: forget a connector that left", "channel", channel, "error", err)
+	}
 }
 
 // emit sends one event to one socket; a socket that went away is not an

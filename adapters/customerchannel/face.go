@@ -13,6 +13,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/relay"
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 )
 
@@ -61,9 +62,14 @@ type Config struct {
 	// Timeout bounds the AXP and store calls of one socket event (default
 	// 15 s); HTTP calls are bounded by the AXP client's own timeout.
 	Timeout time.Duration
-	Now     func() time.Time
-	Logger  *slog.Logger
-	Metrics *Metrics
+	// Bus carries events and connector registrations between replicas; nil
+	// when this is the only one.
+	Bus Bus
+	// ReplicaID names this process on the bus (default: a random id).
+	ReplicaID string
+	Now       func() time.Time
+	Logger    *slog.Logger
+	Metrics   *Metrics
 }
 
 // Face is the Customer Channel face. Its methods are safe for concurrent use.
@@ -116,6 +122,9 @@ func New(cfg Config, backend Backend, store mapping.Store) (*Face, error) {
 	if cfg.SMTP.Timeout <= 0 {
 		cfg.SMTP.Timeout = 30 * time.Second
 	}
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = uuid.NewString()
+	}
 	f := &Face{
 		cfg: cfg, backend: backend, store: store, hub: newHub(),
 		log: cfg.Logger, m: cfg.Metrics, now: cfg.Now, origins: map[string]bool{},
@@ -129,6 +138,12 @@ func New(cfg Config, backend Backend, store mapping.Store) (*Face, error) {
 	f.sendMail = f.smtpSend
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	f.sock = f.newSocketServer()
+	if cfg.Bus != nil {
+		if err := cfg.Bus.Subscribe(f.ctx, f.onBus); err != nil {
+			f.cancel()
+			return nil, fmt.Errorf("customerchannel: subscribe to the bus: %w", err)
+		}
+	}
 	return f, nil
 }
 

@@ -118,6 +118,20 @@ func (h *hub) connector(channel string) socket {
 	return nil
 }
 
+// unregister drops s as the connector of channel, when it still is, and
+// returns it (nil otherwise): another replica's connector replaced it.
+func (h *hub) unregister(channel string, s socket) socket {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.connectors[channel]
+	if c == nil || c.sock.ID() != s.ID() {
+		return nil
+	}
+	delete(h.connectors, channel)
+	c.connector = nil
+	return c.sock
+}
+
 // leave forgets a socket that disconnected.
 func (h *hub) leave(s socket) {
 	h.mu.Lock()

@@ -43,7 +43,7 @@ func (f *Face) newSocketServer() *socketio.Server {
 			f.handleEvent(ctx, c, ev, args, a)
 		})
 	}
-	srv.OnDisconnect(func(c *socketio.Conn, _ string) { f.hub.leave(c) })
+	srv.OnDisconnect(func(c *socketio.Conn, _ string) { f.onDisconnect(c) })
 	return srv
 }
 
