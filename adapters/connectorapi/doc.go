@@ -10,8 +10,8 @@
 // /api/account/{a}/service[/{name}]/baseURI[.json]), naming the proxy's
 // public host for sentinel, idp and asyncMessagingEnt, so that a connector
 // which resolves its hosts finds the proxy from the one host it is given.
-// CONNECTORS.md says what a connector changes and what differs from
-// LivePerson.
+// The README's section "Pointing an existing LivePerson connector at
+// connector-proxy" says what a connector changes and what differs.
 //
 // Every mapping a later call needs is written to the store before the
 // client is answered, so a restart loses no conversation and no pending
