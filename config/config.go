@@ -34,6 +34,10 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ReplicaID names this process among replicas sharing a Redis store
+	// (it holds notification delivery leases and connector registrations).
+	// Empty: hostname, pid and a random suffix, new at every start.
+	ReplicaID string `yaml:"replica_id"`
 
 	Log             Log             `yaml:"log"`
 	Store           Store           `yaml:"store"`
@@ -99,6 +103,10 @@ type ConnectorAPI struct {
 	// and asyncMessagingEnt (connectors call https://{host}/…). Empty: the
 	// host of public_url when set, else the Host each request came to.
 	PublicHost string `yaml:"public_host"`
+	// LeaseTTL is how long one replica's hold on a conversation's
+	// notification delivery lasts unless renewed: how long the queues of a
+	// replica that died wait before another takes them over.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// Apps are the installed connector applications (package auth
 	// documents each field and its defaults).
 	Apps []auth.App `yaml:"apps"`
@@ -200,6 +208,7 @@ func (c *Config) defaults() {
 	def(&c.AdminListen, defaultAdminListen)
 	def(&c.DataDir, "data")
 	defDur(&c.ShutdownTimeout, 15*time.Second)
+	defDur(&c.ConnectorAPI.LeaseTTL, 15*time.Second)
 	def(&c.Log.Format, "json")
 	def(&c.Log.Level, "info")
 	def(&c.Store.Driver, "bolt")
@@ -335,6 +344,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CustomerChannel.MaxPayload < 1024 {
 		bad("customer_channel.max_payload", "must be at least 1024 bytes")
+	}
+	if c.ConnectorAPI.LeaseTTL < 100*time.Millisecond {
+		bad("connector_api.lease_ttl", "must be at least 100ms, got %s", c.ConnectorAPI.LeaseTTL)
 	}
 	if c.CustomerChannel.PingTimeout <= 0 || c.CustomerChannel.PingInterval <= 0 {
 		bad("customer_channel.ping_interval", "ping_interval and ping_timeout must be positive")

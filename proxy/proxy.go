@@ -68,6 +68,10 @@ type Proxy struct {
 	metrics           *proxyMetrics
 	// axpMetrics is shared by the AXP client and the webhook receiver.
 	axpMetrics *engagement.Metrics
+	// replicaID names this process among replicas sharing Redis; bus
+	// carries Customer Channel events between them (nil with bolt).
+	replicaID string
+	bus       customerchannel.Bus
 }
 
 // New provisions every part. On error, what was already started is
@@ -86,6 +90,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("proxy: data dir: %w", err)
 	}
+	if p.replicaID = cfg.ReplicaID; p.replicaID == "" {
+		p.replicaID = connectorapi.DefaultReplicaID()
+	}
+	p.log = p.log.With("replica", p.replicaID)
+	log = p.log
 	if err := p.provisionStore(ctx); err != nil {
 		return nil, err
 	}
@@ -145,6 +154,12 @@ func (p *Proxy) provisionStore(ctx context.Context) error {
 		p.closers = append(p.closers, r.Close)
 		// Shared: other replicas change conversations behind this one's back.
 		p.store = mapping.NewCached(r, p.cfg.Store.CacheSize, true, cacheMetrics)
+		bus, err := customerchannel.NewRedisBus(ctx, p.cfg.Store.RedisURL, customerchannel.RedisBusOptions{Logger: p.log.With("component", "bus")})
+		if err != nil {
+			return fmt.Errorf("proxy: replica bus: %w", err)
+		}
+		p.closers = append(p.closers, bus.Close)
+		p.bus = bus
 		return nil
 	}
 	return &config.FieldError{Field: "store.driver", Msg: fmt.Sprintf("%q is not available in this build", p.cfg.Store.Driver)}
@@ -191,6 +206,8 @@ func (p *Proxy) provisionFaces() error {
 		TLSPort:           p.tlsPort(),
 		Logger:            p.log.With("face", "connectorapi"),
 		Metrics:           connectorapi.NewMetrics(p.reg),
+		ReplicaID:         p.replicaID,
+		LeaseTTL:          cfg.ConnectorAPI.LeaseTTL,
 	}, p.backend, p.store, p.tokens)
 	if err != nil {
 		return fmt.Errorf("proxy: connector API face: %w", err)
@@ -211,8 +228,10 @@ func (p *Proxy) provisionFaces() error {
 			MaxPayload:   cfg.CustomerChannel.MaxPayload,
 			Metrics:      socketio.NewMetrics(p.reg),
 		},
-		Logger:  p.log.With("face", "customerchannel"),
-		Metrics: customerchannel.NewMetrics(p.reg),
+		Logger:    p.log.With("face", "customerchannel"),
+		Metrics:   customerchannel.NewMetrics(p.reg),
+		Bus:       p.bus,
+		ReplicaID: p.replicaID,
 	}, p.backend, p.store)
 	if err != nil {
 		return fmt.Errorf("proxy: customer channel face: %w", err)
