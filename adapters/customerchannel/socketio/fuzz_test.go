@@ -80,3 +80,36 @@ func FuzzSplitPayload(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSessionInput feeds a polling payload to a connected session: whatever
+// the client sends, the server neither panics nor leaves a goroutine behind
+// once closed.
+func FuzzSessionInput(f *testing.F) {
+	for _, s := range []string{
+		`421["echo","x"]`, "42[\"ping-me\",1]\x1e430[2]", `42["drop"]`, `42["bye"]`, "41", "1", "3",
+		"2probe", "5", `451-["a",{"_placeholder":true,"num":0}]`, "bAQID", `40/admin,`, "4abc", `42["nope"]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := NewServer(Options{Authenticate: testAuthenticate})
+		testHandlers(s)
+		c := s.newConn(transportPolling)
+		s.register(c)
+		c.start()
+		if err := c.onEngine([]byte("40")); err != nil {
+			t.Fatal(err)
+		}
+		if pkts, err := splitPayload(b); err == nil {
+			for _, p := range pkts {
+				if c.onEngine(p) != nil {
+					break
+				}
+			}
+		}
+		_ = s.Close()
+		// Close returns when the last goroutine has signalled; give it the
+		// moment it needs to return.
+		waitFor(t, "no goroutine of the server", func() bool { n, _ := packageGoroutines(); return n == 0 })
+	})
+}

@@ -751,9 +751,7 @@ func TestCloseDisconnectsAllAndLeavesNoGoroutine(t *testing.T) {
 	if s.Len() != 0 {
 		t.Fatalf("Len = %d", s.Len())
 	}
-	if n, stacks := packageGoroutines(); n != 0 {
-		t.Fatalf("Close returned with %d goroutines running:\n%s", n, stacks)
-	}
+	waitFor(t, "no goroutine of the server after Close", func() bool { n, _ := packageGoroutines(); return n == 0 })
 	if code, _, _ := do(t, "GET", pollURL(base, ""), ""); code != 503 {
 		t.Fatalf("handshake after Close: %d, want 503", code)
 	}
