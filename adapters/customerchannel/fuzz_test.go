@@ -96,3 +96,22 @@ func FuzzSocketEvent(f *testing.F) {
 		openConv(t, store, "1", "web", "cleo@example.com")
 	})
 }
+
+// FuzzDecodeBusMessage: whatever another replica (or anything able to
+// PUBLISH on the channel) sends, decoding never panics, and what it accepts
+// has an origin and a known kind.
+func FuzzDecodeBusMessage(f *testing.F) {
+	f.Add([]byte(`{"kind":"deliver","origin":"a","conversation":"c","channel":"web","room":{},"connector":{}}`))
+	f.Add([]byte(`{"kind":"connector","origin":"b","channel":"sms","owner":"b/s1","connector":{"id":"sms"}}`))
+	f.Add([]byte(`{"kind":"deliver"}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, err := decodeBusMessage(raw)
+		if err != nil {
+			return
+		}
+		if m.Origin == "" || (m.Kind != BusDeliver && m.Kind != BusConnector) {
+			t.Fatalf("accepted %+v", m)
+		}
+	})
+}
