@@ -313,12 +313,14 @@ func (p *Proxy) listen() error {
 	}
 	h := newHTTPMetrics(p.reg)
 	p.public = &fasthttp.Server{
-		Handler:            h.instrument(routeName, p.route),
-		Name:               "connector-proxy",
-		ReadTimeout:        2 * time.Minute, // long-polling GETs stay open up to the ping interval
-		WriteTimeout:       2 * time.Minute,
-		IdleTimeout:        2 * time.Minute,
-		MaxRequestBodySize: 4 << 20,
+		Handler:      h.instrument(routeName, p.route),
+		Name:         "connector-proxy",
+		ReadTimeout:  2 * time.Minute, // long-polling GETs stay open up to the ping interval
+		WriteTimeout: 2 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		// Polling POSTs carry up to maxPayload; above it the Socket.IO
+		// server answers 413 itself, which fasthttp's own limit would hide.
+		MaxRequestBodySize: max(4<<20, p.cfg.CustomerChannel.MaxPayload+64<<10),
 		CloseOnShutdown:    true,
 		Logger:             slogPrinter{p.log},
 	}
@@ -372,7 +374,8 @@ func (p *Proxy) SimulatorURL() string {
 // Run serves until ctx ends, then shuts down gracefully.
 func (p *Proxy) Run(ctx context.Context) error {
 	errc := make(chan error, 3)
-	go func() { errc <- p.public.Serve(p.publicLn) }()
+	publicLn := newClosingListener(p.publicLn)
+	go func() { errc <- p.public.Serve(publicLn) }()
 	go func() { errc <- p.admin.Serve(p.adminLn) }()
 	if p.plainLn != nil {
 		go func() { errc <- p.public.Serve(p.plainLn) }()
@@ -399,12 +402,20 @@ func (p *Proxy) Run(ctx context.Context) error {
 	p.log.Info("shutting down", "drain_timeout", p.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownTimeout)
 	defer cancel()
-	var errs []error
+	drained := make(chan error, 2)
 	for _, s := range []*fasthttp.Server{p.public, p.admin} {
-		if err := s.ShutdownWithContext(sctx); err != nil {
-			errs = append(errs, err)
-		}
+		go func() { drained <- s.ShutdownWithContext(sctx) }()
 	}
+	// Sockets are not requests: a polling GET is held up to the ping
+	// interval and a WebSocket never ends by itself, so the drain would wait
+	// for them. Once the listener stops accepting, close them: clients are
+	// told to go (no Socket.IO DISCONNECT, so they reconnect, to another
+	// replica when there is one). Close is idempotent; cleanup calls it too.
+	<-publicLn.closed
+	if err := p.cc.Close(); err != nil {
+		p.log.Warn("closing sockets", "err", err)
+	}
+	errs := []error{<-drained, <-drained}
 	stopBG()
 	wg.Wait()
 	p.cleanup()
@@ -473,4 +484,22 @@ type slogPrinter struct{ log *slog.Logger }
 
 func (s slogPrinter) Printf(format string, args ...any) {
 	s.log.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
+}
+
+// closingListener tells when fasthttp's shutdown has closed it, which is
+// when no new connection can arrive.
+type closingListener struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newClosingListener(ln net.Listener) *closingListener {
+	return &closingListener{Listener: ln, closed: make(chan struct{})}
+}
+
+func (l *closingListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
 }

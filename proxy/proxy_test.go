@@ -136,3 +136,77 @@ func TestRouteNamesCarryNoIDs(t *testing.T) {
 		}
 	}
 }
+
+// A long-polling GET is held open by design (up to the ping interval); it
+// must not hold the shutdown, and the client must be told to go.
+func TestShutdownReleasesPendingPollingRequests(t *testing.T) {
+	cfg, err := config.Load("", []string{
+		"CONNECTOR_PROXY_LISTEN=127.0.0.1:0",
+		"CONNECTOR_PROXY_ADMIN_LISTEN=127.0.0.1:0",
+		"CONNECTOR_PROXY_DEMO_SIM_LISTEN=127.0.0.1:0",
+		"CONNECTOR_PROXY_DATA_DIR=" + t.TempDir(),
+		"CONNECTOR_PROXY_SHUTDOWN_TIMEOUT=10s",
+		"CONNECTOR_PROXY_CUSTOMER_CHANNEL_PING_INTERVAL=60s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+
+	base := "http://" + p.PublicAddr() + "/socket.io/?EIO=4&transport=polling"
+	_, open := get(t, base)
+	var hs struct{ Sid string }
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(open, "0")), &hs); err != nil || hs.Sid == "" {
+		t.Fatalf("handshake %q: %v", open, err)
+	}
+	poll := base + "&sid=" + hs.Sid
+	resp, err := http.Post(poll, "text/plain;charset=UTF-8", strings.NewReader("40"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, connected := get(t, poll); !strings.HasPrefix(connected, "40") {
+		t.Fatalf("connect answer %q", connected)
+	}
+
+	pending := make(chan string, 1)
+	go func() {
+		c := http.Client{Timeout: 30 * time.Second}
+		resp, err := c.Get(poll)
+		if err != nil {
+			pending <- "error: " + err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		pending <- string(b)
+	}()
+	time.Sleep(200 * time.Millisecond) // let the GET reach the server and wait there
+
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(9 * time.Second):
+		t.Fatal("the pending polling GET held the shutdown")
+	}
+	t.Logf("shutdown took %v with a polling request pending", time.Since(start))
+	select {
+	case body := <-pending:
+		if body != "1" { // Engine.IO close: the client reconnects, to another replica if need be
+			t.Fatalf("pending GET answered %q, want the close packet", body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pending GET was never answered")
+	}
+}
