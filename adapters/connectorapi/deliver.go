@@ -60,7 +60,7 @@ func backoff(n int) time.Duration {
 // released.
 func (f *Face) Run(ctx context.Context) error {
 	d := &deliverer{f: f, sem: make(chan struct{}, f.cfg.DeliveryWorkers), inflight: map[string]bool{},
-		held: map[string]bool{}, elsewhere: map[string]int{}}
+		held: map[string]bool{}, elsewhere: map[string]int{}, removed: map[string]uint64{}}
 	t := time.NewTicker(f.cfg.PollInterval)
 	defer t.Stop()
 	for {
@@ -89,6 +89,10 @@ type deliverer struct {
 	// store's clock, which the face's injected clock does not move.
 	held      map[string]bool
 	elsewhere map[string]int
+	// removed is the Seq of the last item removed from each queue: a sweep
+	// that read the heads just before a removal must not send that item
+	// again once its attempt is no longer in flight.
+	removed map[string]uint64
 }
 
 // sweep starts an attempt for every due head that has none under way, and
@@ -112,7 +116,7 @@ func (d *deliverer) sweep(ctx context.Context) {
 			return
 		}
 		d.mu.Lock()
-		busy := d.inflight[it.Queue]
+		busy := d.inflight[it.Queue] || it.Seq <= d.removed[it.Queue]
 		later := d.elsewhere[it.Queue] > 0
 		if later {
 			d.elsewhere[it.Queue]--
@@ -226,6 +230,11 @@ func (d *deliverer) releaseDrained(ctx context.Context, heads []*mapping.OutboxI
 			delete(d.elsewhere, q)
 		}
 	}
+	for q := range d.removed {
+		if !present[q] && !d.inflight[q] {
+			delete(d.removed, q)
+		}
+	}
 	d.mu.Unlock()
 	for _, q := range drained {
 		if err := d.f.store.Release(ctx, q, d.f.cfg.ReplicaID); err != nil && !errors.Is(err, context.Canceled) {
@@ -266,6 +275,7 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) {
 			f.log.Warn("connectorapi: drop notification", "queue", it.Queue, "err", err)
 			return
 		}
+		d.markRemoved(it)
 		f.m.notifications.WithLabelValues(it.Kind, "dropped").Inc()
 		f.log.Warn("connectorapi: notification dropped", "queue", it.Queue, "kind", it.Kind, "attempts", it.Attempts, "app_known", ok)
 		return
@@ -276,6 +286,7 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) {
 			f.log.Warn("connectorapi: remove delivered notification", "queue", it.Queue, "err", err)
 			return
 		}
+		d.markRemoved(it)
 		f.m.notifications.WithLabelValues(it.Kind, "delivered").Inc()
 		return
 	}
@@ -287,6 +298,12 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) {
 	if err := f.store.Retry(sctx, it); err != nil && !errors.Is(err, mapping.ErrNotFound) {
 		f.log.Warn("connectorapi: reschedule notification", "queue", it.Queue, "err", err)
 	}
+}
+
+func (d *deliverer) markRemoved(it *mapping.OutboxItem) {
+	d.mu.Lock()
+	d.removed[it.Queue] = max(d.removed[it.Queue], it.Seq)
+	d.mu.Unlock()
 }
 
 // post sends the item, signed with the app's secret, and returns the status.
