@@ -64,3 +64,34 @@ func TestDefaultReplicaIDsDifferBetweenFaces(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// TestStoppedWorkerGivesItsLeasesBack: a replica shut down gracefully lets
+// the others take its conversations at once, not after the lease TTL.
+func TestStoppedWorkerGivesItsLeasesBack(t *testing.T) {
+	s := newStack(t, stackOpts{})
+	s.hooks.setStatus(503)
+	conv := s.openConversation(s.newConsumer("graceful"))
+	s.agentTalks(conv, 1)
+	deadline := time.Now().Add(waitFor)
+	for {
+		heads, err := s.store.Heads(s.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(heads) == 1 && heads[0].Attempts > 0 {
+			break // tried once, under this replica's lease
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt was made")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if ok, err := s.store.Lease(s.ctx, conv, "other-replica", time.Minute); err != nil || ok {
+		t.Fatalf("another replica took a lease the running worker holds: %v %v", ok, err)
+	}
+	s.stopRun()
+	<-s.runDone
+	if ok, err := s.store.Lease(s.ctx, conv, "other-replica", time.Minute); err != nil || !ok {
+		t.Fatalf("after the worker stopped, another replica could not take the lease: %v %v", ok, err)
+	}
+}
