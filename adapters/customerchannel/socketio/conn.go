@@ -56,9 +56,9 @@ type Conn struct {
 	upgrading   bool          // a WebSocket probe succeeded, "5" not yet received
 	notify      chan struct{} // wakes the pending GET
 	// websocket
-	ws      *websocket.Conn
-	probe   *websocket.Conn // the WebSocket being upgraded to
-	writing bool            // the writer goroutine runs
+	ws      *wsConn
+	probe   *wsConn // the WebSocket being upgraded to
+	writing bool    // the writer goroutine runs
 
 	closedCh chan struct{} // closed with the session
 
@@ -239,14 +239,16 @@ func (c *Conn) kickLocked() {
 	if !c.writing && c.ws != nil && !c.closed {
 		c.writing = true
 		c.srv.goStart()
+		c.ws.uses.Add(1)
 		go c.writeLoop(c.ws)
 	}
 }
 
 // writeLoop writes the queue to the WebSocket until it is empty, then ends:
 // an idle connection has no writer goroutine.
-func (c *Conn) writeLoop(ws *websocket.Conn) {
+func (c *Conn) writeLoop(ws *wsConn) {
 	defer c.srv.goDone()
+	defer ws.uses.Done()
 	var batch [][]byte
 	for {
 		c.mu.Lock()
@@ -364,6 +366,11 @@ func (c *Conn) terminate(reason string) {
 	c.heartbeat.Stop()
 	c.deadline.Stop()
 	ws, probe, transport := c.ws, c.probe, c.transport
+	for _, w := range []*wsConn{ws, probe} {
+		if w != nil {
+			w.uses.Add(1)
+		}
+	}
 	close(c.closedCh)
 	c.mu.Unlock()
 
@@ -373,7 +380,7 @@ func (c *Conn) terminate(reason string) {
 	if reason == "server shutting down" {
 		status = websocket.CloseGoingAway
 	}
-	for _, w := range []*websocket.Conn{ws, probe} {
+	for _, w := range []*wsConn{ws, probe} {
 		if w != nil {
 			_ = w.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(status, ""), time.Now().Add(100*time.Millisecond))
 			// fasthttp closes a hijacked connection only when its handler
@@ -383,6 +390,7 @@ func (c *Conn) terminate(reason string) {
 			_ = nc.SetReadDeadline(time.Unix(1, 0))
 			_ = nc.SetWriteDeadline(time.Unix(1, 0))
 			_ = w.Close()
+			w.uses.Done()
 		}
 	}
 	c.srv.opts.Logger.Debug("socketio: session closed", "sid", c.sid, "reason", reason)
@@ -662,7 +670,7 @@ func (c *Conn) onAck(p packet) {
 }
 
 // readLoop reads the session's WebSocket until it fails or the session ends.
-func (c *Conn) readLoop(ws *websocket.Conn) {
+func (c *Conn) readLoop(ws *wsConn) {
 	for {
 		mt, msg, err := ws.ReadMessage()
 		if err != nil {

@@ -1,15 +1,27 @@
 package socketio
 
 import (
+	"sync"
 	"time"
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
 )
 
+// wsConn is a WebSocket on a hijacked fasthttp connection. fasthttp
+// recycles the connection as soon as the upgrade handler returns, so every
+// other goroutine that touches it (the writer, terminate) holds a use, taken
+// under the session's lock while the WebSocket is still the session's, and
+// the handler waits for the uses to end before it returns.
+type wsConn struct {
+	*websocket.Conn
+	uses sync.WaitGroup
+}
+
 // handshakeWebSocket opens a session whose only transport is a WebSocket.
 func (s *Server) handshakeWebSocket(ctx *fasthttp.RequestCtx) {
-	err := s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
+	err := s.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
+		ws := &wsConn{Conn: conn}
 		c := s.newConn(transportWebSocket)
 		c.ws = ws
 		if !s.register(c) {
@@ -18,6 +30,9 @@ func (s *Server) handshakeWebSocket(ctx *fasthttp.RequestCtx) {
 		}
 		s.goStart()
 		defer s.goDone()
+		// Closed first, so that no new use can start; then waited for.
+		defer ws.uses.Wait()
+		defer c.terminate("transport close")
 		ws.SetReadLimit(int64(s.opts.MaxPayload))
 		c.start()
 		if c.send(s.openPacket(c.sid, false)) != nil {
@@ -42,9 +57,14 @@ func (c *Conn) serveUpgrade(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	s := c.srv
-	err := s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
+	err := s.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
+		ws := &wsConn{Conn: conn}
 		s.goStart()
 		defer s.goDone()
+		// Every way out below leaves ws neither the session's transport nor
+		// its probe (terminated, or the probe taken back), so no new use
+		// can start; the ones under way are waited for.
+		defer ws.uses.Wait()
 		c.mu.Lock()
 		if c.closed || c.closing || c.transport != transportPolling || c.probe != nil {
 			c.mu.Unlock()
@@ -73,7 +93,7 @@ func (c *Conn) serveUpgrade(ctx *fasthttp.RequestCtx) {
 
 // probeUpgrade runs the probe exchange; true once the WebSocket carries
 // the session.
-func (c *Conn) probeUpgrade(ws *websocket.Conn) bool {
+func (c *Conn) probeUpgrade(ws *wsConn) bool {
 	_ = ws.SetReadDeadline(time.Now().Add(c.srv.opts.UpgradeTimeout))
 	mt, msg, err := ws.ReadMessage()
 	if err != nil || mt != websocket.TextMessage || string(msg) != "2probe" {
