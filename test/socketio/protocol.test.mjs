@@ -157,6 +157,13 @@ test("a dropped transport is reconnected by the client", async () => {
     const socket = client({ transports, reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 100 });
     try {
       await connected(socket);
+      // Drop an established transport, not one in the middle of the
+      // upgrade: while it probes, the client has paused polling and can
+      // only notice a drop by ping timeout.
+      const engine = socket.io.engine;
+      if (transports.length > 1 && engine.transport.name !== "websocket") {
+        await once(engine, "upgrade");
+      }
       const first = socket.id;
       const gone = once(socket, "disconnect");
       socket.emit("drop");
