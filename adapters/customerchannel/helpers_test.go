@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/connector-proxy/connector-proxy/internal/siotest"
 	"iter"
 	"log/slog"
 	"path/filepath"
@@ -114,7 +115,7 @@ type fakeSocket struct {
 	id   string
 	data any
 	mu   sync.Mutex
-	got  []sioEvent
+	got  []siotest.Event
 }
 
 func (s *fakeSocket) ID() string        { return s.id }
@@ -131,7 +132,7 @@ func (s *fakeSocket) Emit(event string, args ...any) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.got = append(s.got, sioEvent{Name: event, Args: raw})
+	s.got = append(s.got, siotest.Event{Name: event, Args: raw})
 	return nil
 }
 

@@ -3,15 +3,11 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/connector-proxy/connector-proxy/internal/siotest"
 )
 
 // consumer is a messaging connector's consumer: its two tokens, which any
@@ -118,145 +114,26 @@ func mustInit(t *testing.T, base, email string) customer {
 	return c
 }
 
-// sio is a minimal Socket.IO v5 client over Engine.IO v4's WebSocket
-// transport: CONNECT, events, acks, pongs.
-type sio struct {
-	ws     *websocket.Conn
-	wmu    sync.Mutex
-	events chan sioEvent
-	mu     sync.Mutex
-	nextID int
-	acks   map[int]chan json.RawMessage
-	done   chan struct{}
-}
-
-type sioEvent struct {
-	Name string
-	Arg  json.RawMessage
-	At   time.Time
-}
+// sio is the shared Go test client, closed when the test ends.
+type sio struct{ *siotest.Client }
 
 func dialSIO(t *testing.T, base string, auth any) *sio {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket"
-	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
-	ws, _, err := d.Dial(u, nil)
+	c, err := siotest.Dial(base, auth)
 	if err != nil {
-		t.Fatalf("dial %s: %v", u, err)
-	}
-	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, open, err := ws.ReadMessage(); err != nil || len(open) == 0 || open[0] != '0' {
-		ws.Close()
-		t.Fatalf("open packet %q: %v", open, err)
-	}
-	connect := "40"
-	if auth != nil {
-		b, _ := json.Marshal(auth)
-		connect += string(b)
-	}
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(connect)); err != nil {
-		ws.Close()
 		t.Fatal(err)
 	}
-	for {
-		_, p, err := ws.ReadMessage()
-		if err != nil {
-			ws.Close()
-			t.Fatalf("CONNECT answer: %v", err)
-		}
-		if s := string(p); s == "2" {
-			_ = ws.WriteMessage(websocket.TextMessage, []byte("3"))
-		} else if strings.HasPrefix(s, "44") {
-			ws.Close()
-			t.Fatalf("connect refused: %s", s)
-		} else if strings.HasPrefix(s, "40") {
-			break
-		}
-	}
-	_ = ws.SetReadDeadline(time.Time{})
-	c := &sio{ws: ws, events: make(chan sioEvent, 256), acks: map[int]chan json.RawMessage{}, done: make(chan struct{})}
-	go c.read()
-	t.Cleanup(c.close)
-	return c
+	t.Cleanup(c.Close)
+	return &sio{c}
 }
 
-func (c *sio) close() { _ = c.ws.Close() }
-
-func (c *sio) write(s string) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.ws.WriteMessage(websocket.TextMessage, []byte(s))
-}
-
-func (c *sio) read() {
-	defer close(c.done)
-	for {
-		_, p, err := c.ws.ReadMessage()
-		if err != nil {
-			return
-		}
-		s := string(p)
-		switch {
-		case s == "2":
-			_ = c.write("3")
-		case strings.HasPrefix(s, "42"):
-			var args []json.RawMessage
-			if json.Unmarshal([]byte(s[2:]), &args) != nil || len(args) == 0 {
-				continue
-			}
-			var name string
-			_ = json.Unmarshal(args[0], &name)
-			ev := sioEvent{Name: name, At: time.Now()}
-			if len(args) > 1 {
-				ev.Arg = args[1]
-			}
-			select {
-			case c.events <- ev:
-			default: // a test that reads nothing must not block the reader
-			}
-		case strings.HasPrefix(s, "43"):
-			rest := s[2:]
-			i := strings.IndexByte(rest, '[')
-			if i < 0 {
-				continue
-			}
-			id, err := strconv.Atoi(rest[:i])
-			if err != nil {
-				continue
-			}
-			var args []json.RawMessage
-			_ = json.Unmarshal([]byte(rest[i:]), &args)
-			c.mu.Lock()
-			ch := c.acks[id]
-			delete(c.acks, id)
-			c.mu.Unlock()
-			if ch != nil && len(args) > 0 {
-				ch <- args[0]
-			}
-		}
-	}
-}
-
-// call emits an event with an ack and waits for the ack.
+// call emits an event with an ack and returns the ack's first argument.
 func (c *sio) call(event string, payload any) (json.RawMessage, error) {
-	c.mu.Lock()
-	id := c.nextID
-	c.nextID++
-	ch := make(chan json.RawMessage, 1)
-	c.acks[id] = ch
-	c.mu.Unlock()
-	b, _ := json.Marshal([]any{event, payload})
-	if err := c.write(fmt.Sprintf("42%d%s", id, b)); err != nil {
-		return nil, err
+	args, err := c.Call(event, payload)
+	if err != nil || len(args) == 0 {
+		return nil, errors.Join(err, errors.New("no ack argument"))
 	}
-	select {
-	case a := <-ch:
-		return a, nil
-	case <-c.done:
-		return nil, errors.New("socket closed")
-	case <-time.After(10 * time.Second):
-		return nil, fmt.Errorf("no ack for %s", event)
-	}
+	return args[0], nil
 }
 
 func (c *sio) mustCall(t *testing.T, event string, payload any) {
@@ -274,21 +151,9 @@ func (c *sio) join(t *testing.T, cu customer) {
 
 // waitFor returns the first event named name whose payload satisfies pred
 // (nil: any), skipping others.
-func (c *sio) waitFor(t *testing.T, name string, pred func(json.RawMessage) bool) sioEvent {
+func (c *sio) waitFor(t *testing.T, name string, pred func(json.RawMessage) bool) siotest.Event {
 	t.Helper()
-	timeout := time.After(waitFor)
-	for {
-		select {
-		case ev := <-c.events:
-			if ev.Name == name && (pred == nil || pred(ev.Arg)) {
-				return ev
-			}
-		case <-c.done:
-			t.Fatalf("socket closed while waiting for %s", name)
-		case <-timeout:
-			t.Fatalf("no %s event within %s", name, waitFor)
-		}
-	}
+	return c.WaitFor(t, name, pred, waitFor)
 }
 
 // chatText matches a ChatMessage with the text.

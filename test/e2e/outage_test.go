@@ -117,8 +117,8 @@ func waitEvent(c *sio, name string, pred func(json.RawMessage) bool, d time.Dura
 	timeout := time.After(d)
 	for {
 		select {
-		case ev := <-c.events:
-			if ev.Name == name && pred(ev.Arg) {
+		case ev := <-c.Events():
+			if ev.Name == name && pred(ev.Arg()) {
 				return true
 			}
 		case <-timeout:

@@ -66,8 +66,8 @@ func TestEmbeddedStoreSurvivesSIGKILL(t *testing.T) {
 		Conversation struct{ State string }
 		Messages     []struct{ Text string }
 	}
-	if err := json.Unmarshal(info.Arg, &ci); err != nil || ci.Conversation.State != "OPEN" || !hasText(ci.Messages, "web before") {
-		t.Fatalf("conversationInfo after restart: %s", info.Arg)
+	if err := json.Unmarshal(info.Arg(), &ci); err != nil || ci.Conversation.State != "OPEN" || !hasText(ci.Messages, "web before") {
+		t.Fatalf("conversationInfo after restart: %s", info.Arg())
 	}
 	c.sim.agent(t, ccEng, "agentMessage", `{"text":"web after"}`)
 	sock.waitFor(t, "messageArrived", chatText("web after"))
