@@ -26,8 +26,6 @@ func (c *sioClient) emitRaw(ackID int, name string, args ...string) error {
 	return c.EmitRaw(ackID, name, args...)
 }
 
-func (c *sioClient) write(packet string) error { return c.Write(packet) }
-
 func (c *sioClient) close() { c.Close() }
 
 // call emits with an ack and returns the server's Ack.
