@@ -73,42 +73,33 @@ func (s *Simulator) serveSim(ctx *fasthttp.RequestCtx, r route) {
 		}
 		switch r.verb {
 		case "agentJoin":
-			var req AgentJoin
-			if p = decodeOptional(ctx, &req); p == nil {
-				var out engagement.Engagement
-				if out, p = s.agentJoin(r.account, r.id, req); p == nil {
-					writeJSON(ctx, http.StatusOK, out)
-				}
-			}
+			p = agentVerb(ctx, decodeOptional, r.account, r.id, s.agentJoin)
 		case "agentMessage":
-			var req AgentMessage
-			if p = decodeBody(ctx, &req); p == nil {
-				var out engagement.Message
-				if out, p = s.agentMessage(r.account, r.id, req); p == nil {
-					writeJSON(ctx, http.StatusOK, out)
-				}
-			}
+			p = agentVerb(ctx, decodeBody, r.account, r.id, s.agentMessage)
 		case "agentLeave":
-			var req AgentLeave
-			if p = decodeOptional(ctx, &req); p == nil {
-				var out engagement.Engagement
-				if out, p = s.agentLeave(r.account, r.id, req); p == nil {
-					writeJSON(ctx, http.StatusOK, out)
-				}
-			}
+			p = agentVerb(ctx, decodeOptional, r.account, r.id, s.agentLeave)
 		case "engagementError":
-			var req EngagementError
-			if p = decodeBody(ctx, &req); p == nil {
-				var out engagement.EngagementErrorEvent
-				if out, p = s.engagementError(r.account, r.id, req); p == nil {
-					writeJSON(ctx, http.StatusOK, out)
-				}
-			}
+			p = agentVerb(ctx, decodeBody, r.account, r.id, s.engagementError)
 		}
 	}
 	if p != nil {
 		writeProblem(ctx, p)
 	}
+}
+
+// agentVerb serves one agent-side verb: decode the request, act, answer the
+// result.
+func agentVerb[Req, Out any](ctx *fasthttp.RequestCtx, decode func(*fasthttp.RequestCtx, any) *Problem, account, id string, act func(account, id string, req Req) (Out, *Problem)) *Problem {
+	var req Req
+	if p := decode(ctx, &req); p != nil {
+		return p
+	}
+	out, p := act(account, id, req)
+	if p != nil {
+		return p
+	}
+	writeJSON(ctx, http.StatusOK, out)
+	return nil
 }
 
 // decodeOptional decodes a body that may be absent.
