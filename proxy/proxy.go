@@ -53,7 +53,6 @@ type Proxy struct {
 	store    mapping.Store
 	bolt     *mapping.Bolt // the embedded store, for its sweeper
 	backend  *engagement.Client
-	tokens   *auth.Service
 	lp       *connectorapi.Face
 	cc       *customerchannel.Face
 	receiver *engagement.Receiver
@@ -63,7 +62,6 @@ type Proxy struct {
 	plainLn           net.Listener // plain http beside TLS, when configured
 	callbackURL       string
 	subscribed        chan struct{} // closed once the AXP subscription is in place
-	subscribedOnce    sync.Once
 	closers           []func() error
 	metrics           *proxyMetrics
 	// axpMetrics is shared by the AXP client and the webhook receiver.
@@ -189,8 +187,7 @@ func openRedis(ctx context.Context, c config.Store, log *slog.Logger) (*mapping.
 
 func (p *Proxy) provisionFaces() error {
 	cfg := p.cfg
-	var err error
-	p.tokens, err = auth.New(auth.Options{
+	tokens, err := auth.New(auth.Options{
 		Apps:    cfg.ConnectorAPI.Apps,
 		KeyFile: cfg.ConnectorAPI.KeyFile,
 		DataDir: cfg.DataDir,
@@ -208,7 +205,7 @@ func (p *Proxy) provisionFaces() error {
 		Metrics:           connectorapi.NewMetrics(p.reg),
 		ReplicaID:         p.replicaID,
 		LeaseTTL:          cfg.ConnectorAPI.LeaseTTL,
-	}, p.backend, p.store, p.tokens)
+	}, p.backend, p.store, tokens)
 	if err != nil {
 		return fmt.Errorf("proxy: connector API face: %w", err)
 	}
@@ -433,7 +430,7 @@ func (p *Proxy) keepSubscribed(ctx context.Context) {
 		cancel()
 		if err == nil {
 			p.log.Info("AXP subscription in place", "subscription", sub.SubscriptionID, "channel_provider", sub.ChannelProviderID)
-			p.subscribedOnce.Do(func() { close(p.subscribed) })
+			close(p.subscribed) // once: the loop ends here
 			return
 		}
 		p.log.Warn("AXP subscription failed; retrying", "err", err, "in", delay.String())
