@@ -3,10 +3,12 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,9 +16,9 @@ import (
 	"github.com/connector-proxy/connector-proxy/internal/redistest"
 )
 
-// startDemo runs a whole proxy in demo mode on loopback ports the kernel
-// picks, and stops it when the test ends.
-func startDemo(t *testing.T, env ...string) (*Proxy, *config.Config) {
+// demoConfig is demo mode on loopback ports the kernel picks; env adds
+// to (and, named again, overrides) the defaults.
+func demoConfig(t *testing.T, env ...string) *config.Config {
 	t.Helper()
 	cfg, err := config.Load("", append([]string{
 		"CONNECTOR_PROXY_LISTEN=127.0.0.1:0",
@@ -28,26 +30,47 @@ func startDemo(t *testing.T, env ...string) (*Proxy, *config.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return cfg
+}
+
+// startProxy runs a whole proxy. stop ends it and returns what Run
+// returned; the test's cleanup stops it too and fails on a bad shutdown.
+func startProxy(t *testing.T, cfg *config.Config) (p *Proxy, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p, err := New(ctx, cfg, log)
+	p, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("shutdown: %v", err)
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(10 * time.Second):
+				runErr = errors.New("proxy did not shut down within 10 s")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("proxy did not shut down within 10 s")
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("shutdown: %v", err)
 		}
 	})
+	return p, stop
+}
+
+// startDemo runs a proxy in demo mode until the test ends.
+func startDemo(t *testing.T, env ...string) (*Proxy, *config.Config) {
+	t.Helper()
+	cfg := demoConfig(t, env...)
+	p, _ := startProxy(t, cfg)
 	return p, cfg
 }
 
@@ -140,25 +163,10 @@ func TestRouteNamesCarryNoIDs(t *testing.T) {
 // A long-polling GET is held open by design (up to the ping interval); it
 // must not hold the shutdown, and the client must be told to go.
 func TestShutdownReleasesPendingPollingRequests(t *testing.T) {
-	cfg, err := config.Load("", []string{
-		"CONNECTOR_PROXY_LISTEN=127.0.0.1:0",
-		"CONNECTOR_PROXY_ADMIN_LISTEN=127.0.0.1:0",
-		"CONNECTOR_PROXY_DEMO_SIM_LISTEN=127.0.0.1:0",
-		"CONNECTOR_PROXY_DATA_DIR=" + t.TempDir(),
+	p, stop := startProxy(t, demoConfig(t,
 		"CONNECTOR_PROXY_SHUTDOWN_TIMEOUT=10s",
 		"CONNECTOR_PROXY_CUSTOMER_CHANNEL_PING_INTERVAL=60s",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	))
 
 	base := "http://" + p.PublicAddr() + "/socket.io/?EIO=4&transport=polling"
 	_, open := get(t, base)
@@ -191,13 +199,14 @@ func TestShutdownReleasesPendingPollingRequests(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let the GET reach the server and wait there
 
 	start := time.Now()
-	cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
 	select {
-	case err := <-done:
+	case err := <-stopped:
 		if err != nil {
 			t.Fatalf("shutdown: %v", err)
 		}
-	case <-time.After(9 * time.Second):
+	case <-time.After(9 * time.Second): // the drain timeout is 10 s
 		t.Fatal("the pending polling GET held the shutdown")
 	}
 	t.Logf("shutdown took %v with a polling request pending", time.Since(start))

@@ -1,13 +1,10 @@
 package proxy
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -136,44 +133,10 @@ connector_api:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	var once sync.Once
-	var runErr error
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case runErr = <-done:
-			case <-time.After(10 * time.Second):
-				runErr = errors.New("proxy did not shut down within 10 s")
-			}
-		})
-		return runErr
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	p, stop := startProxy(t, cfg)
 	// Ready means the AXP subscription is in place, so no agent event is
 	// missed.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if code, _ := get(t, "http://"+p.AdminAddr()+"/readyz"); code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("proxy never ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitReady(t, p)
 	return p, stop
 }
 
