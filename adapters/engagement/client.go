@@ -216,6 +216,32 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// pooledExchange is a pooled request and response on their way to AXP.
+type pooledExchange struct {
+	req  *fasthttp.Request
+	resp *fasthttp.Response
+	// abandoned is set when a cancelled call left req and resp to the
+	// goroutine still sending them; that goroutine releases them.
+	abandoned bool
+}
+
+// acquireExchange takes a request for method and url that asks for JSON.
+func acquireExchange(method, url string) pooledExchange {
+	x := pooledExchange{req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse()}
+	x.req.Header.SetMethod(method)
+	x.req.SetRequestURI(url)
+	x.req.Header.Set(fasthttp.HeaderAccept, "application/json")
+	return x
+}
+
+// release returns req and resp to their pools unless they were abandoned.
+func (x *pooledExchange) release() {
+	if !x.abandoned {
+		fasthttp.ReleaseRequest(x.req)
+		fasthttp.ReleaseResponse(x.resp)
+	}
+}
+
 // call is one API operation.
 type call struct {
 	op     string // metrics label and error prefix, e.g. "send_message"
@@ -232,18 +258,9 @@ func (c *Client) do(ctx context.Context, cl call) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	owned := true
-	defer func() {
-		if owned {
-			fasthttp.ReleaseRequest(req)
-			fasthttp.ReleaseResponse(resp)
-		}
-	}()
-	req.Header.SetMethod(cl.method)
-	req.SetRequestURI(cl.url)
-	req.Header.Set(fasthttp.HeaderAccept, "application/json")
+	x := acquireExchange(cl.method, cl.url)
+	defer x.release()
+	req, resp := x.req, x.resp
 	if cl.body != nil {
 		req.Header.SetContentType("application/json")
 		if err := json.NewEncoder(req.BodyWriter()).Encode(cl.body); err != nil {
@@ -258,7 +275,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 			return fmt.Errorf("engagement: %s: %w", cl.op, err)
 		}
 		req.Header.Set(fasthttp.HeaderAuthorization, "Bearer "+tok)
-		if err := c.exchange(ctx, cl.op, req, resp, &owned); err != nil {
+		if err := c.exchange(ctx, cl.op, &x); err != nil {
 			return fmt.Errorf("engagement: %s: %w", cl.op, err)
 		}
 		status := resp.StatusCode()
@@ -330,16 +347,15 @@ func (c *Client) retryAfter(resp *fasthttp.Response) (time.Duration, bool) {
 // dialing fails (the request cannot have reached AXP, so this is safe for
 // POST too). Any other transport error is returned at once wrapped in
 // ErrUnreachable: a POST that may have been written is never re-sent.
-// When ctx ends mid-flight the request is abandoned to a goroutine that
-// releases req and resp, and *owned is cleared.
-func (c *Client) exchange(ctx context.Context, op string, req *fasthttp.Request, resp *fasthttp.Response, owned *bool) error {
+// When ctx ends mid-flight x is abandoned to a goroutine that releases it.
+func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) error {
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		start := time.Now()
-		err := c.roundTrip(ctx, req, resp, owned)
-		code := classify(err, resp)
+		err := c.roundTrip(ctx, x)
+		code := classify(err, x.resp)
 		c.metrics.observeRequest(op, code, time.Since(start))
 		if err == nil {
 			return nil
@@ -370,18 +386,19 @@ func (c *Client) exchange(ctx context.Context, op string, req *fasthttp.Request,
 
 // roundTrip runs one HostClient exchange bounded by ctx's deadline. fasthttp
 // knows no contexts, so it runs aside and ctx's cancellation abandons it.
-func (c *Client) roundTrip(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, owned *bool) error {
+func (c *Client) roundTrip(ctx context.Context, x *pooledExchange) error {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(c.timeout)
 	}
+	req, resp := x.req, x.resp
 	done := make(chan error, 1)
 	go func() { done <- c.hc.DoDeadline(req, resp, deadline) }()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		*owned = false
+		x.abandoned = true
 		go func() {
 			<-done
 			fasthttp.ReleaseRequest(req)

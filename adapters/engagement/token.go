@@ -90,23 +90,14 @@ func (c *Client) refresh(ctx context.Context, f *tokenFlight) {
 }
 
 func (c *Client) fetchToken(ctx context.Context) (*TokenResponse, error) {
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	owned := true
-	defer func() {
-		if owned {
-			fasthttp.ReleaseRequest(req)
-			fasthttp.ReleaseResponse(resp)
-		}
-	}()
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(c.tokenURL)
-	req.Header.SetContentType("application/x-www-form-urlencoded")
-	req.Header.Set(fasthttp.HeaderAccept, "application/json")
-	req.SetBodyRaw(c.tokenForm)
-	if err := c.exchange(ctx, "token", req, resp, &owned); err != nil {
+	x := acquireExchange(fasthttp.MethodPost, c.tokenURL)
+	defer x.release()
+	x.req.Header.SetContentType("application/x-www-form-urlencoded")
+	x.req.SetBodyRaw(c.tokenForm)
+	if err := c.exchange(ctx, "token", &x); err != nil {
 		return nil, err
 	}
+	resp := x.resp
 	if code := resp.StatusCode(); code < 200 || code > 299 {
 		return nil, problemFrom(code, resp.Header.ContentType(), resp.Body())
 	}
