@@ -73,17 +73,11 @@ func decodeBusMessage(raw []byte) (*BusMessage, error) {
 // owner is how a connector socket is named across replicas.
 func (f *Face) owner(s socket) string { return f.cfg.ReplicaID + "/" + s.ID() }
 
-// publish sends an event of conv to the other replicas' sockets.
-func (f *Face) publish(ctx context.Context, conv *mapping.Conversation, room, connector any) bool {
-	m := &BusMessage{Kind: BusDeliver, Origin: f.cfg.ReplicaID, Conversation: conv.ID, Channel: conv.Channel}
-	var err error
-	if m.Room, err = json.Marshal(room); err == nil {
-		m.Connector, err = json.Marshal(connector)
-	}
-	if err == nil {
-		err = f.cfg.Bus.Publish(ctx, m)
-	}
-	if err != nil {
+// publish sends an event of conv, encoded for the room and for the
+// connector, to the other replicas' sockets.
+func (f *Face) publish(ctx context.Context, conv *mapping.Conversation, room, connector json.RawMessage) bool {
+	m := &BusMessage{Kind: BusDeliver, Origin: f.cfg.ReplicaID, Conversation: conv.ID, Channel: conv.Channel, Room: room, Connector: connector}
+	if err := f.cfg.Bus.Publish(ctx, m); err != nil {
 		f.log.WarnContext(ctx, "customerchannel: publish to the other replicas", "conversation", conv.ID, "error", err)
 		return false
 	}

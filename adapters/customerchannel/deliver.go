@@ -2,6 +2,7 @@ package customerchannel
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -116,21 +117,14 @@ func (f *Face) closeFromAXP(ctx context.Context, conv *mapping.Conversation, rea
 }
 
 // broadcast emits messageArrived to the conversation's sockets and, with the
-// customer's refId, to the connector of its channel.
+// customer's refId, to the connector of its channel. Each of the two
+// payloads is encoded once, however many sockets and replicas get it.
 func (f *Face) broadcast(ctx context.Context, conv *mapping.Conversation, msg any) {
 	kind := "activity"
-	if _, ok := msg.(*ChatMessage); ok {
-		kind = "message"
-	}
-	n := 0
-	for _, s := range f.hub.room(conv.ID) {
-		if f.emit(ctx, s, EventMessageArrived, msg) {
-			n++
-		}
-	}
 	toConnector := msg
 	switch m := msg.(type) {
 	case *ChatMessage:
+		kind = "message"
 		cp := *m
 		cp.RefID = conv.RefID
 		toConnector = &cp
@@ -139,14 +133,31 @@ func (f *Face) broadcast(ctx context.Context, conv *mapping.Conversation, msg an
 		cp.RefID = conv.RefID
 		toConnector = &cp
 	}
+	// json.RawMessage, not []byte: emitted as JSON, not base64.
+	var room, connector json.RawMessage
+	room, err := json.Marshal(msg)
+	if err == nil {
+		connector, err = json.Marshal(toConnector)
+	}
+	if err != nil {
+		f.log.ErrorContext(ctx, "customerchannel: encode messageArrived", "conversation", conv.ID, "error", err)
+		f.m.delivered(kind, "undelivered")
+		return
+	}
+	n := 0
+	for _, s := range f.hub.room(conv.ID) {
+		if f.emit(ctx, s, EventMessageArrived, room) {
+			n++
+		}
+	}
 	if c := f.hub.connector(conv.Channel); c != nil {
-		if f.emit(ctx, c, EventMessageArrived, toConnector) {
+		if f.emit(ctx, c, EventMessageArrived, connector) {
 			n++
 		}
 	}
 	// The customer's socket, or the channel's connector, may be held by
 	// another replica: each delivers to its own.
-	published := f.cfg.Bus != nil && f.publish(ctx, conv, msg, toConnector)
+	published := f.cfg.Bus != nil && f.publish(ctx, conv, room, connector)
 	switch {
 	case n > 0:
 		f.m.delivered(kind, "delivered")
