@@ -243,21 +243,16 @@ func (s *Simulator) agentMessage(account, engID string, req AgentMessage) (engag
 	case req.ParticipantType == engagement.ParticipantBot || req.ParticipantType == engagement.ParticipantSystem:
 		senderID = uuid.NewString()
 		if name == "" {
-			name = map[string]string{engagement.ParticipantBot: "Bot", engagement.ParticipantSystem: "System"}[req.ParticipantType]
+			name = "Bot"
+			if req.ParticipantType == engagement.ParticipantSystem {
+				name = "System"
+			}
 		}
 	default:
 		return engagement.Message{}, newProblem(http.StatusConflict, "no "+req.ParticipantType+" has joined the dialog: call :agentJoin first")
 	}
-	now := s.now()
 	m := engagement.Message{
-		MessageID:             uuid.NewString(),
-		AccountID:             account,
-		DialogID:              d.d.DialogID,
-		EngagementID:          e.id,
-		Status:                engagement.MessageSent,
 		SessionID:             e.sessionID,
-		ChannelProviderID:     e.channelProviderID,
-		ChannelID:             d.d.ChannelID,
 		SenderParticipantID:   senderID,
 		SenderParticipantName: name,
 		SenderParticipantType: req.ParticipantType,
@@ -265,12 +260,8 @@ func (s *Simulator) agentMessage(account, engID string, req AgentMessage) (engag
 			ElementType: "text",
 			ElementText: &engagement.ElementText{Text: req.Text, TextFormat: req.TextFormat},
 		},
-		RecipientParticipants: s.recipientsLocked(d, e.channelProviderID, true),
-		CustomData:            req.CustomData,
-		ProviderDialogID:      d.d.ProviderDialogID,
-		ReceivedAt:            &now,
-		LastUpdatedAt:         &now,
-		CorrelationID:         uuid.NewString(),
+		CustomData:    req.CustomData,
+		CorrelationID: uuid.NewString(),
 	}
 	s.appendMessageLocked(e, d, &m)
 	return m, nil

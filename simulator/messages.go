@@ -123,31 +123,19 @@ func (s *Simulator) sendMessage(ctx *fasthttp.RequestCtx, account, id string) *P
 	if senderID == "" {
 		senderID = ss.sess.ProviderCustomerID
 	}
-	now := s.now()
 	m := engagement.Message{
-		MessageID:               uuid.NewString(),
-		AccountID:               account,
-		DialogID:                d.d.DialogID,
-		EngagementID:            e.id,
-		Status:                  engagement.MessageSent,
 		SessionID:               ss.sess.SessionID,
-		ChannelProviderID:       e.channelProviderID,
-		ChannelID:               d.d.ChannelID,
 		SenderParticipantID:     cc.ParticipantID,
 		SenderParticipantName:   name,
 		SenderParticipantType:   engagement.ParticipantCustomer,
 		Body:                    body,
 		FallbackText:            req.FallbackText,
 		Headers:                 req.Headers,
-		RecipientParticipants:   s.recipientsLocked(d, e.channelProviderID, false),
 		CustomData:              req.CustomData,
 		ParentMessageID:         req.ParentMessageID,
-		ProviderDialogID:        d.d.ProviderDialogID,
 		ProviderSenderID:        senderID,
 		ProviderMessageID:       req.ProviderMessageID,
 		ProviderParentMessageID: req.ProviderParentMessageID,
-		ReceivedAt:              &now,
-		LastUpdatedAt:           &now,
 		CorrelationID:           orNewID(req.CorrelationID),
 	}
 	s.appendMessageLocked(e, d, &m)
@@ -160,11 +148,25 @@ func (s *Simulator) sendMessage(ctx *fasthttp.RequestCtx, account, id string) *P
 	return nil
 }
 
-// appendMessageLocked numbers the message, stores it and fires MESSAGES. The
-// stored copy reads DELIVERED (AXP's lists show that); the 202 and the
+// appendMessageLocked completes a message whose sender, body and
+// correlationId the caller has filled in: the ids of its dialog, a new
+// messageId, the next messageIndex, the connected participants on the other
+// side as recipients and the time. It stores the message and fires MESSAGES.
+// The stored copy reads DELIVERED (AXP's lists show that); m, the 202 and the
 // webhook carry SENT.
 func (s *Simulator) appendMessageLocked(e *engagementState, d *dialogState, m *engagement.Message) {
+	now := s.now()
+	m.MessageID = uuid.NewString()
+	m.AccountID = e.account
+	m.EngagementID = e.id
+	m.DialogID = d.d.DialogID
+	m.ChannelProviderID = e.channelProviderID
+	m.ChannelID = d.d.ChannelID
+	m.ProviderDialogID = d.d.ProviderDialogID
+	m.Status = engagement.MessageSent
 	m.MessageIndex = len(d.messages) + 1
+	m.RecipientParticipants = s.recipientsLocked(d, e.channelProviderID, m.SenderParticipantType != engagement.ParticipantCustomer)
+	m.ReceivedAt, m.LastUpdatedAt = &now, &now
 	stored := *m
 	stored.Status = engagement.MessageDelivered
 	d.messages = append(d.messages, stored)

@@ -205,13 +205,28 @@ func TestMessagesEventHasTheReferenceShape(t *testing.T) {
 	ev := hook.next(t)
 	var h engagement.EventHeader
 	var msg engagement.Message
-	received{raw: ev.raw}.decodeInto(t, &h, &msg)
+	ev.decodeInto(t, &h, &msg)
 	if h.EventType != "MESSAGES" || h.EventDate.IsZero() || h.CorrelationID != m.CorrelationID || h.CorrelationID == "" {
 		t.Fatalf("header %+v", h)
 	}
 	if msg.MessageID != m.MessageID || msg.SessionID != s.SessionID || msg.ChannelProviderID != cpid || msg.ChannelID != "Chat" ||
 		msg.SenderParticipantID != s.ParticipantID || msg.SenderParticipantType != "CUSTOMER" || msg.Text() != "I need some help" ||
-		msg.Body.ElementText.TextFormat != "PLAINTEXT" || msg.MessageIndex != 1 || msg.Status != "SENT" {
+		msg.Body.ElementText.TextFormat != "PLAINTEXT" || msg.MessageIndex != 1 || msg.Status != "SENT" ||
+		msg.AccountID != acct || msg.EngagementID != e.EngagementID || msg.DialogID != e.Dialogs[0].DialogID ||
+		msg.ReceivedAt == nil || msg.LastUpdatedAt == nil || len(msg.RecipientParticipants) != 0 {
 		t.Fatalf("message %+v", msg)
+	}
+
+	// A contact-center message carries the same dialog identity, and the
+	// customer as its recipient.
+	a.expect(a.sim("POST", "/sim/accounts/"+acct+"/engagements/"+e.EngagementID+":agentMessage", map[string]string{
+		"text": "hello", "participantType": "BOT"}), 200)
+	var bot engagement.Message
+	hook.next(t).decodeInto(t, &bot)
+	if bot.SenderParticipantType != "BOT" || bot.SenderParticipantName != "Bot" || bot.MessageIndex != 2 || bot.Status != "SENT" ||
+		bot.AccountID != acct || bot.EngagementID != e.EngagementID || bot.DialogID != e.Dialogs[0].DialogID ||
+		bot.SessionID != s.SessionID || bot.ChannelProviderID != cpid || bot.ChannelID != "Chat" || bot.MessageID == "" ||
+		bot.ReceivedAt == nil || len(bot.RecipientParticipants) != 1 || bot.RecipientParticipants[0].ParticipantID != s.ParticipantID {
+		t.Fatalf("contact-center message %+v", bot)
 	}
 }
