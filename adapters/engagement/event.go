@@ -37,7 +37,8 @@ type Event struct {
 
 // EventHeader is the part every callback has. A MESSAGES callback is an
 // EventHeader and a Message side by side in one object (both carry
-// correlationId), so it is decoded twice rather than through an embedding.
+// correlationId), so Message does not embed it; DecodeEvent reads the pair
+// in one pass.
 type EventHeader struct {
 	EventType     string `json:"eventType"`
 	CorrelationID string `json:"correlationId,omitempty"`

@@ -165,7 +165,7 @@ func eventLabel(t string) string {
 }
 
 // DecodeEvent decodes an AXP callback body. A MESSAGES body is decoded into
-// both the header and a Message; the participant and engagement events into
+// a Message and the header's eventDate; the participant and engagement events into
 // their types; an unknown eventType yields an Event with only the header
 // fields and Raw. Raw is a copy of body. Errors wrap ErrBadEvent.
 func DecodeEvent(body []byte) (*Event, error) {
@@ -182,18 +182,18 @@ func DecodeEvent(body []byte) (*Event, error) {
 	var h *EventHeader
 	switch kind.EventType {
 	case EventMessages:
-		// One object holds both (each with correlationId), so it is
-		// decoded twice rather than into one ambiguous embedding.
-		var hdr EventHeader
-		var m Message
-		if err := json.Unmarshal(body, &hdr); err != nil {
+		// The header and the message share one object and one key,
+		// correlationId, which the Message takes; only eventDate is the
+		// header's own.
+		msg := struct {
+			*Message
+			EventDate Time `json:"eventDate"`
+		}{Message: new(Message)}
+		if err := json.Unmarshal(body, &msg); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
 		}
-		if err := json.Unmarshal(body, &m); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
-		}
-		ev.Message = &m
-		h = &hdr
+		ev.Message = msg.Message
+		h = &EventHeader{CorrelationID: msg.CorrelationID, EventDate: msg.EventDate}
 	case EventParticipantAdded, EventParticipantDisconnected:
 		var p ParticipantEvent
 		if err := json.Unmarshal(body, &p); err != nil {
