@@ -268,9 +268,7 @@ func (s *Simulator) joinEngagement(ctx *fasthttp.RequestCtx, account, id string)
 		return p
 	}
 	var c checker
-	c.uuid("engagementId", id)
-	c.uuid("sessionId", req.SessionID)
-	c.uuid("dialogId", req.DialogID)
+	c.dialogIDs(id, req.SessionID, req.DialogID)
 	c.size("correlationId", req.CorrelationID, 0, 256)
 	if p := c.problem(); p != nil {
 		return p
@@ -314,9 +312,7 @@ func (s *Simulator) disconnectEngagement(ctx *fasthttp.RequestCtx, account, id s
 		return p
 	}
 	var c checker
-	c.uuid("engagementId", id)
-	c.uuid("sessionId", req.SessionID)
-	c.uuid("dialogId", req.DialogID)
+	c.dialogIDs(id, req.SessionID, req.DialogID)
 	c.enum("reason", req.Reason, reasons...)
 	c.size("correlationId", req.CorrelationID, 0, 256)
 	if p := c.problem(); p != nil {

@@ -69,9 +69,7 @@ func (s *Simulator) sendMessage(ctx *fasthttp.RequestCtx, account, id string) *P
 		return p
 	}
 	var c checker
-	c.uuid("engagementId", id)
-	c.uuid("sessionId", req.SessionID)
-	c.uuid("dialogId", req.DialogID)
+	c.dialogIDs(id, req.SessionID, req.DialogID)
 	checkBody(&c, req.Body)
 	c.size("fallbackText", req.FallbackText, 0, 256)
 	checkHeaders(&c, req.Headers)

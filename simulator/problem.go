@@ -186,6 +186,14 @@ func (c *checker) uuid(field, s string) bool {
 	return true
 }
 
+// dialogIDs checks the three ids a call on one customer's dialog names: the
+// engagement in the path, the session and dialog in the body.
+func (c *checker) dialogIDs(engagementID, sessionID, dialogID string) {
+	c.uuid("engagementId", engagementID)
+	c.uuid("sessionId", sessionID)
+	c.uuid("dialogId", dialogID)
+}
+
 func (c *checker) enum(field, s string, allowed ...string) {
 	if s == "" {
 		return
