@@ -1,8 +1,8 @@
 package proxy
 
 import (
+	"bytes"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,31 +45,32 @@ func (m *httpMetrics) instrument(route func(path []byte) string, h fasthttp.Requ
 }
 
 // routeName maps a path to a bounded label set: the call a path names, never
-// the ids in it.
-func routeName(path []byte) string {
-	p := string(path)
+// the ids in it. It runs on every request, so it reads the path in place.
+func routeName(p []byte) string {
+	has := func(prefix string) bool { return bytes.HasPrefix(p, []byte(prefix)) }
+	ends := func(suffix string) bool { return bytes.HasSuffix(p, []byte(suffix)) }
 	switch {
-	case strings.HasPrefix(p, "/sentinel/"):
+	case has("/sentinel/"):
 		return "appjwt"
-	case strings.HasPrefix(p, "/api/account/"):
+	case has("/api/account/"):
 		switch {
-		case strings.HasSuffix(p, "/conversation/send"):
+		case ends("/conversation/send"):
 			return "send"
-		case strings.HasSuffix(p, "/conversation"):
+		case ends("/conversation"):
 			return "conversation"
-		case strings.HasSuffix(p, "/consumer"):
+		case ends("/consumer"):
 			return "consumerjws"
-		case strings.Contains(p, "/service/"):
+		case bytes.Contains(p, []byte("/service/")):
 			return "domain"
 		}
 		return "connectorapi_other"
-	case p == "/api/customer/init":
+	case string(p) == "/api/customer/init":
 		return "init"
-	case strings.HasPrefix(p, "/api/customer/transcript/"):
+	case has("/api/customer/transcript/"):
 		return "transcript"
-	case strings.HasPrefix(p, "/socket.io/"):
+	case has("/socket.io/"):
 		return "socketio"
-	case strings.HasPrefix(p, "/webhooks/axp/"):
+	case has("/webhooks/axp/"):
 		return "axp_webhook"
 	}
 	return "other"
