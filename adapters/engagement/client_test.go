@@ -162,8 +162,8 @@ func TestOperationsSendTheReferenceRequests(t *testing.T) {
 			}
 		})
 	}
-	if f.lastAuth != "Bearer tok-1" {
-		t.Errorf("Authorization = %q, want the fetched bearer token", f.lastAuth)
+	if got := f.LastAuth(); got != "Bearer tok-1" {
+		t.Errorf("Authorization = %q, want the fetched bearer token", got)
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 // BenchmarkSendMessage is the client's send-message round trip against the
 // simulator over loopback TCP (token cached, keep-alive connection).
 func BenchmarkSendMessage(b *testing.B) {
-	sim := startSimB(b)
+	sim := startSim(b)
 	c, err := engagement.NewClient(engagement.Config{BaseURL: sim.URL, AccountID: acct, ClientID: clientID, ClientSecret: secret})
 	if err != nil {
 		b.Fatal(err)

@@ -26,27 +26,7 @@ const (
 	secret   = "proxy-secret"
 )
 
-type recordedSleeps struct {
-	mu sync.Mutex
-	ds []time.Duration
-}
-
-func (r *recordedSleeps) sleep(ctx context.Context, d time.Duration) error {
-	r.mu.Lock()
-	r.ds = append(r.ds, d)
-	r.mu.Unlock()
-	return ctx.Err()
-}
-
-func (r *recordedSleeps) waits() []time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.ds)
-}
-
-func startSim(t *testing.T) *simulator.Server { return startSimB(t) }
-
-func startSimB(t testing.TB) *simulator.Server {
+func startSim(t testing.TB) *simulator.Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := simulator.Start(ctx, simulator.Config{
@@ -268,7 +248,7 @@ func TestContractSubscriptions(t *testing.T) {
 		urls = append(urls, s.CallbackURL)
 	}
 	slices.Sort(urls)
-	if want := []string{cb + "three", "http://127.0.0.1:2/other"}; !slices.Equal(urls, []string{"http://127.0.0.1:1/webhooks/axp/three", "http://127.0.0.1:2/other"}) {
+	if want := []string{cb + "three", "http://127.0.0.1:2/other"}; !slices.Equal(urls, want) {
 		t.Fatalf("subscriptions after ensure = %v, want %v", urls, want)
 	}
 	again, err := c.EnsureSubscription(ctx, provider, cb+"three", []string{"PARTICIPANT_ADDED", "CC_MESSAGES"})
@@ -336,14 +316,14 @@ func TestContractErrorPaths(t *testing.T) {
 	})
 
 	t.Run("429 waits Retry-After and retries once", func(t *testing.T) {
-		sl := &recordedSleeps{}
-		c := newClient(t, sim, func(cfg *engagement.Config) { cfg.Sleep = sl.sleep })
+		sl := &engagement.SleepRecorder{}
+		c := newClient(t, sim, func(cfg *engagement.Config) { cfg.Sleep = sl.Sleep })
 		s := newSession(t, c, "c@example.com")
 		addFault(t, sim, map[string]any{"status": 429, "count": 1, "retryAfter": 2, "pathContains": "/sessions/" + s.SessionID})
 		if _, err := c.GetSession(ctx, s.SessionID); err != nil {
 			t.Fatalf("GetSession() after a 429 = %v", err)
 		}
-		if got := sl.waits(); !slices.Equal(got, []time.Duration{2 * time.Second}) {
+		if got := sl.Waits(); !slices.Equal(got, []time.Duration{2 * time.Second}) {
 			t.Fatalf("waits = %v, want [2s]", got)
 		}
 		addFault(t, sim, map[string]any{"status": 429, "count": 1, "retryAfter": 30, "pathContains": "/sessions/" + s.SessionID})
@@ -382,9 +362,9 @@ func TestContractErrorPaths(t *testing.T) {
 	t.Run("dial errors are retried", func(t *testing.T) {
 		var refused, dials int
 		var mu sync.Mutex
-		sl := &recordedSleeps{}
+		sl := &engagement.SleepRecorder{}
 		c := newClient(t, sim, func(cfg *engagement.Config) {
-			cfg.Sleep = sl.sleep
+			cfg.Sleep = sl.Sleep
 			cfg.Dial = func(addr string, timeout time.Duration) (net.Conn, error) {
 				mu.Lock()
 				dials++
@@ -405,14 +385,14 @@ func TestContractErrorPaths(t *testing.T) {
 		if err != nil || s.SessionID == "" {
 			t.Fatalf("CreateSession() through refused dials = %+v, %v", s, err)
 		}
-		if got := sl.waits(); len(got) != 2 {
+		if got := sl.Waits(); len(got) != 2 {
 			t.Fatalf("waits = %v, want two backoffs", got)
 		}
 	})
 
 	t.Run("an address that never answers is unreachable", func(t *testing.T) {
 		c, err := engagement.NewClient(engagement.Config{BaseURL: "http://127.0.0.1:1", AccountID: acct, ClientID: clientID, ClientSecret: secret,
-			Sleep: (&recordedSleeps{}).sleep})
+			Sleep: (&engagement.SleepRecorder{}).Sleep})
 		if err != nil {
 			t.Fatal(err)
 		}

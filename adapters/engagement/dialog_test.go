@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/simulator"
 )
 
 // startReceiver serves a Receiver on loopback TCP and returns its callback
@@ -75,10 +76,14 @@ func TestWholeDialogThroughTheSimulatorsAgentSide(t *testing.T) {
 	if _, err := c.SendMessage(ctx, e.EngagementID, textMessage(s, dialog, "I need some help to sell my car")); err != nil {
 		t.Fatal(err)
 	}
-	agentPath := "/sim/accounts/" + acct + "/engagements/" + e.EngagementID
-	if code := simCall(t, sim, "POST", agentPath+":agentJoin", map[string]string{"displayName": "Joan Doe"}, nil); code/100 != 2 {
-		t.Fatalf("agentJoin: %d", code)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
 	}
+	_, err = sim.Sim.AgentJoin(acct, e.EngagementID, simulator.AgentJoin{DisplayName: "Joan Doe"})
+	must("agent join", err)
 	added := waitEvent(t, events, "PARTICIPANT_ADDED for the agent", func(ev *engagement.Event) bool {
 		return inDialog(ev) && ev.EventType == engagement.EventParticipantAdded && ev.Participant.ParticipantType == engagement.ParticipantAgent
 	})
@@ -86,9 +91,8 @@ func TestWholeDialogThroughTheSimulatorsAgentSide(t *testing.T) {
 		t.Fatalf("PARTICIPANT_ADDED = %+v", added.Participant)
 	}
 
-	if code := simCall(t, sim, "POST", agentPath+":agentMessage", map[string]string{"text": "Sure. How long have you had it?"}, nil); code/100 != 2 {
-		t.Fatalf("agentMessage: %d", code)
-	}
+	_, err = sim.Sim.AgentMessage(acct, e.EngagementID, simulator.AgentMessage{Text: "Sure. How long have you had it?"})
+	must("agent message", err)
 	msg := waitEvent(t, events, "the agent's MESSAGES", func(ev *engagement.Event) bool {
 		return inDialog(ev) && ev.Message != nil && ev.Message.SenderParticipantType == engagement.ParticipantAgent
 	})
@@ -100,14 +104,14 @@ func TestWholeDialogThroughTheSimulatorsAgentSide(t *testing.T) {
 	if _, err := c.SendMessage(ctx, e.EngagementID, textMessage(s, dialog, "Two years")); err != nil {
 		t.Fatal(err)
 	}
-	simCall(t, sim, "POST", agentPath+":agentMessage", map[string]string{"text": "Thanks"}, nil)
+	_, err = sim.Sim.AgentMessage(acct, e.EngagementID, simulator.AgentMessage{Text: "Thanks"})
+	must("agent message", err)
 	if _, err := c.SendMessage(ctx, e.EngagementID, textMessage(s, dialog, "Bye")); err != nil {
 		t.Fatal(err)
 	}
 
-	if code := simCall(t, sim, "POST", agentPath+":agentLeave", nil, nil); code/100 != 2 {
-		t.Fatalf("agentLeave: %d", code)
-	}
+	_, err = sim.Sim.AgentLeave(acct, e.EngagementID, simulator.AgentLeave{})
+	must("agent leave", err)
 	left := waitEvent(t, events, "PARTICIPANT_DISCONNECTED", func(ev *engagement.Event) bool {
 		return inDialog(ev) && ev.EventType == engagement.EventParticipantDisconnected
 	})

@@ -33,20 +33,21 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// sleepRecorder replaces Config.Sleep: it records the waits and returns at once.
-type sleepRecorder struct {
+// SleepRecorder replaces Config.Sleep: it records the waits and returns at
+// once. Exported for the contract tests of package engagement_test.
+type SleepRecorder struct {
 	mu sync.Mutex
 	ds []time.Duration
 }
 
-func (s *sleepRecorder) Sleep(ctx context.Context, d time.Duration) error {
+func (s *SleepRecorder) Sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
 	s.ds = append(s.ds, d)
 	s.mu.Unlock()
 	return ctx.Err()
 }
 
-func (s *sleepRecorder) Waits() []time.Duration {
+func (s *SleepRecorder) Waits() []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]time.Duration(nil), s.ds...)
@@ -115,6 +116,12 @@ func (f *fakeAXP) APIHits() int {
 	return f.apiHits
 }
 
+func (f *fakeAXP) LastAuth() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastAuth
+}
+
 func (f *fakeAXP) dial(string, time.Duration) (net.Conn, error) { return f.ln.Dial() }
 
 func itoa(n int) string {
@@ -122,9 +129,9 @@ func itoa(n int) string {
 }
 
 // newTestClient builds a client on f with a fake clock and sleep.
-func newTestClient(t *testing.T, f *fakeAXP, tweak func(*Config)) (*Client, *fakeClock, *sleepRecorder) {
+func newTestClient(t *testing.T, f *fakeAXP, tweak func(*Config)) (*Client, *fakeClock, *SleepRecorder) {
 	t.Helper()
-	clk, sl := newFakeClock(), &sleepRecorder{}
+	clk, sl := newFakeClock(), &SleepRecorder{}
 	cfg := Config{
 		BaseURL: "http://axp.test", AccountID: testAccount, ClientID: "id", ClientSecret: "secret",
 		Timeout: 2 * time.Second, Now: clk.Now, Sleep: sl.Sleep, Dial: f.dial,
