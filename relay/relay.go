@@ -21,14 +21,6 @@ type Face interface {
 	Deliver(ctx context.Context, conv *mapping.Conversation, ev *engagement.Event) error
 }
 
-// FaceFunc adapts a function to Face.
-type FaceFunc func(ctx context.Context, conv *mapping.Conversation, ev *engagement.Event) error
-
-// Deliver calls f.
-func (f FaceFunc) Deliver(ctx context.Context, conv *mapping.Conversation, ev *engagement.Event) error {
-	return f(ctx, conv, ev)
-}
-
 // Outcome labels what became of an event, for metrics.
 type Outcome string
 

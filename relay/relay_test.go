@@ -74,6 +74,27 @@ func TestRelayRoutesByDialogAndDropsWhatIsNotOurs(t *testing.T) {
 	}
 }
 
+func TestRelayDropsEventsOfAFaceItDoesNotServe(t *testing.T) {
+	store, rec, r, outcomes := setup(t)
+	err := store.PutConversation(context.Background(), &mapping.Conversation{
+		ID: "conv-2", DialogID: "dialog-2", State: mapping.StateOpen, CreatedAt: time.Unix(2, 0),
+		Owner: mapping.ConsumerKey{Face: mapping.FaceCustomerChannel, Account: "a", Consumer: "c"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.HandleEvent(context.Background(), message("dialog-2", "m1")); err != nil {
+		t.Fatalf("err = %v, want the event acknowledged", err)
+	}
+	if len(rec.got) != 0 || outcomes[Unrouted] != 1 {
+		t.Fatalf("delivered %v, outcomes %v", rec.got, outcomes)
+	}
+	// Not marked seen: a face added later still gets AXP's re-send.
+	if first, err := store.MarkSeen(context.Background(), message("dialog-2", "m1").DedupeKey(), time.Hour); err != nil || !first {
+		t.Fatalf("dedupe key marked for an unrouted event: first = %v, %v", first, err)
+	}
+}
+
 func TestRelayDropsResentEvents(t *testing.T) {
 	_, rec, r, outcomes := setup(t)
 	for range 3 {
