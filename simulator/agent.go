@@ -45,45 +45,43 @@ var ccTypes = []string{engagement.ParticipantAgent, engagement.ParticipantBot, e
 
 // serveSim serves the /sim agent API: no token, no faults.
 func (s *Simulator) serveSim(ctx *fasthttp.RequestCtx, r route) {
-	var p *Problem
-	method := string(ctx.Method())
+	var m methods
 	switch r.kind {
 	case routeSimHealth:
 		writeJSON(ctx, http.StatusOK, map[string]string{"status": "ok"})
+		return
 	case routeSimFaults:
-		p = s.serveFaults(ctx)
+		m = methods{get: func() *Problem { return s.listFaults(ctx) }, post: func() *Problem { return s.addFault(ctx) },
+			delete: func() *Problem { return s.clearFaults(ctx) }}
 	case routeSimEngagements:
-		if method != http.MethodGet {
-			p = methodNotAllowed(ctx, "GET")
-			break
-		}
-		p = s.simListEngagements(ctx, r.account)
+		m.get = func() *Problem { return s.simListEngagements(ctx, r.account) }
 	case routeSimEngagementVerb:
-		if method != http.MethodPost {
-			p = methodNotAllowed(ctx, "POST")
-			break
-		}
-		var c checker
-		if !isAccountID(r.account) {
-			c.add("accountId", `must match "^[a-zA-Z]{6}$"`, codePattern)
-		}
-		c.uuid("engagementId", r.id)
-		if p = c.problem(); p != nil {
-			break
-		}
-		switch r.verb {
-		case "agentJoin":
-			p = agentVerb(ctx, decodeOptional, r.account, r.id, s.agentJoin)
-		case "agentMessage":
-			p = agentVerb(ctx, decodeBody, r.account, r.id, s.agentMessage)
-		case "agentLeave":
-			p = agentVerb(ctx, decodeOptional, r.account, r.id, s.agentLeave)
-		case "engagementError":
-			p = agentVerb(ctx, decodeBody, r.account, r.id, s.engagementError)
-		}
+		m.post = func() *Problem { return s.simVerb(ctx, r) }
 	}
-	if p != nil {
+	if p := m.serve(ctx); p != nil {
 		writeProblem(ctx, p)
+	}
+}
+
+// simVerb serves POST …/engagements/{id}:{verb} of the agent API.
+func (s *Simulator) simVerb(ctx *fasthttp.RequestCtx, r route) *Problem {
+	var c checker
+	if !isAccountID(r.account) {
+		c.add("accountId", `must match "^[a-zA-Z]{6}$"`, codePattern)
+	}
+	c.uuid("engagementId", r.id)
+	if p := c.problem(); p != nil {
+		return p
+	}
+	switch r.verb {
+	case "agentJoin":
+		return agentVerb(ctx, decodeOptional, r.account, r.id, s.agentJoin)
+	case "agentMessage":
+		return agentVerb(ctx, decodeBody, r.account, r.id, s.agentMessage)
+	case "agentLeave":
+		return agentVerb(ctx, decodeOptional, r.account, r.id, s.agentLeave)
+	default: // "engagementError": parseRoute admits no other verb
+		return agentVerb(ctx, decodeBody, r.account, r.id, s.engagementError)
 	}
 }
 

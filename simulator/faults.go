@@ -108,42 +108,45 @@ func (s *Simulator) applyFaults(ctx *fasthttp.RequestCtx, path string) bool {
 	return true
 }
 
-// serveFaults is /sim/faults: POST adds, GET lists, DELETE clears.
-func (s *Simulator) serveFaults(ctx *fasthttp.RequestCtx) *Problem {
-	switch string(ctx.Method()) {
-	case http.MethodGet:
-		s.faultMu.Lock()
-		out := make([]Fault, 0, len(s.faults))
-		for _, f := range s.faults {
-			out = append(out, *f)
-		}
-		s.faultMu.Unlock()
-		writeJSON(ctx, http.StatusOK, out)
-	case http.MethodDelete:
-		s.faultMu.Lock()
-		s.faults = nil
-		s.faultMu.Unlock()
-		ctx.SetStatusCode(http.StatusNoContent)
-	case http.MethodPost:
-		var f Fault
-		if p := decodeBody(ctx, &f); p != nil {
-			return p
-		}
-		if p := f.check(); p != nil {
-			return p
-		}
-		s.faultMu.Lock()
-		if len(s.faults) >= s.cfg.MaxFaults {
-			s.faultMu.Unlock()
-			return quota("too many faults")
-		}
-		s.faultID++
-		f.ID = strconv.Itoa(s.faultID)
-		s.faults = append(s.faults, &f)
-		s.faultMu.Unlock()
-		writeJSON(ctx, http.StatusCreated, f)
-	default:
-		return methodNotAllowed(ctx, "GET, POST, DELETE")
+// listFaults is GET /sim/faults.
+func (s *Simulator) listFaults(ctx *fasthttp.RequestCtx) *Problem {
+	s.faultMu.Lock()
+	out := make([]Fault, 0, len(s.faults))
+	for _, f := range s.faults {
+		out = append(out, *f)
 	}
+	s.faultMu.Unlock()
+	writeJSON(ctx, http.StatusOK, out)
+	return nil
+}
+
+// clearFaults is DELETE /sim/faults.
+func (s *Simulator) clearFaults(ctx *fasthttp.RequestCtx) *Problem {
+	s.faultMu.Lock()
+	s.faults = nil
+	s.faultMu.Unlock()
+	ctx.SetStatusCode(http.StatusNoContent)
+	return nil
+}
+
+// addFault is POST /sim/faults.
+func (s *Simulator) addFault(ctx *fasthttp.RequestCtx) *Problem {
+	var f Fault
+	if p := decodeBody(ctx, &f); p != nil {
+		return p
+	}
+	if p := f.check(); p != nil {
+		return p
+	}
+	s.faultMu.Lock()
+	if len(s.faults) >= s.cfg.MaxFaults {
+		s.faultMu.Unlock()
+		return quota("too many faults")
+	}
+	s.faultID++
+	f.ID = strconv.Itoa(s.faultID)
+	s.faults = append(s.faults, &f)
+	s.faultMu.Unlock()
+	writeJSON(ctx, http.StatusCreated, f)
 	return nil
 }

@@ -197,89 +197,80 @@ func (s *Simulator) Handler(ctx *fasthttp.RequestCtx) {
 		writeProblem(ctx, p)
 		return
 	}
-	method := string(ctx.Method())
-	var p *Problem
+	a, id := r.account, r.id
+	var m methods
 	switch r.kind {
 	case routeSessions:
-		p = s.onlyPOST(ctx, method, func() *Problem { return s.createSession(ctx, r.account) })
+		m.post = func() *Problem { return s.createSession(ctx, a) }
 	case routeSession:
-		switch method {
-		case http.MethodGet:
-			p = s.getSession(ctx, r.account, r.id)
-		case http.MethodDelete:
-			p = s.deleteSession(ctx, r.account, r.id)
-		default:
-			p = methodNotAllowed(ctx, "GET, DELETE")
-		}
+		m.get = func() *Problem { return s.getSession(ctx, a, id) }
+		m.delete = func() *Problem { return s.deleteSession(ctx, a, id) }
 	case routeSessionVerb:
-		p = s.onlyPOST(ctx, method, func() *Problem { return s.sessionVerb(ctx, r.account, r.id, r.verb) })
+		m.post = func() *Problem { return s.sessionVerb(ctx, a, id, r.verb) }
 	case routeEngagements:
-		switch method {
-		case http.MethodPost:
-			p = s.createEngagement(ctx, r.account)
-		case http.MethodGet:
-			p = s.listEngagements(ctx, r.account)
-		default:
-			p = methodNotAllowed(ctx, "GET, POST")
-		}
+		m.get = func() *Problem { return s.listEngagements(ctx, a) }
+		m.post = func() *Problem { return s.createEngagement(ctx, a) }
 	case routeEngagement:
-		if method != http.MethodGet {
-			p = methodNotAllowed(ctx, "GET")
-			break
-		}
-		p = s.getEngagement(ctx, r.account, r.id)
+		m.get = func() *Problem { return s.getEngagement(ctx, a, id) }
 	case routeEngagementVerb:
-		p = s.onlyPOST(ctx, method, func() *Problem {
-			if r.verb == "join" {
-				return s.joinEngagement(ctx, r.account, r.id)
-			}
-			return s.disconnectEngagement(ctx, r.account, r.id)
-		})
+		if r.verb == "join" {
+			m.post = func() *Problem { return s.joinEngagement(ctx, a, id) }
+		} else {
+			m.post = func() *Problem { return s.disconnectEngagement(ctx, a, id) }
+		}
 	case routeMessages:
-		switch method {
-		case http.MethodPost:
-			p = s.sendMessage(ctx, r.account, r.id)
-		case http.MethodGet:
-			p = s.listMessages(ctx, r.account, r.id)
-		default:
-			p = methodNotAllowed(ctx, "GET, POST")
-		}
+		m.get = func() *Problem { return s.listMessages(ctx, a, id) }
+		m.post = func() *Problem { return s.sendMessage(ctx, a, id) }
 	case routeSubscriptions:
-		switch method {
-		case http.MethodPost:
-			p = s.createSubscription(ctx, r.account)
-		case http.MethodGet:
-			p = s.listSubscriptions(ctx, r.account)
-		default:
-			p = methodNotAllowed(ctx, "GET, POST")
-		}
+		m.get = func() *Problem { return s.listSubscriptions(ctx, a) }
+		m.post = func() *Problem { return s.createSubscription(ctx, a) }
 	case routeSubscription:
-		switch method {
-		case http.MethodGet:
-			p = s.getSubscription(ctx, r.account, r.id)
-		case http.MethodPut:
-			p = s.replaceSubscription(ctx, r.account, r.id)
-		case http.MethodDelete:
-			p = s.deleteSubscription(ctx, r.account, r.id)
-		default:
-			p = methodNotAllowed(ctx, "GET, PUT, DELETE")
-		}
+		m.get = func() *Problem { return s.getSubscription(ctx, a, id) }
+		m.put = func() *Problem { return s.replaceSubscription(ctx, a, id) }
+		m.delete = func() *Problem { return s.deleteSubscription(ctx, a, id) }
 	}
-	if p != nil {
+	if p := m.serve(ctx); p != nil {
 		writeProblem(ctx, p)
 	}
 }
 
-func (s *Simulator) onlyPOST(ctx *fasthttp.RequestCtx, method string, f func() *Problem) *Problem {
-	if method != http.MethodPost {
-		return methodNotAllowed(ctx, "POST")
-	}
-	return f()
-}
+// methods are the handlers of one path by HTTP method; nil means the path
+// has no such method.
+type methods struct{ get, post, put, delete func() *Problem }
 
-func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) *Problem {
-	ctx.Response.Header.Set("Allow", allow)
-	return newProblem(http.StatusMethodNotAllowed, "allowed: "+allow)
+// serve runs the handler of the request's method, or answers 405 with an
+// Allow header that lists the methods the path has.
+func (m methods) serve(ctx *fasthttp.RequestCtx) *Problem {
+	var h func() *Problem
+	switch string(ctx.Method()) {
+	case http.MethodGet:
+		h = m.get
+	case http.MethodPost:
+		h = m.post
+	case http.MethodPut:
+		h = m.put
+	case http.MethodDelete:
+		h = m.delete
+	}
+	if h != nil {
+		return h()
+	}
+	var allow []string
+	if m.get != nil {
+		allow = append(allow, http.MethodGet)
+	}
+	if m.post != nil {
+		allow = append(allow, http.MethodPost)
+	}
+	if m.put != nil {
+		allow = append(allow, http.MethodPut)
+	}
+	if m.delete != nil {
+		allow = append(allow, http.MethodDelete)
+	}
+	list := strings.Join(allow, ", ")
+	ctx.Response.Header.Set("Allow", list)
+	return newProblem(http.StatusMethodNotAllowed, "allowed: "+list)
 }
 
 // authorize checks the bearer token against the path's account.

@@ -319,9 +319,30 @@ func TestEngagementCreateJoinDisconnect(t *testing.T) {
 
 func TestWrongMethodAnswers405WithAllow(t *testing.T) {
 	a := newAPI(t, Config{})
-	r := a.channel("PUT", "/sessions", map[string]any{})
-	if r.status != 405 || r.header["Allow"] != "POST" {
-		t.Fatalf("status %d allow %q", r.status, r.header["Allow"])
+	const id = "00000000-0000-4000-8000-000000000000"
+	cases := []struct {
+		name  string
+		send  func() reply
+		allow string
+	}{
+		{"sessions", func() reply { return a.channel("PUT", "/sessions", map[string]any{}) }, "POST"},
+		{"session", func() reply { return a.channel("POST", "/sessions/"+id, map[string]any{}) }, "GET, DELETE"},
+		{"engagements", func() reply { return a.channel("DELETE", "/engagements", nil) }, "GET, POST"},
+		{"engagement", func() reply { return a.channel("DELETE", "/engagements/"+id, nil) }, "GET"},
+		{"engagement verb", func() reply { return a.channel("GET", "/engagements/"+id+":join", nil) }, "POST"},
+		{"messages", func() reply { return a.channel("PUT", "/engagements/"+id+"/messages", nil) }, "GET, POST"},
+		{"subscription", func() reply { return a.webhook("PATCH", "/subscriptions/"+id, nil) }, "GET, PUT, DELETE"},
+		{"sim faults", func() reply { return a.sim("PUT", "/sim/faults", nil) }, "GET, POST, DELETE"},
+		{"sim engagements", func() reply { return a.sim("POST", "/sim/accounts/"+acct+"/engagements", nil) }, "GET"},
+		{"sim verb", func() reply { return a.sim("GET", "/sim/accounts/"+acct+"/engagements/"+id+":agentJoin", nil) }, "POST"},
 	}
-	r.problem(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.send()
+			if r.status != 405 || r.header["Allow"] != tc.allow {
+				t.Fatalf("status %d allow %q, want 405 %q", r.status, r.header["Allow"], tc.allow)
+			}
+			r.problem(t)
+		})
+	}
 }
