@@ -112,8 +112,10 @@ type packet struct {
 }
 
 // decodePacket parses the data of an Engine.IO message packet as a Socket.IO
-// packet and validates its payload as socket.io-parser does. The result
-// does not alias b.
+// packet and validates its payload as socket.io-parser does. data aliases
+// b, which must stay unchanged while the packet is in use: both transports
+// hand over a buffer of their own (a WebSocket frame from ReadMessage, a
+// copied POST body), so no per-packet copy is made.
 func decodePacket(b []byte) (packet, error) {
 	p := packet{nsp: "/", id: -1}
 	if len(b) == 0 {
@@ -147,7 +149,7 @@ func decodePacket(b []byte) (packet, error) {
 		p.id, rest = id, rest[i:]
 	}
 	if len(rest) > 0 {
-		p.data = append(json.RawMessage(nil), rest...)
+		p.data = rest
 	}
 	if err := p.validate(); err != nil {
 		return p, err

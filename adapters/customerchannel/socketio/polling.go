@@ -77,7 +77,8 @@ func payloadLen(pkts [][]byte) int {
 }
 
 // servePost reads a payload of packets from the client. The body is copied:
-// the packets outlive the request in the event queue.
+// the decoded packets alias it (see decodePacket) and outlive the request in
+// the event queue.
 func (c *Conn) servePost(ctx *fasthttp.RequestCtx) {
 	body := ctx.PostBody()
 	if len(body) > c.srv.opts.MaxPayload {
