@@ -342,35 +342,32 @@ func (s *Simulator) engagementError(account, engID string, req EngagementError) 
 // AgentJoin is the Go form of …:agentJoin; an error is a *Problem.
 func (s *Simulator) AgentJoin(account, engagementID string, req AgentJoin) (engagement.Engagement, error) {
 	out, p := s.agentJoin(account, engagementID, req)
-	if p != nil {
-		return out, p
-	}
-	return out, nil
+	return out, asError(p)
 }
 
 // AgentMessage is the Go form of …:agentMessage; an error is a *Problem.
 func (s *Simulator) AgentMessage(account, engagementID string, req AgentMessage) (engagement.Message, error) {
 	out, p := s.agentMessage(account, engagementID, req)
-	if p != nil {
-		return out, p
-	}
-	return out, nil
+	return out, asError(p)
 }
 
 // AgentLeave is the Go form of …:agentLeave; an error is a *Problem.
 func (s *Simulator) AgentLeave(account, engagementID string, req AgentLeave) (engagement.Engagement, error) {
 	out, p := s.agentLeave(account, engagementID, req)
-	if p != nil {
-		return out, p
-	}
-	return out, nil
+	return out, asError(p)
 }
 
 // EngagementError is the Go form of …:engagementError; an error is a *Problem.
 func (s *Simulator) EngagementError(account, engagementID string, req EngagementError) (engagement.EngagementErrorEvent, error) {
 	out, p := s.engagementError(account, engagementID, req)
-	if p != nil {
-		return out, p
+	return out, asError(p)
+}
+
+// asError returns p as an error: nil stays an untyped nil, so that callers'
+// err != nil checks hold.
+func asError(p *Problem) error {
+	if p == nil {
+		return nil
 	}
-	return out, nil
+	return p
 }

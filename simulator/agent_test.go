@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -265,4 +266,42 @@ func TestAutoAgentJoinsAndAnswers(t *testing.T) {
 	if got.Dialogs[0].DialogStatus != "ACTIVE" {
 		t.Fatalf("dialog %s", got.Dialogs[0].DialogStatus)
 	}
+}
+
+func TestGoAgentAPIAnswersLikeTheHTTPOne(t *testing.T) {
+	a := newAPI(t, Config{})
+	s := a.createSession("john")
+	e := a.createEngagement(s.SessionID)
+	sim := a.srv.Sim
+	wantProblem := func(err error, status int) {
+		t.Helper()
+		var p *Problem
+		if !errors.As(err, &p) || p.Status != status {
+			t.Fatalf("error %v, want a %d problem", err, status)
+		}
+	}
+
+	_, err := sim.AgentMessage(acct, e.EngagementID, AgentMessage{Text: "too early"})
+	wantProblem(err, 409)
+	_, err = sim.AgentJoin(acct, "00000000-0000-4000-8000-000000000000", AgentJoin{})
+	wantProblem(err, 404)
+
+	joined, err := sim.AgentJoin(acct, e.EngagementID, AgentJoin{DisplayName: "Jane"})
+	if err != nil || joined.Dialogs[0].DialogStatus != "ACTIVE" {
+		t.Fatalf("join: %v %+v", err, joined)
+	}
+	m, err := sim.AgentMessage(acct, e.EngagementID, AgentMessage{Text: "hi"})
+	if err != nil || m.SenderParticipantName != "Jane" || m.MessageIndex != 1 || m.Text() != "hi" {
+		t.Fatalf("message: %v %+v", err, m)
+	}
+	ev, err := sim.EngagementError(acct, e.EngagementID, EngagementError{Type: "ENGAGEMENT_CREATION_FAILED", Title: "no agent"})
+	if err != nil || ev.DialogID != e.Dialogs[0].DialogID || ev.SessionID != s.SessionID {
+		t.Fatalf("engagement error: %v %+v", err, ev)
+	}
+	left, err := sim.AgentLeave(acct, e.EngagementID, AgentLeave{})
+	if err != nil || left.Dialogs[0].DialogStatus != "TERMINATED" {
+		t.Fatalf("leave: %v %+v", err, left)
+	}
+	_, err = sim.AgentLeave(acct, e.EngagementID, AgentLeave{})
+	wantProblem(err, 409)
 }
