@@ -16,15 +16,15 @@ import (
 // Bucket names. Conversations are indexed by dialog (the relay's key) and by
 // owner (a consumer's list); outbox items live in one sub-bucket per queue,
 // keyed by big-endian sequence so that a cursor's First is the queue's head.
-var (
-	bucketSessions = []byte("sessions")
-	bucketConvs    = []byte("conversations")
-	bucketDialogs  = []byte("dialogs")
-	bucketOwners   = []byte("owners")
-	bucketSeen     = []byte("seen")
-	bucketOutbox   = []byte("outbox")
-	bucketMeta     = []byte("meta")
-	keyDepth       = []byte("outbox-depth")
+const (
+	bucketSessions = "sessions"
+	bucketConvs    = "conversations"
+	bucketDialogs  = "dialogs"
+	bucketOwners   = "owners"
+	bucketSeen     = "seen"
+	bucketOutbox   = "outbox"
+	bucketMeta     = "meta"
+	keyDepth       = "outbox-depth"
 )
 
 // Bolt is the embedded Store: one bbolt file, fsync'd on every write, so that
@@ -70,8 +70,8 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		o(b)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketOutbox, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+		for _, name := range []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketOutbox, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return err
 			}
 		}
@@ -122,6 +122,9 @@ func storeErr(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
+// bucket opens one of the top-level buckets OpenBolt created.
+func bucket(tx *bolt.Tx, name string) *bolt.Bucket { return tx.Bucket([]byte(name)) }
+
 func getJSON(bk *bolt.Bucket, key []byte, v any) error {
 	raw := bk.Get(key)
 	if raw == nil {
@@ -142,7 +145,7 @@ func putJSON(bk *bolt.Bucket, key []byte, v any) error {
 func (b *Bolt) Session(ctx context.Context, key ConsumerKey) (SessionRef, error) {
 	var ref SessionRef
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketSessions), []byte(key.String()), &ref)
+		return getJSON(bucket(tx, bucketSessions), []byte(key.String()), &ref)
 	})
 	return ref, err
 }
@@ -150,14 +153,14 @@ func (b *Bolt) Session(ctx context.Context, key ConsumerKey) (SessionRef, error)
 // PutSession implements Registry.
 func (b *Bolt) PutSession(ctx context.Context, key ConsumerKey, ref SessionRef) error {
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket(bucketSessions), []byte(key.String()), ref)
+		return putJSON(bucket(tx, bucketSessions), []byte(key.String()), ref)
 	})
 }
 
 // DeleteSession implements Registry.
 func (b *Bolt) DeleteSession(ctx context.Context, key ConsumerKey) error {
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSessions).Delete([]byte(key.String()))
+		return bucket(tx, bucketSessions).Delete([]byte(key.String()))
 	})
 }
 
@@ -176,15 +179,15 @@ func (b *Bolt) PutConversation(ctx context.Context, c *Conversation) error {
 		return errors.New("mapping: conversation without id")
 	}
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		if err := putJSON(tx.Bucket(bucketConvs), []byte(c.ID), c); err != nil {
+		if err := putJSON(bucket(tx, bucketConvs), []byte(c.ID), c); err != nil {
 			return err
 		}
 		if c.DialogID != "" {
-			if err := tx.Bucket(bucketDialogs).Put([]byte(c.DialogID), []byte(c.ID)); err != nil {
+			if err := bucket(tx, bucketDialogs).Put([]byte(c.DialogID), []byte(c.ID)); err != nil {
 				return err
 			}
 		}
-		return tx.Bucket(bucketOwners).Put(ownerKey(c), []byte(c.ID))
+		return bucket(tx, bucketOwners).Put(ownerKey(c), []byte(c.ID))
 	})
 }
 
@@ -192,7 +195,7 @@ func (b *Bolt) PutConversation(ctx context.Context, c *Conversation) error {
 func (b *Bolt) Conversation(ctx context.Context, id string) (*Conversation, error) {
 	c := new(Conversation)
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketConvs), []byte(id), c)
+		return getJSON(bucket(tx, bucketConvs), []byte(id), c)
 	})
 	if err != nil {
 		return nil, err
@@ -204,11 +207,11 @@ func (b *Bolt) Conversation(ctx context.Context, id string) (*Conversation, erro
 func (b *Bolt) ConversationByDialog(ctx context.Context, dialogID string) (*Conversation, error) {
 	c := new(Conversation)
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketDialogs).Get([]byte(dialogID))
+		id := bucket(tx, bucketDialogs).Get([]byte(dialogID))
 		if id == nil {
 			return fmt.Errorf("%w: dialog %s", ErrNotFound, dialogID)
 		}
-		return getJSON(tx.Bucket(bucketConvs), id, c)
+		return getJSON(bucket(tx, bucketConvs), id, c)
 	})
 	if err != nil {
 		return nil, err
@@ -221,8 +224,8 @@ func (b *Bolt) Conversations(ctx context.Context, owner ConsumerKey) ([]*Convers
 	var out []*Conversation
 	prefix := append([]byte(owner.String()), 0)
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		convs := tx.Bucket(bucketConvs)
-		cur := tx.Bucket(bucketOwners).Cursor()
+		convs := bucket(tx, bucketConvs)
+		cur := bucket(tx, bucketOwners).Cursor()
 		for k, id := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, id = cur.Next() {
 			c := new(Conversation)
 			if err := getJSON(convs, id, c); err != nil {
@@ -243,7 +246,7 @@ func (b *Bolt) MarkSeen(ctx context.Context, key string, ttl time.Duration) (boo
 	first := false
 	now := b.now()
 	err := b.update(ctx, func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bucketSeen)
+		bk := bucket(tx, bucketSeen)
 		if v := bk.Get([]byte(key)); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
 			return nil
 		}
@@ -255,7 +258,7 @@ func (b *Bolt) MarkSeen(ctx context.Context, key string, ttl time.Duration) (boo
 
 // ForgetSeen implements Registry.
 func (b *Bolt) ForgetSeen(ctx context.Context, key string) error {
-	return b.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bucketSeen).Delete([]byte(key)) })
+	return b.update(ctx, func(tx *bolt.Tx) error { return bucket(tx, bucketSeen).Delete([]byte(key)) })
 }
 
 // Sweep removes expired dedupe keys and closed conversations older than the
@@ -264,7 +267,7 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 	now := b.now()
 	n := 0
 	err := b.update(ctx, func(tx *bolt.Tx) error {
-		seen := tx.Bucket(bucketSeen)
+		seen := bucket(tx, bucketSeen)
 		var expired [][]byte
 		_ = seen.ForEach(func(k, v []byte) error {
 			if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {
@@ -279,7 +282,7 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 		}
 		n += len(expired)
 
-		convs := tx.Bucket(bucketConvs)
+		convs := bucket(tx, bucketConvs)
 		var old []*Conversation
 		err := convs.ForEach(func(_, v []byte) error {
 			c := new(Conversation)
@@ -298,10 +301,10 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 			if err := convs.Delete([]byte(c.ID)); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketDialogs).Delete([]byte(c.DialogID)); err != nil {
+			if err := bucket(tx, bucketDialogs).Delete([]byte(c.DialogID)); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketOwners).Delete(ownerKey(c)); err != nil {
+			if err := bucket(tx, bucketOwners).Delete(ownerKey(c)); err != nil {
 				return err
 			}
 		}
@@ -315,14 +318,14 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 
 func addDepth(meta *bolt.Bucket, delta int) error {
 	d := int64(0)
-	if v := meta.Get(keyDepth); len(v) == 8 {
+	if v := meta.Get([]byte(keyDepth)); len(v) == 8 {
 		d = int64(binary.BigEndian.Uint64(v))
 	}
 	d += int64(delta)
 	if d < 0 {
 		d = 0
 	}
-	return meta.Put(keyDepth, binary.BigEndian.AppendUint64(nil, uint64(d)))
+	return meta.Put([]byte(keyDepth), binary.BigEndian.AppendUint64(nil, uint64(d)))
 }
 
 // Enqueue implements Outbox.
@@ -336,7 +339,7 @@ func (b *Bolt) Enqueue(ctx context.Context, items ...*OutboxItem) error {
 		}
 	}
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		root := tx.Bucket(bucketOutbox)
+		root := bucket(tx, bucketOutbox)
 		for _, it := range items {
 			q, err := root.CreateBucketIfNotExists([]byte(it.Queue))
 			if err != nil {
@@ -351,7 +354,7 @@ func (b *Bolt) Enqueue(ctx context.Context, items ...*OutboxItem) error {
 				return err
 			}
 		}
-		return addDepth(tx.Bucket(bucketMeta), len(items))
+		return addDepth(bucket(tx, bucketMeta), len(items))
 	})
 }
 
@@ -359,7 +362,7 @@ func (b *Bolt) Enqueue(ctx context.Context, items ...*OutboxItem) error {
 func (b *Bolt) Heads(ctx context.Context) ([]*OutboxItem, error) {
 	var out []*OutboxItem
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		root := tx.Bucket(bucketOutbox)
+		root := bucket(tx, bucketOutbox)
 		return root.ForEachBucket(func(name []byte) error {
 			_, v := root.Bucket(name).Cursor().First()
 			if v == nil {
@@ -379,7 +382,7 @@ func (b *Bolt) Heads(ctx context.Context) ([]*OutboxItem, error) {
 // Retry implements Outbox.
 func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		q := tx.Bucket(bucketOutbox).Bucket([]byte(item.Queue))
+		q := bucket(tx, bucketOutbox).Bucket([]byte(item.Queue))
 		if q == nil || q.Get(seqKey(item.Seq)) == nil {
 			return fmt.Errorf("%w: outbox item %s/%d", ErrNotFound, item.Queue, item.Seq)
 		}
@@ -391,7 +394,7 @@ func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 // error: two deliverers racing after a restart both end in the same state.
 func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		root := tx.Bucket(bucketOutbox)
+		root := bucket(tx, bucketOutbox)
 		q := root.Bucket([]byte(item.Queue))
 		if q == nil || q.Get(seqKey(item.Seq)) == nil {
 			return nil
@@ -404,7 +407,7 @@ func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
 				return err
 			}
 		}
-		return addDepth(tx.Bucket(bucketMeta), -1)
+		return addDepth(bucket(tx, bucketMeta), -1)
 	})
 }
 
@@ -412,7 +415,7 @@ func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
 func (b *Bolt) Depth(ctx context.Context) (int, error) {
 	d := 0
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(keyDepth); len(v) == 8 {
+		if v := bucket(tx, bucketMeta).Get([]byte(keyDepth)); len(v) == 8 {
 			d = int(binary.BigEndian.Uint64(v))
 		}
 		return nil
