@@ -60,7 +60,7 @@ func backoff(n int) time.Duration {
 // released.
 func (f *Face) Run(ctx context.Context) error {
 	d := &deliverer{f: f, sem: make(chan struct{}, f.cfg.DeliveryWorkers), inflight: map[string]bool{},
-		held: map[string]bool{}, elsewhere: map[string]int{}, removed: map[string]uint64{}}
+		held: map[string]bool{}, elsewhere: map[string]int{}}
 	t := time.NewTicker(f.cfg.PollInterval)
 	defer t.Stop()
 	for {
@@ -77,11 +77,17 @@ func (f *Face) Run(ctx context.Context) error {
 }
 
 type deliverer struct {
-	f        *Face
-	sem      chan struct{}
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	inflight map[string]bool // queues with an attempt under way
+	f   *Face
+	sem chan struct{}
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	// inflight are the queues with an attempt under way, or finished since
+	// the heads were last read: an attempt's queue leaves it (through
+	// finished) only when the next sweep starts, so that heads read while
+	// the attempt ran, which may not show its Remove or Retry, are never
+	// acted on.
+	inflight map[string]bool
+	finished []string
 	// held are the queues whose lease this replica holds; elsewhere the
 	// ones another replica held when last asked, with the number of sweeps
 	// to pass before asking again (so that a busy peer's queues cost few
@@ -89,10 +95,6 @@ type deliverer struct {
 	// store's clock, which the face's injected clock does not move.
 	held      map[string]bool
 	elsewhere map[string]int
-	// removed is the Seq of the last item removed from each queue: a sweep
-	// that read the heads just before a removal must not send that item
-	// again once its attempt is no longer in flight.
-	removed map[string]uint64
 }
 
 // sweep starts an attempt for every due head that has none under way, and
@@ -102,6 +104,12 @@ func (d *deliverer) sweep(ctx context.Context) {
 	if n, err := f.store.Depth(ctx); err == nil {
 		f.m.depth.Set(float64(n))
 	}
+	d.mu.Lock()
+	for _, q := range d.finished {
+		delete(d.inflight, q)
+	}
+	d.finished = d.finished[:0]
+	d.mu.Unlock()
 	heads, err := f.store.Heads(ctx)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
@@ -116,7 +124,7 @@ func (d *deliverer) sweep(ctx context.Context) {
 			return
 		}
 		d.mu.Lock()
-		busy := d.inflight[it.Queue] || it.Seq <= d.removed[it.Queue]
+		busy := d.inflight[it.Queue]
 		later := d.elsewhere[it.Queue] > 0
 		if later {
 			d.elsewhere[it.Queue]--
@@ -138,7 +146,7 @@ func (d *deliverer) sweep(ctx context.Context) {
 			leased := false
 			defer func() {
 				d.mu.Lock()
-				delete(d.inflight, it.Queue)
+				d.finished = append(d.finished, it.Queue)
 				d.mu.Unlock()
 				<-d.sem
 				d.wg.Done()
@@ -230,11 +238,6 @@ func (d *deliverer) releaseDrained(ctx context.Context, heads []*mapping.OutboxI
 			delete(d.elsewhere, q)
 		}
 	}
-	for q := range d.removed {
-		if !present[q] && !d.inflight[q] {
-			delete(d.removed, q)
-		}
-	}
 	d.mu.Unlock()
 	for _, q := range drained {
 		if err := d.f.store.Release(ctx, q, d.f.cfg.ReplicaID); err != nil && !errors.Is(err, context.Canceled) {
@@ -275,7 +278,6 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) {
 			f.log.Warn("connectorapi: drop notification", "queue", it.Queue, "err", err)
 			return
 		}
-		d.markRemoved(it)
 		f.m.notifications.WithLabelValues(it.Kind, "dropped").Inc()
 		f.log.Warn("connectorapi: notification dropped", "queue", it.Queue, "kind", it.Kind, "attempts", it.Attempts, "app_known", ok)
 		return
@@ -286,7 +288,6 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) {
 			f.log.Warn("connectorapi: remove delivered notification", "queue", it.Queue, "err", err)
 			return
 		}
-		d.markRemoved(it)
 		f.m.notifications.WithLabelValues(it.Kind, "delivered").Inc()
 		return
 	}
@@ -298,12 +299,6 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) {
 	if err := f.store.Retry(sctx, it); err != nil && !errors.Is(err, mapping.ErrNotFound) {
 		f.log.Warn("connectorapi: reschedule notification", "queue", it.Queue, "err", err)
 	}
-}
-
-func (d *deliverer) markRemoved(it *mapping.OutboxItem) {
-	d.mu.Lock()
-	d.removed[it.Queue] = max(d.removed[it.Queue], it.Seq)
-	d.mu.Unlock()
 }
 
 // post sends the item, signed with the app's secret, and returns the status.
