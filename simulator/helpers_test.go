@@ -2,9 +2,9 @@ package simulator
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +19,7 @@ const (
 	cpid = "ChatConnector01"
 )
 
-// testClient is a tiny raw HTTP client: the tests check the wire, not the
+// testHTTP is a tiny raw HTTP client: the tests check the wire, not the
 // engagement client.
 var testHTTP = &fasthttp.Client{ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 
@@ -96,22 +96,34 @@ func startSim(t *testing.T, cfg Config) *Server {
 
 func tokenFor(t *testing.T, srv *Server, account string) string {
 	t.Helper()
+	r := postForm(t, srv.URL+"/auth/realms/"+account+"/protocol/openid-connect/token",
+		"grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret", "")
+	var tr engagement.TokenResponse
+	if err := json.Unmarshal(r.body, &tr); err != nil || r.status != 200 {
+		t.Fatalf("token: %d %s", r.status, r.body)
+	}
+	return tr.AccessToken
+}
+
+// postForm posts a form to the token endpoint; basic, when set, is sent as
+// HTTP Basic credentials ("id:secret").
+func postForm(t *testing.T, url, form, basic string) reply {
+	t.Helper()
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(srv.URL + "/auth/realms/" + account + "/protocol/openid-connect/token")
+	req.SetRequestURI(url)
 	req.Header.SetMethod("POST")
 	req.Header.SetContentType("application/x-www-form-urlencoded")
-	req.SetBodyString("grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret")
+	if basic != "" {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(basic)))
+	}
+	req.SetBodyString(form)
 	if err := testHTTP.DoTimeout(req, resp, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	var tr engagement.TokenResponse
-	if err := json.Unmarshal(resp.Body(), &tr); err != nil || resp.StatusCode() != 200 {
-		t.Fatalf("token: %d %s", resp.StatusCode(), resp.Body())
-	}
-	return tr.AccessToken
+	return reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...)}
 }
 
 // api is a test's view of one account of a running simulator.
@@ -134,6 +146,15 @@ func (a *api) channel(method, rest string, body any) reply {
 func (a *api) webhook(method, rest string, body any) reply {
 	a.t.Helper()
 	return do(a.t, method, a.srv.URL+webhookBase+acct+rest, a.token, body)
+}
+
+// face sends to the webhook API when webhook is set, else to the channel API.
+func (a *api) face(webhook bool, method, rest string, body any) reply {
+	a.t.Helper()
+	if webhook {
+		return a.webhook(method, rest, body)
+	}
+	return a.channel(method, rest, body)
 }
 
 func (a *api) sim(method, rest string, body any) reply {
@@ -294,8 +315,6 @@ func (r *receiver) quiet(t *testing.T, d time.Duration) {
 	case <-time.After(d):
 	}
 }
-
-func repeat(s string, n int) string { return strings.Repeat(s, n) }
 
 // decodeInto decodes the raw callback into each value (a MESSAGES callback
 // is an EventHeader and a Message side by side).

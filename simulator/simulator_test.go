@@ -40,7 +40,7 @@ func TestInvalidRequestsAnswer400NamingEachViolatedField(t *testing.T) {
 		{"session without required fields", "POST", "/sessions", false, map[string]any{}, []string{"channelProviderId", "customerIdentifiers"}},
 		{"session with long values", "POST", "/sessions", false, map[string]any{
 			"channelProviderId": "ab", "customerIdentifiers": map[string]any{"email": []string{"x"}},
-			"displayName": repeat("n", 71), "sessionParameters": tooMany, "providerCustomerId": repeat("p", 257),
+			"displayName": strings.Repeat("n", 71), "sessionParameters": tooMany, "providerCustomerId": strings.Repeat("p", 257),
 		}, []string{"channelProviderId", "displayName", "providerCustomerId", "sessionParameters"}},
 		{"session with empty identifiers", "POST", "/sessions", false, map[string]any{
 			"channelProviderId": cpid, "customerIdentifiers": map[string]any{},
@@ -50,12 +50,12 @@ func TestInvalidRequestsAnswer400NamingEachViolatedField(t *testing.T) {
 		}, []string{"customerIdentifiers.email"}},
 		{"engagement without fields", "POST", "/engagements", false, map[string]any{}, []string{"channelId", "sessionId"}},
 		{"engagement with bad ids and channel", "POST", "/engagements", false, map[string]any{
-			"sessionId": "not-a-uuid", "channelId": "Voice", "conversation": repeat("c", 257),
+			"sessionId": "not-a-uuid", "channelId": "Voice", "conversation": strings.Repeat("c", 257),
 		}, []string{"channelId", "conversation", "sessionId"}},
 		{"message without body", "POST", "/engagements/" + eid + "/messages", false, map[string]any{"sessionId": sid, "dialogId": did}, []string{"body"}},
-		{"message text over 4096", "POST", "/engagements/" + eid + "/messages", false, text(repeat("x", 4097)), []string{"body.elementText.text"}},
+		{"message text over 4096", "POST", "/engagements/" + eid + "/messages", false, text(strings.Repeat("x", 4097)), []string{"body.elementText.text"}},
 		{"message with bad format and long name", "POST", "/engagements/" + eid + "/messages", false, map[string]any{
-			"sessionId": sid, "dialogId": did, "senderParticipantName": repeat("n", 71), "customData": tooMany,
+			"sessionId": sid, "dialogId": did, "senderParticipantName": strings.Repeat("n", 71), "customData": tooMany,
 			"body": map[string]any{"elementType": "text", "elementText": map[string]any{"text": "hi", "textFormat": "RTF"}},
 		}, []string{"body.elementText.textFormat", "customData", "senderParticipantName"}},
 		{"message without ids", "POST", "/engagements/" + eid + "/messages", false, map[string]any{
@@ -85,12 +85,7 @@ func TestInvalidRequestsAnswer400NamingEachViolatedField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var r reply
-			if tc.webhook {
-				r = a.webhook(tc.method, tc.path, tc.body)
-			} else {
-				r = a.channel(tc.method, tc.path, tc.body)
-			}
+			r := a.face(tc.webhook, tc.method, tc.path, tc.body)
 			if r.status != 400 {
 				t.Fatalf("status %d, want 400: %s", r.status, r.body)
 			}
@@ -156,12 +151,7 @@ func TestUnknownIDsAndPathsAnswer404(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var r reply
-			if tc.webhook {
-				r = a.webhook(tc.method, tc.path, tc.body)
-			} else {
-				r = a.channel(tc.method, tc.path, tc.body)
-			}
+			r := a.face(tc.webhook, tc.method, tc.path, tc.body)
 			if r.status != 404 {
 				t.Fatalf("status %d, want 404: %s", r.status, r.body)
 			}

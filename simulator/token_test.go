@@ -1,35 +1,13 @@
 package simulator
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 )
-
-func postForm(t *testing.T, url, form, basic string) reply {
-	t.Helper()
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(url)
-	req.Header.SetMethod("POST")
-	req.Header.SetContentType("application/x-www-form-urlencoded")
-	if basic != "" {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(basic)))
-	}
-	req.SetBodyString(form)
-	if err := testHTTP.DoTimeout(req, resp, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...)}
-}
 
 func TestTokenEndpointAcceptsOnlyConfiguredClientCredentials(t *testing.T) {
 	srv := startSim(t, Config{ClientID: "my-client", ClientSecret: "s3cret"})
