@@ -50,6 +50,14 @@ func (c *Conn) servePoll(ctx *fasthttp.RequestCtx) {
 	switch {
 	case c.transport != transportPolling:
 		pkts = [][]byte{pktNoop} // upgraded: the queue belongs to the WebSocket
+	case c.closing && !c.closed && len(c.queue) > 0:
+		// The last packets without the close packet, which the next GET
+		// gets: socket.io-client handles a payload's messages a tick after
+		// the payload, so a close in the same payload would end the
+		// transport first and the client would see "transport close"
+		// instead of the DISCONNECT.
+		pkts = c.queue
+		c.queue = nil
 	case c.closing || c.closed:
 		pkts = append(c.queue, pktClose)
 		c.queue = nil
