@@ -61,7 +61,6 @@ type Redis struct {
 	retention time.Duration
 	now       func() time.Time
 	timeout   time.Duration
-	tune      []func(*redis.Options)
 
 	scripts redisScripts
 }
@@ -87,12 +86,6 @@ func WithRedisClock(now func() time.Time) RedisOption { return func(r *Redis) { 
 // WithRedisTimeout bounds dialing, each read and each write (default 2 s)
 // unless the URL sets dial_timeout, read_timeout or write_timeout.
 func WithRedisTimeout(d time.Duration) RedisOption { return func(r *Redis) { r.timeout = d } }
-
-// WithRedisOptions adjusts the go-redis client options (pool size, TLS, …)
-// after the URL and the defaults are applied.
-func WithRedisOptions(fn func(*redis.Options)) RedisOption {
-	return func(r *Redis) { r.tune = append(r.tune, fn) }
-}
 
 // OpenRedis connects to the Redis at url (redis://[user:pass@]host:port/db,
 // rediss:// for TLS, or unix://) and checks with PING that it answers. An
@@ -130,9 +123,6 @@ func OpenRedis(ctx context.Context, url string, opts ...RedisOption) (*Redis, er
 	ro.ContextTimeoutEnabled = true
 	// CLIENT SETINFO is unknown before Redis 7.2; skip the round trip.
 	ro.DisableIdentity = true
-	for _, fn := range r.tune {
-		fn(ro)
-	}
 	r.c = redis.NewClient(ro)
 	r.scripts = newRedisScripts()
 	if err := r.Ping(ctx); err != nil {
