@@ -157,12 +157,8 @@ func decodeOne(data []byte, index int) (*Envelope, error) {
 	case w.Body[0] != '{':
 		return nil, fail("body", "must be a JSON object", ErrInvalid)
 	}
-	return &Envelope{
-		Kind: *w.Kind,
-		ID:   bytes.Clone(id),
-		Type: *w.Type,
-		Body: bytes.Clone(w.Body),
-	}, nil
+	// json.RawMessage's UnmarshalJSON already copied id and body out of data.
+	return &Envelope{Kind: *w.Kind, ID: id, Type: *w.Type, Body: w.Body}, nil
 }
 
 // validID accepts a JSON string or number, the two forms clients send.
