@@ -19,7 +19,13 @@ func TestServerAnswersStopsAndRestartsWithItsData(t *testing.T) {
 		{name: "answers again after restart", do: s.Restart, cmd: []string{"PING"}, want: "+PONG"},
 		{name: "keeps what was written before stop", cmd: []string{"EXISTS", "k"}, want: ":1"},
 		{name: "restarts while running", do: s.Restart, cmd: []string{"EXISTS", "k"}, want: ":1"},
-		{name: "loses unsaved data when killed", do: func() { s.Do("SET", "lost", "1"); s.Kill(); s.Restart() }, cmd: []string{"EXISTS", "lost"}, want: ":0"},
+		{name: "loses unsaved data when killed", do: func() {
+			if got, err := s.Do("SET", "lost", "1"); err != nil || got != "+OK" {
+				t.Fatalf("SET lost 1 = %q, %v", got, err)
+			}
+			s.Kill()
+			s.Restart()
+		}, cmd: []string{"EXISTS", "lost"}, want: ":0"},
 	}
 	for _, st := range steps {
 		if st.do != nil {
