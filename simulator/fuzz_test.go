@@ -32,6 +32,42 @@ func FuzzParseRoute(f *testing.F) {
 	})
 }
 
+// path rebuilds the canonical path of a known route, so that the fuzz test
+// can check that parsing loses nothing.
+func (r route) path() string {
+	idv := r.id
+	if r.verb != "" {
+		idv += ":" + r.verb
+	}
+	switch r.kind {
+	case routeToken:
+		return "/auth/realms/" + r.account + "/protocol/openid-connect/token"
+	case routeSessions:
+		return channelBase + r.account + "/sessions"
+	case routeSession, routeSessionVerb:
+		return channelBase + r.account + "/sessions/" + idv
+	case routeEngagements:
+		return channelBase + r.account + "/engagements"
+	case routeEngagement, routeEngagementVerb:
+		return channelBase + r.account + "/engagements/" + idv
+	case routeMessages:
+		return channelBase + r.account + "/engagements/" + r.id + "/messages"
+	case routeSubscriptions:
+		return webhookBase + r.account + "/subscriptions"
+	case routeSubscription:
+		return webhookBase + r.account + "/subscriptions/" + r.id
+	case routeSimEngagements:
+		return simBase + r.account + "/engagements"
+	case routeSimEngagementVerb:
+		return simBase + r.account + "/engagements/" + idv
+	case routeSimFaults:
+		return "/sim/faults"
+	case routeSimHealth:
+		return "/sim/health"
+	}
+	return ""
+}
+
 // handle runs the handler on a request without a network.
 func handle(s *Simulator, method, uri, token string, body []byte) *fasthttp.RequestCtx {
 	var req fasthttp.Request

@@ -17,6 +17,9 @@ import (
 const (
 	acct = "ABCDEF"
 	cpid = "ChatConnector01"
+
+	webhookBase = "/api/digital/webhook/v1beta/accounts/"
+	simBase     = "/sim/accounts/"
 )
 
 // testHTTP is a tiny raw HTTP client: the tests check the wire, not the

@@ -23,12 +23,9 @@ const (
 	routeSimHealth
 )
 
-// Path prefixes of the v1beta surfaces.
-const (
-	channelBase = "/api/digital/channel/v1beta/accounts/"
-	webhookBase = "/api/digital/webhook/v1beta/accounts/"
-	simBase     = "/sim/accounts/"
-)
+// channelBase prefixes the channel API's paths, and the urls the simulator
+// writes into sessions, engagements and page links.
+const channelBase = "/api/digital/channel/v1beta/accounts/"
 
 // route is a parsed request path. account and id are raw path segments: the
 // handlers validate them, so that a malformed id is a 400 with a violation
@@ -150,40 +147,4 @@ func splitVerb(s string, verbs []string) (id, verb string, ok bool) {
 		}
 	}
 	return "", "", false
-}
-
-// path rebuilds the canonical path of a known route (used by the fuzz test to
-// check that parsing loses nothing).
-func (r route) path() string {
-	idv := r.id
-	if r.verb != "" {
-		idv += ":" + r.verb
-	}
-	switch r.kind {
-	case routeToken:
-		return "/auth/realms/" + r.account + "/protocol/openid-connect/token"
-	case routeSessions:
-		return channelBase + r.account + "/sessions"
-	case routeSession, routeSessionVerb:
-		return channelBase + r.account + "/sessions/" + idv
-	case routeEngagements:
-		return channelBase + r.account + "/engagements"
-	case routeEngagement, routeEngagementVerb:
-		return channelBase + r.account + "/engagements/" + idv
-	case routeMessages:
-		return channelBase + r.account + "/engagements/" + r.id + "/messages"
-	case routeSubscriptions:
-		return webhookBase + r.account + "/subscriptions"
-	case routeSubscription:
-		return webhookBase + r.account + "/subscriptions/" + r.id
-	case routeSimEngagements:
-		return simBase + r.account + "/engagements"
-	case routeSimEngagementVerb:
-		return simBase + r.account + "/engagements/" + idv
-	case routeSimFaults:
-		return "/sim/faults"
-	case routeSimHealth:
-		return "/sim/health"
-	}
-	return ""
 }
