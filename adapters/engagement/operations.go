@@ -165,8 +165,8 @@ func (c *Client) ListMessages(ctx context.Context, engagementID string, q ListMe
 	return &out, nil
 }
 
-// AllPageSize is the page size AllMessages asks for (AXP's maximum).
-const AllPageSize = 50
+// allPageSize is the page size AllMessages asks for (AXP's maximum).
+const allPageSize = 50
 
 // AllMessages yields every message of a dialog, page by page (pageSize 50),
 // stopping at the first error, which it yields. Pages are numbered from
@@ -174,7 +174,7 @@ const AllPageSize = 50
 // walk ends at pagination.total or the first short or empty page, so a
 // server that miscounts cannot make it loop.
 func (c *Client) AllMessages(ctx context.Context, engagementID, sessionID, dialogID string) iter.Seq2[*Message, error] {
-	return c.allMessages(ctx, engagementID, sessionID, dialogID, AllPageSize)
+	return c.allMessages(ctx, engagementID, sessionID, dialogID, allPageSize)
 }
 
 func (c *Client) allMessages(ctx context.Context, engagementID, sessionID, dialogID string, pageSize int) iter.Seq2[*Message, error] {
