@@ -41,8 +41,6 @@ type EngagementError struct {
 	DialogID string `json:"dialogId,omitempty"`
 }
 
-var ccTypes = []string{engagement.ParticipantAgent, engagement.ParticipantBot, engagement.ParticipantSupervisor, engagement.ParticipantSystem}
-
 // serveSim serves the /sim agent API: no token, no faults.
 func (s *Simulator) serveSim(ctx *fasthttp.RequestCtx, r route) {
 	var m methods
@@ -199,7 +197,8 @@ func (s *Simulator) agentMessage(account, engID string, req AgentMessage) (engag
 	var c checker
 	c.requiredSize("text", req.Text, 1, 4096)
 	c.enum("textFormat", req.TextFormat, engagement.TextPlain, engagement.TextHTML, engagement.TextMarkdown)
-	c.enum("participantType", req.ParticipantType, ccTypes...)
+	c.enum("participantType", req.ParticipantType,
+		engagement.ParticipantAgent, engagement.ParticipantBot, engagement.ParticipantSupervisor, engagement.ParticipantSystem)
 	c.size("displayName", req.DisplayName, 0, 70)
 	c.params("customData", req.CustomData, 20, 64, 256)
 	if req.DialogID != "" {

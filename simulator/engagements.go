@@ -313,7 +313,7 @@ func (s *Simulator) disconnectEngagement(ctx *fasthttp.RequestCtx, account, id s
 	}
 	var c checker
 	c.dialogIDs(id, req.SessionID, req.DialogID)
-	c.enum("reason", req.Reason, reasons...)
+	c.enum("reason", req.Reason, reasons()...)
 	c.size("correlationId", req.CorrelationID, 0, 256)
 	if p := c.problem(); p != nil {
 		return p

@@ -1,6 +1,9 @@
 package simulator
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // routeKind names an endpoint of the simulator.
 type routeKind int
@@ -42,12 +45,6 @@ func (r route) sim() bool {
 	return r.kind == routeSimEngagements || r.kind == routeSimEngagementVerb ||
 		r.kind == routeSimFaults || r.kind == routeSimHealth
 }
-
-var (
-	sessionVerbs    = []string{"appendIdentifiers", "updateSessionParameters"}
-	engagementVerbs = []string{"join", "disconnect"}
-	simVerbs        = []string{"agentJoin", "agentMessage", "agentLeave", "engagementError"}
-)
 
 // parseRoute maps an (already percent-decoded) path onto a route. One trailing
 // slash is tolerated because real clients post to "…:disconnect/".
@@ -91,7 +88,7 @@ func parseRoute(path string) route {
 		case 4:
 			return route{kind: routeSimEngagements, account: seg[2]}
 		case 5:
-			id, verb, ok := splitVerb(seg[4], simVerbs)
+			id, verb, ok := splitVerb(seg[4], "agentJoin", "agentMessage", "agentLeave", "engagementError")
 			if ok && verb != "" {
 				return route{kind: routeSimEngagementVerb, account: seg[2], id: id, verb: verb}
 			}
@@ -105,7 +102,7 @@ func parseChannel(account string, rest []string) route {
 	case len(rest) == 1 && rest[0] == "sessions":
 		return route{kind: routeSessions, account: account}
 	case len(rest) == 2 && rest[0] == "sessions":
-		id, verb, ok := splitVerb(rest[1], sessionVerbs)
+		id, verb, ok := splitVerb(rest[1], "appendIdentifiers", "updateSessionParameters")
 		if !ok {
 			return route{}
 		}
@@ -116,7 +113,7 @@ func parseChannel(account string, rest []string) route {
 	case len(rest) == 1 && rest[0] == "engagements":
 		return route{kind: routeEngagements, account: account}
 	case len(rest) == 2 && rest[0] == "engagements":
-		id, verb, ok := splitVerb(rest[1], engagementVerbs)
+		id, verb, ok := splitVerb(rest[1], "join", "disconnect")
 		if !ok {
 			return route{}
 		}
@@ -132,7 +129,7 @@ func parseChannel(account string, rest []string) route {
 
 // splitVerb splits "id:verb" (a Google-style custom method). ok is false for
 // an unknown verb or an empty id.
-func splitVerb(s string, verbs []string) (id, verb string, ok bool) {
+func splitVerb(s string, verbs ...string) (id, verb string, ok bool) {
 	i := strings.IndexByte(s, ':')
 	if i < 0 {
 		return s, "", true
@@ -141,10 +138,8 @@ func splitVerb(s string, verbs []string) (id, verb string, ok bool) {
 	if id == "" {
 		return "", "", false
 	}
-	for _, v := range verbs {
-		if v == verb {
-			return id, verb, true
-		}
+	if !slices.Contains(verbs, verb) {
+		return "", "", false
 	}
-	return "", "", false
+	return id, verb, true
 }

@@ -126,7 +126,7 @@ func (s *Simulator) deleteSession(ctx *fasthttp.RequestCtx, account, id string) 
 	var c checker
 	c.uuid("sessionId", id)
 	reason := string(ctx.QueryArgs().Peek("reason"))
-	c.enum("reason", reason, reasons...)
+	c.enum("reason", reason, reasons()...)
 	if p := c.problem(); p != nil {
 		return p
 	}
@@ -147,7 +147,10 @@ func (s *Simulator) deleteSession(ctx *fasthttp.RequestCtx, account, id string) 
 	return nil
 }
 
-var reasons = []string{engagement.ReasonUserClosed, engagement.ReasonUserInactive, engagement.ReasonSystemClosed, engagement.ReasonUnknown}
+// reasons are the values of a session end or disconnect reason.
+func reasons() []string {
+	return []string{engagement.ReasonUserClosed, engagement.ReasonUserInactive, engagement.ReasonSystemClosed, engagement.ReasonUnknown}
+}
 
 // endSessionLocked terminates the session and disconnects it from every open
 // dialog, ending the dialogs it leaves without a customer.

@@ -17,11 +17,14 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 )
 
-// Subscription event types from the reference's table (v1beta has no TYPING).
-var eventTypes = []string{
-	engagement.SubscribeAll, engagement.EventMessages, engagement.SubscribeCustomerMessages,
-	engagement.SubscribeCCMessages, engagement.EventParticipantAdded, engagement.EventParticipantDisconnected,
-	engagement.EventEngagementCreated, engagement.EventEngagementError,
+// eventTypes are the subscription event types of the reference's table
+// (v1beta has no TYPING).
+func eventTypes() []string {
+	return []string{
+		engagement.SubscribeAll, engagement.EventMessages, engagement.SubscribeCustomerMessages,
+		engagement.SubscribeCCMessages, engagement.EventParticipantAdded, engagement.EventParticipantDisconnected,
+		engagement.EventEngagementCreated, engagement.EventEngagementError,
+	}
 }
 
 // messageEvent is a MESSAGES callback: the event header and the Message side
@@ -115,9 +118,10 @@ func (s *Simulator) decodeSubscription(ctx *fasthttp.RequestCtx) (engagement.Sub
 		if len(req.EventTypes) < 1 || len(req.EventTypes) > 6 {
 			c.add("eventTypes", "size must be between 1 and 6", codeSize)
 		}
+		known := eventTypes()
 		for i, t := range req.EventTypes {
-			if !slices.Contains(eventTypes, t) {
-				c.add("eventTypes["+strconv.Itoa(i)+"]", "must be one of "+strings.Join(eventTypes, ", "), codeEnum)
+			if !slices.Contains(known, t) {
+				c.add("eventTypes["+strconv.Itoa(i)+"]", "must be one of "+strings.Join(known, ", "), codeEnum)
 			}
 		}
 	}
