@@ -23,8 +23,8 @@ type Bus interface {
 	// place.
 	Subscribe(ctx context.Context, fn func(*BusMessage)) error
 	// ClaimConnector records owner as the one connector of channel across
-	// replicas and returns the owner it replaced, "" when none.
-	ClaimConnector(ctx context.Context, channel, owner string) (previous string, err error)
+	// replicas, replacing any other.
+	ClaimConnector(ctx context.Context, channel, owner string) error
 	// ConnectorOwner returns the channel's recorded connector, "" when none.
 	ConnectorOwner(ctx context.Context, channel string) (string, error)
 	// DropConnector removes owner's record of channel, when it still holds

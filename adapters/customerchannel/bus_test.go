@@ -184,7 +184,7 @@ func TestReplacedConnectorThatMissedTheNewsIsRefusedOnItsNextEvent(t *testing.T)
 	if ack := register(t, r.a, stale, "sms"); ack.Status != "ok" {
 		t.Fatalf("register: %+v", ack)
 	}
-	if _, err := r.busA.ClaimConnector(context.Background(), "sms", "replica-c/newer"); err != nil {
+	if err := r.busA.ClaimConnector(context.Background(), "sms", "replica-c/newer"); err != nil {
 		t.Fatal(err)
 	}
 	var ack Ack

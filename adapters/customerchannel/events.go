@@ -382,7 +382,7 @@ func (f *Face) onRegister(ctx context.Context, s socket, payload json.RawMessage
 		// One connector per channel across replicas: the shared record
 		// first (so a failure changes nothing), then the other replicas
 		// drop theirs.
-		if _, err := f.cfg.Bus.ClaimConnector(ctx, req.Channel, f.owner(s)); err != nil {
+		if err := f.cfg.Bus.ClaimConnector(ctx, req.Channel, f.owner(s)); err != nil {
 			return backendFail("", "record the connector registration", err)
 		}
 		if raw, err := json.Marshal(notice); err == nil {

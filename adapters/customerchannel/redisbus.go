@@ -148,13 +148,9 @@ func (b *RedisBus) Subscribe(ctx context.Context, fn func(*BusMessage)) error {
 	return nil
 }
 
-// ClaimConnector implements Bus (SET … GET: one round trip, atomic).
-func (b *RedisBus) ClaimConnector(ctx context.Context, channel, owner string) (string, error) {
-	prev, err := b.c.SetArgs(ctx, b.connectorKey(channel), owner, redis.SetArgs{Get: true}).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
-	}
-	return prev, unavailable(err)
+// ClaimConnector implements Bus.
+func (b *RedisBus) ClaimConnector(ctx context.Context, channel, owner string) error {
+	return unavailable(b.c.Set(ctx, b.connectorKey(channel), owner, 0).Err())
 }
 
 // ConnectorOwner implements Bus.
