@@ -179,8 +179,7 @@ func (c *Conn) emit(event string, id int64, args []any) error {
 	if err != nil {
 		return err
 	}
-	pkt := appendPacket(make([]byte, 1, len(data)+24), packet{typ: sioEvent, id: id, data: data})
-	pkt[0] = eioMessage
+	pkt := messagePacket(packet{typ: sioEvent, id: id, data: data})
 	c.mu.Lock()
 	if c.sock != sockConnected {
 		c.mu.Unlock()
@@ -532,7 +531,7 @@ func (c *Conn) onPacket(p packet) error {
 		if p.nsp != "/" {
 			c.srv.opts.Metrics.event("connect", ResultRefused)
 			data, _ := json.Marshal(errorPayload{Message: "Invalid namespace"})
-			return c.send(c.packetBytes(packet{typ: sioConnectError, nsp: p.nsp, id: -1, data: data}))
+			return c.send(messagePacket(packet{typ: sioConnectError, nsp: p.nsp, id: -1, data: data}))
 		}
 		if state != sockNone {
 			return nil // already connected or connecting
@@ -574,7 +573,8 @@ func (c *Conn) onPacket(p packet) error {
 	return nil
 }
 
-func (c *Conn) packetBytes(p packet) []byte {
+// messagePacket encodes p as the data of an Engine.IO message packet.
+func messagePacket(p packet) []byte {
 	b := appendPacket(make([]byte, 1, len(p.data)+len(p.nsp)+24), p)
 	b[0] = eioMessage
 	return b
@@ -600,7 +600,7 @@ func (c *Conn) connect(auth json.RawMessage) {
 			c.mu.Unlock()
 			c.srv.opts.Metrics.event("connect", ResultRefused)
 			msg, _ := json.Marshal(errorPayload{Message: err.Error()})
-			_ = c.send(c.packetBytes(packet{typ: sioConnectError, id: -1, data: msg}))
+			_ = c.send(messagePacket(packet{typ: sioConnectError, id: -1, data: msg}))
 			return
 		}
 	}
@@ -655,7 +655,7 @@ func (c *Conn) ackFunc(id int64) Ack {
 		if !live {
 			return ErrClosed
 		}
-		return c.send(c.packetBytes(packet{typ: sioAck, id: id, data: data}))
+		return c.send(messagePacket(packet{typ: sioAck, id: id, data: data}))
 	}
 }
 

@@ -24,7 +24,7 @@ func BenchmarkEncodeEvent(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = appendPacket(make([]byte, 1, len(data)+24), packet{typ: sioEvent, id: -1, data: data})
+		_ = messagePacket(packet{typ: sioEvent, id: -1, data: data})
 	}
 }
 
