@@ -51,6 +51,14 @@ type Config struct {
 	Logger *slog.Logger     // default discards
 }
 
+// DefaultConfig is the configuration a zero Config stands for, every default
+// filled in (so that a command line can show them).
+func DefaultConfig() Config {
+	var c Config
+	c.defaults()
+	return c
+}
+
 func (c *Config) defaults() {
 	def := func(s *string, v string) {
 		if *s == "" {

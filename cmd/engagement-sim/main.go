@@ -72,19 +72,22 @@ func run(args []string) error {
 		return b
 	}
 
-	var cfg simulator.Config
+	cfg := simulator.DefaultConfig() // the flags show the simulator's own defaults
 	addr := fs.String("addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address (SIM_ADDR)")
-	fs.StringVar(&cfg.ClientID, "client-id", env("SIM_CLIENT_ID", "demo-client"), "client_id the token endpoint accepts (SIM_CLIENT_ID)")
-	fs.StringVar(&cfg.ClientSecret, "client-secret", env("SIM_CLIENT_SECRET", "demo-secret"), "client_secret the token endpoint accepts (SIM_CLIENT_SECRET)")
-	fs.DurationVar(&cfg.TokenTTL, "token-ttl", envDur("SIM_TOKEN_TTL", 900*time.Second), "access token lifetime (SIM_TOKEN_TTL)")
+	fs.StringVar(&cfg.ClientID, "client-id", env("SIM_CLIENT_ID", cfg.ClientID), "client_id the token endpoint accepts (SIM_CLIENT_ID)")
+	fs.StringVar(&cfg.ClientSecret, "client-secret", env("SIM_CLIENT_SECRET", cfg.ClientSecret), "client_secret the token endpoint accepts (SIM_CLIENT_SECRET)")
+	fs.DurationVar(&cfg.TokenTTL, "token-ttl", envDur("SIM_TOKEN_TTL", cfg.TokenTTL), "access token lifetime (SIM_TOKEN_TTL)")
 	fs.BoolVar(&cfg.AutoAgent, "auto-agent", envBool("SIM_AUTO_AGENT"), "join each new engagement and answer each customer message (SIM_AUTO_AGENT)")
-	fs.StringVar(&cfg.AutoAgentName, "auto-agent-name", env("SIM_AUTO_AGENT_NAME", "Demo Agent"), "the auto-agent's display name (SIM_AUTO_AGENT_NAME)")
-	fs.DurationVar(&cfg.AutoAgentDelay, "auto-agent-delay", envDur("SIM_AUTO_AGENT_DELAY", 200*time.Millisecond), "delay before the auto-agent acts (SIM_AUTO_AGENT_DELAY)")
-	fs.DurationVar(&cfg.CallbackTimeout, "callback-timeout", envDur("SIM_CALLBACK_TIMEOUT", 5*time.Second), "a webhook callback slower than this failed (SIM_CALLBACK_TIMEOUT)")
-	fs.DurationVar(&cfg.RedeliveryDelay, "redelivery-delay", envDur("SIM_REDELIVERY_DELAY", time.Second), "first delay before a failed callback is re-sent, doubling (SIM_REDELIVERY_DELAY)")
-	fs.IntVar(&cfg.MaxDeliveryAttempts, "max-delivery-attempts", envInt("SIM_MAX_DELIVERY_ATTEMPTS", 10), "attempts before an event is dropped (SIM_MAX_DELIVERY_ATTEMPTS)")
+	fs.StringVar(&cfg.AutoAgentName, "auto-agent-name", env("SIM_AUTO_AGENT_NAME", cfg.AutoAgentName), "the auto-agent's display name (SIM_AUTO_AGENT_NAME)")
+	fs.DurationVar(&cfg.AutoAgentDelay, "auto-agent-delay", envDur("SIM_AUTO_AGENT_DELAY", cfg.AutoAgentDelay), "delay before the auto-agent acts (SIM_AUTO_AGENT_DELAY)")
+	fs.DurationVar(&cfg.CallbackTimeout, "callback-timeout", envDur("SIM_CALLBACK_TIMEOUT", cfg.CallbackTimeout), "a webhook callback slower than this failed (SIM_CALLBACK_TIMEOUT)")
+	fs.DurationVar(&cfg.RedeliveryDelay, "redelivery-delay", envDur("SIM_REDELIVERY_DELAY", cfg.RedeliveryDelay), "first delay before a failed callback is re-sent, doubling (SIM_REDELIVERY_DELAY)")
+	fs.IntVar(&cfg.MaxDeliveryAttempts, "max-delivery-attempts", envInt("SIM_MAX_DELIVERY_ATTEMPTS", cfg.MaxDeliveryAttempts), "attempts before an event is dropped (SIM_MAX_DELIVERY_ATTEMPTS)")
 	level := fs.String("log-level", env("SIM_LOG_LEVEL", "info"), "debug, info, warn or error (SIM_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h printed the usage: not a failure
+		}
 		return err
 	}
 	if err := errors.Join(errs...); err != nil {
