@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func (s *Simulator) applyFaults(ctx *fasthttp.RequestCtx, path string) bool {
 		if f.Count > 0 {
 			f.Count--
 			if f.Count == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+				s.faults = slices.Delete(s.faults, i, i+1)
 			}
 		}
 		break
