@@ -36,12 +36,15 @@ func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) s
 	}
 	owner := ownerOf(r, who)
 	typ := env.Type
-	var body any
+	var (
+		conv *mapping.Conversation // the one the request acted on, if any
+		body any
+	)
 	switch env.Type {
 	case typePublishEvent:
-		typ, body, err = f.publish(c, owner, env)
+		typ, conv, body, err = f.publish(c, owner, env)
 	case typeUpdateField:
-		body, err = f.updateField(c, owner, env)
+		conv, body, err = f.updateField(c, owner, env)
 	case typeSetUserProfile:
 		body, err = f.setProfile(c, owner, env)
 	default:
@@ -51,8 +54,8 @@ func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) s
 		f.writeError(ctx, env.ID, err)
 		return typ
 	}
-	if features := clientFeatures(ctx.Request.Header.Peek("Client-Properties")); len(features) > 0 {
-		f.keepFeatures(c, owner, env, features)
+	if conv != nil {
+		f.keepFeatures(c, conv, ctx.Request.Header.Peek("Client-Properties"))
 	}
 	out, err := (&envelope.Response{ReqID: env.ID, Code: 200, Body: body}).AppendJSON(nil)
 	if err != nil {
@@ -63,38 +66,34 @@ func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) s
 	return typ
 }
 
-// keepFeatures records the Client-Properties features a SEND carried on its
-// open conversation when they differ from those kept (LivePerson wants the
-// header on CONVERSATION and every SEND; the last one sent wins). The
-// features enable nothing the request needs, so a failure is logged only.
-func (f *Face) keepFeatures(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope, features []string) {
-	var ids struct {
-		DialogID       string `json:"dialogId"`
-		ConversationID string `json:"conversationId"`
-	}
-	if env.DecodeBody(&ids) != nil {
-		return
-	}
-	id := ids.ConversationID
-	if id == "" {
-		id = ids.DialogID
-	}
-	if id == "" {
+// keepFeatures records the Client-Properties features a SEND carried on
+// the open conversation it acted on (conv, as the request read it) when
+// they differ from those kept (LivePerson wants the header on CONVERSATION
+// and every SEND; the last one sent wins). A connector repeats the same
+// header, so the usual SEND costs no store call; a change is written over a
+// fresh read under the conversation's lock. The features enable nothing
+// the request needs, so a failure is logged only.
+func (f *Face) keepFeatures(ctx context.Context, conv *mapping.Conversation, header []byte) {
+	features := clientFeatures(header)
+	if len(features) == 0 {
 		return
 	}
 	joined := strings.Join(features, ",")
-	unlock := f.lock("conv|" + id)
-	defer unlock()
-	conv, err := f.store.Conversation(ctx, id)
-	if err != nil || conv.Owner != owner || !conv.Open() || conv.Attrs[attrFeatures] == joined {
+	if !conv.Open() || conv.Attrs[attrFeatures] == joined {
 		return
 	}
-	if conv.Attrs == nil {
-		conv.Attrs = map[string]string{}
+	unlock := f.lock("conv|" + conv.ID)
+	defer unlock()
+	cur, err := f.store.Conversation(ctx, conv.ID)
+	if err != nil || !cur.Open() || cur.Attrs[attrFeatures] == joined {
+		return
 	}
-	conv.Attrs[attrFeatures] = joined
-	if err := f.store.PutConversation(ctx, conv); err != nil {
-		f.log.Warn("connectorapi: keep client features", "conversation", id, "err", err)
+	if cur.Attrs == nil {
+		cur.Attrs = map[string]string{}
+	}
+	cur.Attrs[attrFeatures] = joined
+	if err := f.store.PutConversation(ctx, cur); err != nil {
+		f.log.Warn("connectorapi: keep client features", "conversation", cur.ID, "err", err)
 	}
 }
 
@@ -103,87 +102,99 @@ type publishBody struct {
 	DialogID       string `json:"dialogId"`
 	ConversationID string `json:"conversationId"`
 	Event          *struct {
-		Type         string          `json:"type"`
-		ContentType  string          `json:"contentType"`
-		Message      json.RawMessage `json:"message"`
-		ChatState    string          `json:"chatState"`
-		Status       string          `json:"status"`
-		SequenceList []int           `json:"sequenceList"`
+		Type        string `json:"type"`
+		ContentType string `json:"contentType"`
+		// Message is any JSON so that one decode tells a text from
+		// something text/plain cannot be.
+		Message      any    `json:"message"`
+		ChatState    string `json:"chatState"`
+		Status       string `json:"status"`
+		SequenceList []int  `json:"sequenceList"`
 	} `json:"event"`
+}
+
+// sequenceBody answers a ContentEvent.
+type sequenceBody struct {
+	Sequence int `json:"sequence"`
 }
 
 // publish handles ms.PublishEvent: a text ContentEvent becomes an AXP
 // message; ChatStateEvent and AcceptStatusEvent have no v1beta call and are
-// accepted after the ownership check.
-func (f *Face) publish(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope) (string, any, error) {
+// accepted after the ownership check. It returns the type label for
+// metrics and the conversation, once it is known to be the caller's.
+func (f *Face) publish(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope) (string, *mapping.Conversation, any, error) {
 	typ := typePublishEvent
 	var b publishBody
 	if err := env.DecodeBody(&b); err != nil {
-		return typ, nil, err
+		return typ, nil, nil, err
 	}
 	id := b.DialogID
 	if id == "" {
 		id = b.ConversationID
 	}
 	if id == "" {
-		return typ, nil, missing(env.ID, "body.dialogId")
+		return typ, nil, nil, missing(env.ID, "body.dialogId")
 	}
 	if b.Event == nil {
-		return typ, nil, missing(env.ID, "body.event")
+		return typ, nil, nil, missing(env.ID, "body.event")
 	}
 	ev := b.Event
+	var text string
 	switch ev.Type {
 	case "ContentEvent":
 		typ += ".ContentEvent"
-		text, ae := checkText(env.ID, ev.ContentType, ev.Message)
-		if ae != nil {
-			return typ, nil, ae
+		var ae *apiError
+		if text, ae = checkText(env.ID, ev.ContentType, ev.Message); ae != nil {
+			return typ, nil, nil, ae
 		}
-		seq, err := f.sendText(ctx, owner, id, text, env.ID)
-		if err != nil {
-			return typ, nil, err
-		}
-		return typ, map[string]int{"sequence": seq}, nil
 	case "ChatStateEvent":
 		typ += ".ChatStateEvent"
 		switch ev.ChatState {
 		case "ACTIVE", "INACTIVE", "GONE", "COMPOSING", "PAUSE":
 		case "":
-			return typ, nil, missing(env.ID, "body.event.chatState")
+			return typ, nil, nil, missing(env.ID, "body.event.chatState")
 		default:
-			return typ, nil, badRequest(env.ID, "body.event.chatState", "chatState %q is not ACTIVE, INACTIVE, GONE, COMPOSING or PAUSE", ev.ChatState)
+			return typ, nil, nil, badRequest(env.ID, "body.event.chatState", "chatState %q is not ACTIVE, INACTIVE, GONE, COMPOSING or PAUSE", ev.ChatState)
 		}
 	case "AcceptStatusEvent":
 		typ += ".AcceptStatusEvent"
 		switch ev.Status {
 		case "ACCEPT", "READ", "ACCESS", "NACK", "ACTION":
 		case "":
-			return typ, nil, missing(env.ID, "body.event.status")
+			return typ, nil, nil, missing(env.ID, "body.event.status")
 		default:
-			return typ, nil, badRequest(env.ID, "body.event.status", "status %q is not ACCEPT, READ, ACCESS, NACK or ACTION", ev.Status)
+			return typ, nil, nil, badRequest(env.ID, "body.event.status", "status %q is not ACCEPT, READ, ACCESS, NACK or ACTION", ev.Status)
 		}
 	case "":
-		return typ, nil, missing(env.ID, "body.event.type")
+		return typ, nil, nil, missing(env.ID, "body.event.type")
 	default:
-		return typ, nil, badRequest(env.ID, "body.event.type", "event type %q is not supported (ContentEvent, ChatStateEvent, AcceptStatusEvent)", ev.Type)
+		return typ, nil, nil, badRequest(env.ID, "body.event.type", "event type %q is not supported (ContentEvent, ChatStateEvent, AcceptStatusEvent)", ev.Type)
 	}
-	if _, err := f.ownedConversation(ctx, id, owner, env.ID); err != nil {
-		return typ, nil, err
+	conv, err := f.ownedConversation(ctx, id, owner, env.ID)
+	if err != nil {
+		return typ, nil, nil, err
 	}
-	return typ, struct{}{}, nil
+	if ev.Type != "ContentEvent" {
+		return typ, conv, struct{}{}, nil
+	}
+	seq, err := f.sendText(ctx, conv, text, env.ID)
+	if err != nil {
+		return typ, nil, nil, err
+	}
+	return typ, conv, sequenceBody{Sequence: seq}, nil
 }
 
 // checkText validates a ContentEvent: text/plain, a non-empty string of at
 // most MaxTextLength characters.
-func checkText(reqID json.RawMessage, contentType string, msg json.RawMessage) (string, *apiError) {
+func checkText(reqID json.RawMessage, contentType string, msg any) (string, *apiError) {
 	if contentType != "" && contentType != "text/plain" {
 		return "", badRequest(reqID, "body.event.contentType", "content type %q is not supported; only text/plain is", contentType)
 	}
-	if len(msg) == 0 || string(msg) == "null" {
+	if msg == nil {
 		return "", missing(reqID, "body.event.message")
 	}
-	var text string
-	if err := json.Unmarshal(msg, &text); err != nil {
+	text, ok := msg.(string)
+	if !ok {
 		return "", badRequest(reqID, "body.event.message", "message must be a string for text/plain")
 	}
 	if strings.TrimSpace(text) == "" {
@@ -195,14 +206,10 @@ func checkText(reqID json.RawMessage, contentType string, msg json.RawMessage) (
 	return text, nil
 }
 
-// sendText posts a consumer's text and returns its sequence: AXP's
-// messageIndex − 1, so that the consumer's and the agent's messages share
-// one numbering that starts at 0.
-func (f *Face) sendText(ctx context.Context, owner mapping.ConsumerKey, convID, text string, reqID json.RawMessage) (int, error) {
-	conv, err := f.ownedConversation(ctx, convID, owner, reqID)
-	if err != nil {
-		return 0, err
-	}
+// sendText posts a consumer's text to its conversation and returns its
+// sequence: AXP's messageIndex − 1, so that the consumer's and the agent's
+// messages share one numbering that starts at 0.
+func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage) (int, error) {
 	if !conv.Open() {
 		return 0, closedError(reqID, conv.ID)
 	}
@@ -240,41 +247,42 @@ type conversationField struct {
 // updateField handles cm.UpdateConversationField: CSATRate (kept with the
 // conversation and, while it lives, as session parameters) and
 // ConversationStateField CLOSE (the dialog disconnected, the session ended
-// when no open conversation is left).
-func (f *Face) updateField(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope) (any, error) {
+// when no open conversation is left). It returns the conversation acted
+// on.
+func (f *Face) updateField(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope) (*mapping.Conversation, any, error) {
 	var b struct {
 		ConversationID    string          `json:"conversationId"`
 		DialogID          string          `json:"dialogId"`
 		ConversationField json.RawMessage `json:"conversationField"`
 	}
 	if err := env.DecodeBody(&b); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id := b.ConversationID
 	if id == "" {
 		id = b.DialogID
 	}
 	if id == "" {
-		return nil, missing(env.ID, "body.conversationId")
+		return nil, nil, missing(env.ID, "body.conversationId")
 	}
 	var fields []conversationField
 	raw := strings.TrimSpace(string(b.ConversationField))
 	switch {
 	case raw == "" || raw == "null":
-		return nil, missing(env.ID, "body.conversationField")
+		return nil, nil, missing(env.ID, "body.conversationField")
 	case raw[0] == '[': // the schema's form
 		if err := json.Unmarshal(b.ConversationField, &fields); err != nil {
-			return nil, badRequest(env.ID, "body.conversationField", "conversationField: %v", err)
+			return nil, nil, badRequest(env.ID, "body.conversationField", "conversationField: %v", err)
 		}
 	default: // the Connector API examples' form
 		var one conversationField
 		if err := json.Unmarshal(b.ConversationField, &one); err != nil {
-			return nil, badRequest(env.ID, "body.conversationField", "conversationField: %v", err)
+			return nil, nil, badRequest(env.ID, "body.conversationField", "conversationField: %v", err)
 		}
 		fields = []conversationField{one}
 	}
 	if len(fields) == 0 {
-		return nil, missing(env.ID, "body.conversationField")
+		return nil, nil, missing(env.ID, "body.conversationField")
 	}
 	closing := false
 	var csat *conversationField
@@ -283,26 +291,26 @@ func (f *Face) updateField(ctx context.Context, owner mapping.ConsumerKey, env *
 		switch fl.Field {
 		case "ConversationStateField":
 			if fl.ConversationState != "CLOSE" {
-				return nil, badRequest(env.ID, "body.conversationField.conversationState", "conversationState %q: only CLOSE is supported", fl.ConversationState)
+				return nil, nil, badRequest(env.ID, "body.conversationField.conversationState", "conversationState %q: only CLOSE is supported", fl.ConversationState)
 			}
 			closing = true
 		case "CSATRate":
 			if fl.CSATRate == nil {
-				return nil, missing(env.ID, "body.conversationField.csatRate")
+				return nil, nil, missing(env.ID, "body.conversationField.csatRate")
 			}
 			if *fl.CSATRate < 1 || *fl.CSATRate > 5 {
-				return nil, badRequest(env.ID, "body.conversationField.csatRate", "csatRate %d is not 1 to 5", *fl.CSATRate)
+				return nil, nil, badRequest(env.ID, "body.conversationField.csatRate", "csatRate %d is not 1 to 5", *fl.CSATRate)
 			}
 			switch fl.Status {
 			case "FILLED", "PARTIALLY_FILLED", "SKIPPED":
 			default:
-				return nil, badRequest(env.ID, "body.conversationField.status", "status %q is not FILLED, PARTIALLY_FILLED or SKIPPED", fl.Status)
+				return nil, nil, badRequest(env.ID, "body.conversationField.status", "status %q is not FILLED, PARTIALLY_FILLED or SKIPPED", fl.Status)
 			}
 			csat = fl
 		case "":
-			return nil, missing(env.ID, "body.conversationField.field")
+			return nil, nil, missing(env.ID, "body.conversationField.field")
 		default:
-			return nil, badRequest(env.ID, "body.conversationField.field", "field %q is not supported (ConversationStateField, CSATRate)", fl.Field)
+			return nil, nil, badRequest(env.ID, "body.conversationField.field", "field %q is not supported (ConversationStateField, CSATRate)", fl.Field)
 		}
 	}
 
@@ -310,19 +318,19 @@ func (f *Face) updateField(ctx context.Context, owner mapping.ConsumerKey, env *
 	defer unlock()
 	conv, err := f.ownedConversation(ctx, id, owner, env.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if csat != nil {
 		if err := f.recordCSAT(ctx, conv, csat); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if closing {
 		if err := f.closeByConsumer(ctx, conv); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return struct{}{}, nil
+	return conv, struct{}{}, nil
 }
 
 // recordCSAT keeps the rating with the conversation (durable, even after
