@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/connector-proxy/connector-proxy/mapping"
 )
@@ -62,7 +63,7 @@ var errBusMessage = errors.New("customerchannel: bad bus message")
 func decodeBusMessage(raw []byte) (*BusMessage, error) {
 	var m BusMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, errors.Join(errBusMessage, err)
+		return nil, fmt.Errorf("%w: %w", errBusMessage, err)
 	}
 	if m.Origin == "" || (m.Kind != BusDeliver && m.Kind != BusConnector) {
 		return nil, errBusMessage

@@ -15,8 +15,10 @@ type Metrics struct {
 	TranscriptRequests *prometheus.CounterVec
 	// Events counts socket events handled, by event name and result.
 	Events *prometheus.CounterVec
-	// Deliveries counts AXP events turned into socket emits, by kind and
-	// result (delivered, undelivered, whisper, skipped).
+	// Deliveries counts AXP events turned into socket emits, by kind
+	// (message, activity, participant, unknown; relayed for what another
+	// replica published) and result (delivered, published, undelivered,
+	// whisper, skipped).
 	Deliveries *prometheus.CounterVec
 	// InitSeconds is how long init takes, AXP calls included.
 	InitSeconds prometheus.Histogram
@@ -65,7 +67,8 @@ func (m *Metrics) transcriptDone(typ string, code int) {
 	m.TranscriptRequests.WithLabelValues(typ, strconv.Itoa(code)).Inc()
 }
 
-// eventDone counts an event; unknown event names are folded into one label.
+// eventDone counts an event; the caller folds unknown event names into
+// "unknown".
 func (m *Metrics) eventDone(event, result string) { m.Events.WithLabelValues(event, result).Inc() }
 
 func (m *Metrics) delivered(kind, result string) { m.Deliveries.WithLabelValues(kind, result).Inc() }
