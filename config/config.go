@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
 	"gopkg.in/yaml.v3"
 )
@@ -314,8 +315,10 @@ func (c *Config) Validate() error {
 	if n := len(c.AXP.ChannelProviderID); n < 3 || n > 256 {
 		bad("axp.channel_provider_id", "must be 3 to 256 characters, got %q", c.AXP.ChannelProviderID)
 	}
-	if c.AXP.WebhookToken != "" && len(c.AXP.WebhookToken) < 32 {
-		bad("axp.webhook_token", "must be at least 32 characters so that it cannot be guessed")
+	if c.AXP.WebhookToken != "" {
+		if err := engagement.CheckWebhookToken(c.AXP.WebhookToken); err != nil {
+			bad("axp.webhook_token", "%v (it must not be guessable)", err)
+		}
 	}
 	seen := map[string]bool{}
 	for i, a := range c.ConnectorAPI.Apps {
