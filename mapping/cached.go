@@ -42,8 +42,11 @@ func (m *CacheMetrics) observe(kind string, hit bool) {
 //
 // Every replica has its own cache, so with a shared store the conversation
 // cache could hold a state that another replica changed; NewCached with
-// shared=true caches only what never changes after it is written (a
-// dialog's conversation id) and the sessions this replica wrote.
+// shared=true does not cache conversations, only what never changes after
+// it is written (a dialog's conversation id) and sessions. A cached session
+// that another replica has since ended or replaced is not trusted blindly:
+// AXP answers for an ended session as gone, and the faces then make a new
+// one and write it (see the faces' session lookups).
 type Cached struct {
 	Store
 	sessions *lru.Cache[string, SessionRef]
