@@ -64,15 +64,6 @@ type Envelope struct {
 	Body json.RawMessage
 }
 
-// IDString is the id as text: a string's value, or a number's digits.
-func (e *Envelope) IDString() string {
-	var s string
-	if len(e.ID) > 0 && e.ID[0] == '"' && json.Unmarshal(e.ID, &s) == nil {
-		return s
-	}
-	return string(e.ID)
-}
-
 // wire is how an envelope is read; RawMessage keeps id and body verbatim.
 type wire struct {
 	Kind *string         `json:"kind"`

@@ -52,9 +52,6 @@ func (r *Response) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// MarshalJSON implements json.Marshaler.
-func (r *Response) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil) }
-
 // AppendBatch appends a JSON array of the responses, in the order given
 // (the requests' order: clients read answers by position as well as by reqId).
 func AppendBatch(dst []byte, rs []Response) ([]byte, error) {
