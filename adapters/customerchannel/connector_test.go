@@ -14,7 +14,7 @@ func TestSMSConnectorGetsAgentRepliesWithRefID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.close()
+	defer conn.Close()
 	if a, err := conn.call(EventRegisterConnector, RegisterRequest{ID: "sms", Name: "SMS Connector", Channel: "sms"}); err != nil || a.Status != "ok" {
 		t.Fatalf("registerConnector: %+v, %v", a, err)
 	}
@@ -73,12 +73,12 @@ func TestSecondConnectorReplacesTheFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.close()
+	defer first.Close()
 	second, err := dialSIO(r.proxyURL, map[string]string{"secret": rigSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.close()
+	defer second.Close()
 	reg := RegisterRequest{ID: "sms", Name: "SMS", Channel: "sms"}
 	if a, err := first.call(EventRegisterConnector, reg); err != nil || a.Status != "ok" {
 		t.Fatalf("first register: %+v %v", a, err)
@@ -122,7 +122,7 @@ func TestConnectorAuthentication(t *testing.T) {
 			if err != nil {
 				return
 			}
-			defer c.close()
+			defer c.Close()
 			a, err := c.call(EventRegisterConnector, RegisterRequest{ID: "fb", Channel: "fb"})
 			if err != nil {
 				t.Fatal(err)
@@ -153,7 +153,7 @@ func TestBadSocketInputSendsNothingToAXP(t *testing.T) {
 		if a, err := c.call(EventEndConversation, EndRequest{ConversationID: ended.ConversationID}); err != nil || a.Status != "ok" {
 			t.Fatalf("end: %+v %v", a, err)
 		}
-		c.close()
+		c.Close()
 	}
 	tests := []struct {
 		name     string
@@ -161,25 +161,25 @@ func TestBadSocketInputSendsNothingToAXP(t *testing.T) {
 		wantCode string
 	}{
 		{name: "join with a wrong participant id", wantCode: CodeWrongParticipant, do: func(c *sioClient) error {
-			return c.emit(EventJoinConversation, JoinRequest{ConversationID: res.ConversationID, ID: "not-the-id"})
+			return c.Emit(EventJoinConversation, JoinRequest{ConversationID: res.ConversationID, ID: "not-the-id"})
 		}},
 		{name: "send without joining", wantCode: CodeNotJoined, do: func(c *sioClient) error {
-			return c.emit(EventSendMessage, SendRequest{ConversationID: res.ConversationID, Text: "sneaky"})
+			return c.Emit(EventSendMessage, SendRequest{ConversationID: res.ConversationID, Text: "sneaky"})
 		}},
 		{name: "join an unknown conversation", wantCode: CodeNotFound, do: func(c *sioClient) error {
-			return c.emit(EventJoinConversation, JoinRequest{ConversationID: "nope", ID: "x"})
+			return c.Emit(EventJoinConversation, JoinRequest{ConversationID: "nope", ID: "x"})
 		}},
 		{name: "payload that is not an object", wantCode: CodeBadPayload, do: func(c *sioClient) error {
-			return c.emitRaw(-1, EventSendMessage, `"just a string"`)
+			return c.EmitRaw(-1, EventSendMessage, `"just a string"`)
 		}},
 		{name: "send to an ended conversation", wantCode: CodeEnded, do: func(c *sioClient) error {
-			if err := c.emit(EventJoinConversation, JoinRequest{ConversationID: ended.ConversationID, ID: ended.Participant.ID}); err != nil {
+			if err := c.Emit(EventJoinConversation, JoinRequest{ConversationID: ended.ConversationID, ID: ended.Participant.ID}); err != nil {
 				return err
 			}
-			return c.emit(EventSendMessage, SendRequest{ConversationID: ended.ConversationID, Text: "too late"})
+			return c.Emit(EventSendMessage, SendRequest{ConversationID: ended.ConversationID, Text: "too late"})
 		}},
 		{name: "unknown event", wantCode: "", do: func(c *sioClient) error {
-			return c.emit("dance", map[string]string{"conversationId": res.ConversationID})
+			return c.Emit("dance", map[string]string{"conversationId": res.ConversationID})
 		}},
 	}
 	before := len(r.messages(t, res.ConversationID)) + len(r.messages(t, ended.ConversationID))
@@ -189,7 +189,7 @@ func TestBadSocketInputSendsNothingToAXP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.close()
+			defer c.Close()
 			if err := tt.do(c); err != nil {
 				t.Fatal(err)
 			}

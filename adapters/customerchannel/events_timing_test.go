@@ -23,7 +23,7 @@ func BenchmarkSocketMessagesToAXP(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				defer c.close()
+				defer c.Close()
 				if a, err := c.call(EventJoinConversation, JoinRequest{ConversationID: res.ConversationID, ID: res.Participant.ID}); err != nil || a.Status != "ok" {
 					b.Fatalf("join: %+v %v", a, err)
 				}

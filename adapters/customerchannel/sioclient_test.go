@@ -20,14 +20,6 @@ func dialSIO(base string, auth any) (*sioClient, error) {
 	return &sioClient{c}, nil
 }
 
-func (c *sioClient) emit(name string, payload any) error { return c.Emit(name, payload) }
-
-func (c *sioClient) emitRaw(ackID int, name string, args ...string) error {
-	return c.EmitRaw(ackID, name, args...)
-}
-
-func (c *sioClient) close() { c.Close() }
-
 // call emits with an ack and returns the server's Ack.
 func (c *sioClient) call(name string, payload any) (Ack, error) {
 	var a Ack
