@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/envelope"
 	"github.com/connector-proxy/connector-proxy/mapping"
 )
@@ -302,13 +303,9 @@ func (f *Face) ownedConversation(ctx context.Context, id string, owner mapping.C
 		return nil, fmt.Errorf("connectorapi: load conversation: %w", err)
 	}
 	if conv.Owner != owner {
-		return nil, notOwner(reqID)
+		return nil, auth.NotOwner()
 	}
 	return conv, nil
-}
-
-func notOwner(reqID json.RawMessage) error {
-	return &apiError{Status: 401, ErrorCode: 40103, Title: "Invalid ConsumerJWS", Details: "ConsumerJWS does not own this conversation", ReqID: reqID}
 }
 
 // agents reads the contact-center participants recorded on a conversation.

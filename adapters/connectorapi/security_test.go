@@ -84,8 +84,13 @@ func TestSecurityEveryBadTokenIs401WithNoBackendCall(t *testing.T) {
 				if code != 401 {
 					t.Fatalf("status %d, want 401: %s", code, body)
 				}
-				if e := decodeLPError(t, 401, body); e.Body.ErrorCode != tt.errorCode {
+				e := decodeLPError(t, 401, body)
+				if e.Body.ErrorCode != tt.errorCode {
 					t.Fatalf("errorCode %d, want %d: %s", e.Body.ErrorCode, tt.errorCode, body)
+				}
+				// Refused after its envelope was read: the answer names the request.
+				if tt.name == "consumer B on consumer A's conversation" && string(e.ReqID) != `"1"` {
+					t.Fatalf("reqId %s, want \"1\": %s", e.ReqID, body)
 				}
 				if after := s.backend.calls(); after != before {
 					t.Fatalf("%d backend calls were made", after-before)
