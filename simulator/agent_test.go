@@ -147,7 +147,7 @@ func TestListMessagesPaginates(t *testing.T) {
 		{"default page size 10", "", []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7"}, engagement.Pagination{PageNumber: 1, PageSize: 10, Total: 7}, engagement.Links{}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		a.run(tc.name, func(t *testing.T) {
 			page := a.listPage(e, s.SessionID, tc.query)
 			var texts []string
 			for _, m := range page.Messages {
@@ -158,14 +158,14 @@ func TestListMessagesPaginates(t *testing.T) {
 			}
 		})
 	}
-	t.Run("links are followable", func(t *testing.T) {
+	a.run("links are followable", func(t *testing.T) {
 		var page engagement.Messages
 		a.expect(do(t, "GET", a.srv.URL+link(2), a.token, nil), 200).decode(t, &page)
 		if page.Messages[0].Text() != "m4" {
 			t.Fatalf("page 2 starts with %s", page.Messages[0].Text())
 		}
 	})
-	t.Run("empty links are present as empty strings", func(t *testing.T) {
+	a.run("empty links are present as empty strings", func(t *testing.T) {
 		r := a.channel("GET", "/engagements/"+e.EngagementID+"/messages?dialogId="+e.Dialogs[0].DialogID+"&sessionId="+s.SessionID, nil)
 		if !strings.Contains(string(r.body), `"links":{"prev":"","next":""}`) {
 			t.Fatalf("links %s", r.body)
@@ -194,7 +194,7 @@ func TestSimAgentAPIErrors(t *testing.T) {
 		{"broken JSON", "/sim/accounts/" + acct + "/engagements/" + e.EngagementID + ":agentJoin", `{"displayName":`, 400},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		a.run(tc.name, func(t *testing.T) {
 			r := a.sim("POST", tc.path, tc.body)
 			if r.status != tc.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)

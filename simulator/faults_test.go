@@ -67,7 +67,7 @@ func TestFaultsFailTheNextMatchingCalls(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		a.run(tc.name, func(t *testing.T) {
 			a.expect(a.sim("POST", "/sim/faults", tc.fault), 201)
 			rs := tc.calls()
 			for i, r := range rs {

@@ -141,6 +141,18 @@ func newAPI(t *testing.T, cfg Config) *api {
 	return &api{t: t, srv: srv, token: tokenFor(t, srv, acct)}
 }
 
+// run runs f as a subtest with a's helpers reporting to it: a failure must
+// stop the subtest, and FailNow on the parent from a subtest's goroutine
+// is not allowed. Subtests run one at a time, so swapping a.t is safe.
+func (a *api) run(name string, f func(t *testing.T)) {
+	parent := a.t
+	parent.Run(name, func(t *testing.T) {
+		a.t = t
+		defer func() { a.t = parent }()
+		f(t)
+	})
+}
+
 func (a *api) channel(method, rest string, body any) reply {
 	a.t.Helper()
 	return do(a.t, method, a.srv.URL+channelBase+acct+rest, a.token, body)

@@ -84,7 +84,7 @@ func TestInvalidRequestsAnswer400NamingEachViolatedField(t *testing.T) {
 		}, []string{"eventTypes"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		a.run(tc.name, func(t *testing.T) {
 			r := a.face(tc.webhook, tc.method, tc.path, tc.body)
 			if r.status != 400 {
 				t.Fatalf("status %d, want 400: %s", r.status, r.body)
@@ -150,7 +150,7 @@ func TestUnknownIDsAndPathsAnswer404(t *testing.T) {
 		{"unknown path", "GET", "/customers", false, nil},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		a.run(tc.name, func(t *testing.T) {
 			r := a.face(tc.webhook, tc.method, tc.path, tc.body)
 			if r.status != 404 {
 				t.Fatalf("status %d, want 404: %s", r.status, r.body)
@@ -332,7 +332,7 @@ func TestWrongMethodAnswers405WithAllow(t *testing.T) {
 		{"sim verb", func() reply { return a.sim("GET", "/sim/accounts/"+acct+"/engagements/"+id+":agentJoin", nil) }, "POST"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		a.run(tc.name, func(t *testing.T) {
 			r := tc.send()
 			if r.status != 405 || r.header["Allow"] != tc.allow {
 				t.Fatalf("status %d allow %q, want 405 %q", r.status, r.header["Allow"], tc.allow)
