@@ -2,28 +2,16 @@ package connectorapi
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"testing"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/connector-proxy/connector-proxy/auth"
-	"github.com/connector-proxy/connector-proxy/mapping"
 )
 
 // newDomainFace is a face over the fake backend with cfg's Domain API
 // settings, driven by calling Handler.
 func newDomainFace(tb testing.TB, cfg Config) *Face {
 	tb.Helper()
-	store, err := mapping.OpenBolt(filepath.Join(tb.TempDir(), "d.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = store.Close() })
-	tokens, err := auth.New(auth.Options{Apps: defaultApps("http://127.0.0.1:9"), Key: genKey(tb)})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	store, tokens := boltAndTokens(tb, "http://127.0.0.1:9")
 	cfg.ChannelProviderID = provider
 	f, err := newFace(cfg, &fakeBackend{}, store, tokens)
 	if err != nil {

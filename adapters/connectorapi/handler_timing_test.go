@@ -52,6 +52,22 @@ func (f *fakeBackend) SendMessage(_ context.Context, _ string, in *engagement.Se
 	return &engagement.Message{MessageIndex: f.index[in.DialogID]}, nil
 }
 
+// boltAndTokens opens a bolt store, closed at cleanup, and a token service
+// for defaultApps(hooksURL): what a face over the fake backend needs.
+func boltAndTokens(tb testing.TB, hooksURL string) (*mapping.Bolt, *auth.Service) {
+	tb.Helper()
+	store, err := mapping.OpenBolt(filepath.Join(tb.TempDir(), "face.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	tokens, err := auth.New(auth.Options{Apps: defaultApps(hooksURL), Key: genKey(tb)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return store, tokens
+}
+
 // unit is a face over the fake backend and a real (cached) bolt store,
 // driven by calling Handler directly.
 type unit struct {
@@ -61,15 +77,7 @@ type unit struct {
 
 func newUnit(tb testing.TB) *unit {
 	tb.Helper()
-	store, err := mapping.OpenBolt(filepath.Join(tb.TempDir(), "u.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = store.Close() })
-	tokens, err := auth.New(auth.Options{Apps: defaultApps("http://127.0.0.1:9"), Key: genKey(tb)})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	store, tokens := boltAndTokens(tb, "http://127.0.0.1:9")
 	f, err := newFace(Config{ChannelProviderID: provider}, &fakeBackend{}, mapping.NewCached(store, 1000, false, nil), tokens)
 	if err != nil {
 		tb.Fatal(err)

@@ -2,7 +2,6 @@ package connectorapi
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -103,16 +102,8 @@ func TestSweepWithStaleHeadsNeitherResendsNorSkipsBackoff(t *testing.T) {
 				posts.Add(1)
 				ctx.SetStatusCode(tt.status)
 			})
-			bolt, err := mapping.OpenBolt(filepath.Join(t.TempDir(), "o.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = bolt.Close() })
+			bolt, tokens := boltAndTokens(t, url)
 			store := newStaleHeads(bolt)
-			tokens, err := auth.New(auth.Options{Apps: defaultApps(url), Key: genKey(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
 			f, err := newFace(Config{ChannelProviderID: provider, Now: newClock().Now, PollInterval: 5 * time.Millisecond},
 				&fakeBackend{}, store, tokens)
 			if err != nil {
