@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -202,9 +201,12 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 // lock serialises work on one consumer or conversation (striped: unrelated
 // keys may share a stripe, which only costs a little waiting).
 func (f *Face) lock(key string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	mu := &f.locks[h.Sum32()%uint32(len(f.locks))]
+	h := uint32(2166136261) // FNV-1a, inline: hash/fnv would allocate per call
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	mu := &f.locks[h%uint32(len(f.locks))]
 	mu.Lock()
 	return mu.Unlock
 }
