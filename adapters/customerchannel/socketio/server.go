@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -316,7 +317,9 @@ func (s *Server) originAllowed(ctx *fasthttp.RequestCtx) bool {
 		return true
 	}
 	for _, o := range s.opts.AllowedOrigins {
-		if o == "*" || o == string(origin) {
+		// A configured entry may end in "/"; an Origin header never does
+		// (the customer channel face's CORS reads the list the same way).
+		if o == "*" || strings.TrimSuffix(o, "/") == string(origin) {
 			return true
 		}
 	}

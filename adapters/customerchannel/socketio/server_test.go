@@ -656,7 +656,9 @@ func TestEventQueueFullDisconnects(t *testing.T) {
 
 func TestCORS(t *testing.T) {
 	checkGoroutines(t)
-	_, base := newTestServer(t, Options{AllowedOrigins: []string{"https://shop.example"}})
+	// The second entry is written with a trailing slash, as operators copy
+	// URLs; browsers send origins without one.
+	_, base := newTestServer(t, Options{AllowedOrigins: []string{"https://shop.example", "https://help.example/"}})
 	tests := []struct {
 		name, method, origin string
 		status               int
@@ -664,6 +666,7 @@ func TestCORS(t *testing.T) {
 	}{
 		{"allowed origin", "GET", "https://shop.example", 200, "https://shop.example"},
 		{"preflight", "OPTIONS", "https://shop.example", 204, "https://shop.example"},
+		{"allowed origin configured with a trailing slash", "GET", "https://help.example", 200, "https://help.example"},
 		{"other origin", "GET", "https://evil.example", 403, ""},
 		{"no origin", "GET", "", 200, ""},
 		{"same origin", "GET", base, 200, ""},
