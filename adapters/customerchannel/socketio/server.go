@@ -319,7 +319,7 @@ func (s *Server) originAllowed(ctx *fasthttp.RequestCtx) bool {
 	for _, o := range s.opts.AllowedOrigins {
 		// A configured entry may end in "/"; an Origin header never does
 		// (the customer channel face's CORS reads the list the same way).
-		if o == "*" || strings.TrimSuffix(o, "/") == string(origin) {
+		if o == "*" || strings.TrimRight(o, "/") == string(origin) {
 			return true
 		}
 	}
