@@ -195,7 +195,6 @@ func (p *Proxy) provisionFaces() error {
 		return fmt.Errorf("proxy: connector API auth: %w", err)
 	}
 	p.lp, err = connectorapi.New(connectorapi.Config{
-		Apps:              cfg.ConnectorAPI.Apps,
 		ChannelProviderID: cfg.AXP.ChannelProviderID,
 		PublicHost:        p.domainHost(),
 		TLSPort:           p.tlsPort(),

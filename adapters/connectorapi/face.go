@@ -48,9 +48,6 @@ const (
 
 // Config configures a Face.
 type Config struct {
-	// Apps are informational here (auth.Service holds the truth); kept so
-	// that the process can hand one configuration to both.
-	Apps []auth.App
 	// ChannelProviderID is the AXP channel provider sessions are made for.
 	ChannelProviderID string
 	// CustomerIdentifier is the customerIdentifiers key (a name configured
