@@ -13,32 +13,55 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Bucket names. Conversations are indexed by dialog (the relay's key) and by
-// owner (a consumer's list); outbox items live in one sub-bucket per queue,
-// keyed by big-endian sequence so that a cursor's First is the queue's head.
+// Bucket names. Conversations are indexed by dialog and by owner (a
+// consumer's list). Inbox entries and outbox items live in one sub-bucket
+// per conversation, keyed by big-endian sequence so that a cursor's First
+// is the queue's head; each has an index by due time (key: shard, time,
+// conversation) with a reverse entry per conversation, so that a sweep
+// reads only what is due.
 const (
-	bucketSessions = "sessions"
-	bucketConvs    = "conversations"
-	bucketDialogs  = "dialogs"
-	bucketOwners   = "owners"
-	bucketSeen     = "seen"
-	bucketOutbox   = "outbox"
-	bucketMeta     = "meta"
-	keyDepth       = "outbox-depth"
+	bucketSessions  = "sessions"
+	bucketConvs     = "conversations"
+	bucketDialogs   = "dialogs"
+	bucketOwners    = "owners"
+	bucketSeen      = "seen"
+	bucketInbox     = "inbox"
+	bucketInReady   = "inbox-ready"
+	bucketInReadyOf = "inbox-ready-of"
+	bucketOutbox    = "outbox"
+	bucketDue       = "outbox-due"
+	bucketDueOf     = "outbox-due-of"
+	bucketClaims    = "claims"
+	bucketSends     = "sends"
+	bucketMeta      = "meta"
+	keyDepth        = "outbox-depth"
 )
 
-// Bolt is the embedded Store: one bbolt file, fsync'd on every write, so that
-// whatever a face acknowledged survives a crash of the process.
+func boltBuckets() []string {
+	return []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketInbox,
+		bucketInReady, bucketInReadyOf, bucketOutbox, bucketDue, bucketDueOf, bucketClaims, bucketSends, bucketMeta}
+}
+
+// errSeen refuses an inbox write whose dedupe key is already there.
+var errSeen = errors.New("mapping: event already received")
+
+// Bolt is the embedded Store: one bbolt file, fsync'd on every commit, so
+// that whatever a face acknowledged survives a crash of the process.
+// Concurrent writes share commits (see groupWriter); reads do not wait for
+// writes.
 type Bolt struct {
 	db        *bolt.DB
+	w         *groupWriter
 	now       func() time.Time
 	retention time.Duration
+	observe   func(writes int, took time.Duration)
 
-	// Leases live in memory: only one process can open the file, so there
-	// is no other replica to hand a queue to, and a lease must not outlive
-	// the process that took it anyway.
+	// Leases live in memory: only one process can open the file, so it
+	// holds every shard; the map keeps Lease's contract for tests and
+	// for a holder that names itself differently.
 	leaseMu sync.Mutex
-	leases  map[string]boltLease
+	leases  map[int]boltLease
+	alive   string // the holder that last said it was alive
 }
 
 type boltLease struct {
@@ -58,19 +81,24 @@ func WithClock(now func() time.Time) BoltOption { return func(b *Bolt) { b.now =
 // removes it (default 72 h).
 func WithRetention(d time.Duration) BoltOption { return func(b *Bolt) { b.retention = d } }
 
+// WithCommitObserver is told the size and duration of every group commit.
+func WithCommitObserver(fn func(writes int, took time.Duration)) BoltOption {
+	return func(b *Bolt) { b.observe = fn }
+}
+
 // OpenBolt opens (creating when missing) the store at path. A second process
 // on the same file fails after a second instead of waiting for the lock.
 func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("mapping: open %s: %w", path, err)
 	}
-	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour, leases: map[string]boltLease{}}
+	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour, leases: map[int]boltLease{}}
 	for _, o := range opts {
 		o(b)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketOutbox, bucketMeta} {
+		for _, name := range boltBuckets() {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return err
 			}
@@ -81,11 +109,15 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("mapping: prepare %s: %w", path, err)
 	}
+	b.w = newGroupWriter(db, b.observe)
 	return b, nil
 }
 
-// Close releases the file.
-func (b *Bolt) Close() error { return b.db.Close() }
+// Close waits for the writes under way and releases the file.
+func (b *Bolt) Close() error {
+	b.w.close()
+	return b.db.Close()
+}
 
 // Ping checks that the file still answers a read.
 func (b *Bolt) Ping(ctx context.Context) error {
@@ -102,21 +134,16 @@ func (b *Bolt) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return nil
 }
 
+// update runs fn in the next group commit.
 func (b *Bolt) update(ctx context.Context, fn func(*bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := b.db.Update(fn); err != nil {
-		return storeErr(err)
-	}
-	return nil
+	return b.w.write(ctx, fn)
 }
 
-// storeErr keeps ErrNotFound and marks every other failure inside a
+// storeErr keeps the refusals and marks every other failure inside a
 // transaction (closed file, I/O, a record that no longer decodes) as the
 // store being unavailable: callers answer 503, never "not found".
 func storeErr(err error) error {
-	if errors.Is(err, ErrNotFound) {
+	if refusal(err) || errors.Is(err, ErrUnavailable) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -141,6 +168,10 @@ func putJSON(bk *bolt.Bucket, key []byte, v any) error {
 	return bk.Put(key, raw)
 }
 
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// Sessions.
+
 // Session implements Registry.
 func (b *Bolt) Session(ctx context.Context, key ConsumerKey) (SessionRef, error) {
 	var ref SessionRef
@@ -152,8 +183,12 @@ func (b *Bolt) Session(ctx context.Context, key ConsumerKey) (SessionRef, error)
 
 // PutSession implements Registry.
 func (b *Bolt) PutSession(ctx context.Context, key ConsumerKey, ref SessionRef) error {
+	raw, err := json.Marshal(ref)
+	if err != nil {
+		return fmt.Errorf("mapping: session %s: %w", key, err)
+	}
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		return putJSON(bucket(tx, bucketSessions), []byte(key.String()), ref)
+		return bucket(tx, bucketSessions).Put([]byte(key.String()), raw)
 	})
 }
 
@@ -164,6 +199,8 @@ func (b *Bolt) DeleteSession(ctx context.Context, key ConsumerKey) error {
 	})
 }
 
+// Conversations.
+
 // ownerKey orders a consumer's conversations by creation, then id.
 func ownerKey(c *Conversation) []byte {
 	k := make([]byte, 0, 64)
@@ -173,50 +210,48 @@ func ownerKey(c *Conversation) []byte {
 	return append(k, c.ID...)
 }
 
-// PutConversation implements Registry.
-func (b *Bolt) PutConversation(ctx context.Context, c *Conversation) error {
-	if c.ID == "" {
-		return errors.New("mapping: conversation without id")
-	}
-	return b.update(ctx, func(tx *bolt.Tx) error {
-		if err := putJSON(bucket(tx, bucketConvs), []byte(c.ID), c); err != nil {
-			return err
-		}
-		if c.DialogID != "" {
-			if err := bucket(tx, bucketDialogs).Put([]byte(c.DialogID), []byte(c.ID)); err != nil {
-				return err
-			}
-		}
-		return bucket(tx, bucketOwners).Put(ownerKey(c), []byte(c.ID))
-	})
-}
-
-// Conversation implements Registry.
-func (b *Bolt) Conversation(ctx context.Context, id string) (*Conversation, error) {
+// Conversation records are the JSON of the Conversation, whose version
+// Commit reads.
+func decodeConv(raw []byte) (*Conversation, error) {
 	c := new(Conversation)
-	err := b.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(bucket(tx, bucketConvs), []byte(id), c)
-	})
-	if err != nil {
+	if err := json.Unmarshal(raw, c); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
+// Conversation implements Registry.
+func (b *Bolt) Conversation(ctx context.Context, id string) (*Conversation, error) {
+	var c *Conversation
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		raw := bucket(tx, bucketConvs).Get([]byte(id))
+		if raw == nil {
+			return fmt.Errorf("%w: conversation %s", ErrNotFound, id)
+		}
+		var err error
+		c, err = decodeConv(raw)
+		return err
+	})
+	return c, err
+}
+
 // ConversationByDialog implements Registry.
 func (b *Bolt) ConversationByDialog(ctx context.Context, dialogID string) (*Conversation, error) {
-	c := new(Conversation)
+	var c *Conversation
 	err := b.view(ctx, func(tx *bolt.Tx) error {
 		id := bucket(tx, bucketDialogs).Get([]byte(dialogID))
 		if id == nil {
 			return fmt.Errorf("%w: dialog %s", ErrNotFound, dialogID)
 		}
-		return getJSON(bucket(tx, bucketConvs), id, c)
+		raw := bucket(tx, bucketConvs).Get(id)
+		if raw == nil {
+			return fmt.Errorf("%w: conversation of dialog %s", ErrNotFound, dialogID)
+		}
+		var err error
+		c, err = decodeConv(raw)
+		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c, err
 }
 
 // Conversations implements Registry.
@@ -227,11 +262,12 @@ func (b *Bolt) Conversations(ctx context.Context, owner ConsumerKey) ([]*Convers
 		convs := bucket(tx, bucketConvs)
 		cur := bucket(tx, bucketOwners).Cursor()
 		for k, id := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, id = cur.Next() {
-			c := new(Conversation)
-			if err := getJSON(convs, id, c); err != nil {
-				if errors.Is(err, ErrNotFound) {
-					continue // swept between index and record
-				}
+			raw := convs.Get(id)
+			if raw == nil {
+				continue // swept between index and record
+			}
+			c, err := decodeConv(raw)
+			if err != nil {
 				return err
 			}
 			out = append(out, c)
@@ -241,34 +277,633 @@ func (b *Bolt) Conversations(ctx context.Context, owner ConsumerKey) ([]*Convers
 	return out, err
 }
 
-// MarkSeen implements Registry.
-func (b *Bolt) MarkSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	first := false
-	now := b.now()
+// storedVersion reads the version of conversation id in tx; ok is false
+// when there is none.
+func storedVersion(tx *bolt.Tx, id string) (uint64, bool, error) {
+	raw := bucket(tx, bucketConvs).Get([]byte(id))
+	if raw == nil {
+		return 0, false, nil
+	}
+	var v struct {
+		Version uint64 `json:"version"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return 0, false, err
+	}
+	return v.Version, true, nil
+}
+
+// Commit implements Registry in one transaction of the group commit.
+func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
+	if err := checkChange(ch); err != nil {
+		return err
+	}
+	var next *Conversation
+	if ch.Conv != nil {
+		next = ch.Conv.Clone()
+		next.Version = ch.Conv.Version + 1
+	}
+	var convRaw []byte
+	if next != nil {
+		var err error
+		if convRaw, err = json.Marshal(next); err != nil {
+			return fmt.Errorf("mapping: conversation %s: %w", next.ID, err)
+		}
+	}
+	seqs := make([]uint64, len(ch.Outbox))
 	err := b.update(ctx, func(tx *bolt.Tx) error {
-		bk := bucket(tx, bucketSeen)
-		if v := bk.Get([]byte(key)); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
+		// Refusals first, before anything is written.
+		if ch.Fence != nil && !b.holds(ch.Fence.Shard, ch.Fence.Holder) {
+			return fmt.Errorf("%w: shard %d", ErrNotOwner, ch.Fence.Shard)
+		}
+		if next != nil {
+			v, ok, err := storedVersion(tx, next.ID)
+			if err != nil {
+				return err
+			}
+			if ok != (ch.Conv.Version > 0) || v != ch.Conv.Version {
+				return fmt.Errorf("%w: %s is at version %d, the change was made at %d", ErrConflict, next.ID, v, ch.Conv.Version)
+			}
+			if err := bucket(tx, bucketConvs).Put([]byte(next.ID), convRaw); err != nil {
+				return err
+			}
+			if err := bucket(tx, bucketOwners).Put(ownerKey(next), []byte(next.ID)); err != nil {
+				return err
+			}
+			if next.DialogID != "" {
+				if err := bucket(tx, bucketDialogs).Put([]byte(next.DialogID), []byte(next.ID)); err != nil {
+					return err
+				}
+			}
+		}
+		for i, it := range ch.Outbox {
+			seq, err := b.enqueue(tx, it)
+			if err != nil {
+				return err
+			}
+			seqs[i] = seq
+		}
+		if len(ch.Done) > 0 {
+			if err := b.removeEntries(tx, ch.Done); err != nil {
+				return err
+			}
+		}
+		if ch.Release != nil {
+			if err := releaseClaimTx(tx, ch.Release.Owner, ch.Release.Holder); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, it := range ch.Outbox {
+		it.Seq = seqs[i]
+	}
+	if next != nil {
+		ch.Conv.Version = next.Version
+	}
+	return nil
+}
+
+// checkChange refuses a change no store could write.
+func checkChange(ch *Change) error {
+	if ch.Conv != nil && ch.Conv.ID == "" {
+		return errors.New("mapping: conversation without id")
+	}
+	for _, it := range ch.Outbox {
+		if it.Queue == "" {
+			return errors.New("mapping: outbox item without queue")
+		}
+	}
+	return nil
+}
+
+// Due indexes, of the inbox and of the outbox: key shard, time, queue.
+
+type dueIndex struct{ idx, of string }
+
+var (
+	inboxReady = dueIndex{bucketInReady, bucketInReadyOf}
+	outboxDue  = dueIndex{bucketDue, bucketDueOf}
+)
+
+func dueKey(queue string, at time.Time) []byte {
+	k := make([]byte, 0, 9+len(queue))
+	k = append(k, byte(ShardOf(queue)))
+	k = binary.BigEndian.AppendUint64(k, uint64(max(at.UnixNano(), 0)))
+	return append(k, queue...)
+}
+
+// set makes queue due at at, replacing its previous due time.
+func (d dueIndex) set(tx *bolt.Tx, queue string, at time.Time) error {
+	if err := d.del(tx, queue); err != nil {
+		return err
+	}
+	k := dueKey(queue, at)
+	if err := bucket(tx, d.idx).Put(k, nil); err != nil {
+		return err
+	}
+	return bucket(tx, d.of).Put([]byte(queue), k)
+}
+
+// keepEarlier makes queue due at at unless it is due earlier already.
+func (d dueIndex) keepEarlier(tx *bolt.Tx, queue string, at time.Time) error {
+	if old := bucket(tx, d.of).Get([]byte(queue)); len(old) >= 9 {
+		if int64(binary.BigEndian.Uint64(old[1:9])) <= at.UnixNano() {
 			return nil
 		}
-		first = true
-		return bk.Put([]byte(key), binary.BigEndian.AppendUint64(nil, uint64(now.Add(ttl).UnixNano())))
+	}
+	return d.set(tx, queue, at)
+}
+
+func (d dueIndex) del(tx *bolt.Tx, queue string) error {
+	of := bucket(tx, d.of)
+	old := of.Get([]byte(queue))
+	if old == nil {
+		return nil
+	}
+	if err := bucket(tx, d.idx).Delete(bytes.Clone(old)); err != nil {
+		return err
+	}
+	return of.Delete([]byte(queue))
+}
+
+// scan returns up to limit queues of shard due by now, earliest first.
+func (d dueIndex) scan(tx *bolt.Tx, shard int, now time.Time, limit int) []string {
+	var out []string
+	cur := bucket(tx, d.idx).Cursor()
+	prefix := []byte{byte(shard)}
+	for k, _ := cur.Seek(prefix); k != nil && k[0] == byte(shard) && len(out) < limit; k, _ = cur.Next() {
+		if len(k) < 9 || int64(binary.BigEndian.Uint64(k[1:9])) > now.UnixNano() {
+			break
+		}
+		out = append(out, string(k[9:]))
+	}
+	return out
+}
+
+// Inbox.
+
+// seenLive reports whether key was recorded and has not expired.
+func seenLive(seen *bolt.Bucket, key string, now time.Time) bool {
+	v := seen.Get([]byte(key))
+	return len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano()
+}
+
+// Receive implements Inbox.
+func (b *Bolt) Receive(ctx context.Context, e *InboxEntry, ttl time.Duration) (bool, error) {
+	if e.Conversation == "" {
+		return false, errors.New("mapping: inbox entry without conversation")
+	}
+	now := b.now()
+	if e.ReceivedAt.IsZero() {
+		e.ReceivedAt = now
+	}
+	var seq uint64
+	err := b.update(ctx, func(tx *bolt.Tx) error {
+		seen := bucket(tx, bucketSeen)
+		if e.Key != "" && seenLive(seen, e.Key, now) {
+			return errSeen
+		}
+		q, err := bucket(tx, bucketInbox).CreateBucketIfNotExists([]byte(e.Conversation))
+		if err != nil {
+			return err
+		}
+		if seq, err = bucket(tx, bucketInbox).NextSequence(); err != nil {
+			return err
+		}
+		entry := *e
+		entry.Seq = seq
+		if err := putJSON(q, u64(seq), &entry); err != nil {
+			return err
+		}
+		if e.Key != "" {
+			if err := seen.Put([]byte(e.Key), u64(uint64(now.Add(ttl).UnixNano()))); err != nil {
+				return err
+			}
+		}
+		return inboxReady.keepEarlier(tx, e.Conversation, now)
 	})
-	return first, err
+	if errors.Is(err, errSeen) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	e.Seq = seq
+	return false, nil
 }
 
-// ForgetSeen implements Registry.
-func (b *Bolt) ForgetSeen(ctx context.Context, key string) error {
-	return b.update(ctx, func(tx *bolt.Tx) error { return bucket(tx, bucketSeen).Delete([]byte(key)) })
+// ReadyInbox implements Inbox.
+func (b *Bolt) ReadyInbox(ctx context.Context, shard int, now time.Time, limit int) ([]string, error) {
+	var out []string
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		out = inboxReady.scan(tx, shard, now, limit)
+		return nil
+	})
+	return out, err
 }
 
-// Sweep removes expired dedupe keys and closed conversations older than the
-// retention, with their indexes. It returns how many records went.
+// InboxOf implements Inbox.
+func (b *Bolt) InboxOf(ctx context.Context, conversation string, limit int) ([]*InboxEntry, error) {
+	var out []*InboxEntry
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		q := bucket(tx, bucketInbox).Bucket([]byte(conversation))
+		if q == nil {
+			return nil
+		}
+		cur := q.Cursor()
+		for k, v := cur.First(); k != nil && len(out) < limit; k, v = cur.Next() {
+			e := new(InboxEntry)
+			if err := json.Unmarshal(v, e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Defer implements Inbox.
+func (b *Bolt) Defer(ctx context.Context, conversation string, until time.Time) error {
+	return b.update(ctx, func(tx *bolt.Tx) error {
+		if bucket(tx, bucketInbox).Bucket([]byte(conversation)) == nil {
+			return nil
+		}
+		return inboxReady.set(tx, conversation, until)
+	})
+}
+
+// Discard implements Inbox.
+func (b *Bolt) Discard(ctx context.Context, entries []*InboxEntry) error {
+	return b.update(ctx, func(tx *bolt.Tx) error { return b.removeEntries(tx, entries) })
+}
+
+// removeEntries deletes applied or discarded entries; a queue left empty
+// leaves the ready index, one with more stays ready now.
+func (b *Bolt) removeEntries(tx *bolt.Tx, entries []*InboxEntry) error {
+	root := bucket(tx, bucketInbox)
+	touched := map[string]bool{}
+	for _, e := range entries {
+		q := root.Bucket([]byte(e.Conversation))
+		if q == nil {
+			continue
+		}
+		if err := q.Delete(u64(e.Seq)); err != nil {
+			return err
+		}
+		touched[e.Conversation] = true
+	}
+	for conv := range touched {
+		q := root.Bucket([]byte(conv))
+		if k, _ := q.Cursor().First(); k != nil {
+			continue
+		}
+		if err := root.DeleteBucket([]byte(conv)); err != nil {
+			return err
+		}
+		if err := inboxReady.del(tx, conv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Outbox.
+
+func addDepth(meta *bolt.Bucket, delta int) error {
+	d := int64(0)
+	if v := meta.Get([]byte(keyDepth)); len(v) == 8 {
+		d = int64(binary.BigEndian.Uint64(v))
+	}
+	d = max(d+int64(delta), 0)
+	return meta.Put([]byte(keyDepth), u64(uint64(d)))
+}
+
+// enqueue appends one item to its queue; a queue that was empty becomes
+// due at the item's NextAttempt.
+func (b *Bolt) enqueue(tx *bolt.Tx, it *OutboxItem) (uint64, error) {
+	root := bucket(tx, bucketOutbox)
+	q, err := root.CreateBucketIfNotExists([]byte(it.Queue))
+	if err != nil {
+		return 0, err
+	}
+	wasEmpty := true
+	if k, _ := q.Cursor().First(); k != nil {
+		wasEmpty = false
+	}
+	seq, err := root.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	stored := *it
+	stored.Seq = seq
+	if err := putJSON(q, u64(seq), &stored); err != nil {
+		return 0, err
+	}
+	if wasEmpty {
+		if err := outboxDue.set(tx, it.Queue, it.NextAttempt); err != nil {
+			return 0, err
+		}
+	}
+	return seq, addDepth(bucket(tx, bucketMeta), 1)
+}
+
+// Due implements Outbox.
+func (b *Bolt) Due(ctx context.Context, shard int, now time.Time, limit int) ([]*OutboxItem, error) {
+	var out []*OutboxItem
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		root := bucket(tx, bucketOutbox)
+		for _, queue := range outboxDue.scan(tx, shard, now, limit) {
+			q := root.Bucket([]byte(queue))
+			if q == nil {
+				continue
+			}
+			_, v := q.Cursor().First()
+			if v == nil {
+				continue
+			}
+			it := new(OutboxItem)
+			if err := json.Unmarshal(v, it); err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Retry implements Outbox.
+func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
+	raw, err := json.Marshal(item)
+	if err != nil {
+		return fmt.Errorf("mapping: outbox item %s/%d: %w", item.Queue, item.Seq, err)
+	}
+	return b.update(ctx, func(tx *bolt.Tx) error {
+		q := bucket(tx, bucketOutbox).Bucket([]byte(item.Queue))
+		if q == nil || q.Get(u64(item.Seq)) == nil {
+			return fmt.Errorf("%w: outbox item %s/%d", ErrNotFound, item.Queue, item.Seq)
+		}
+		if err := q.Put(u64(item.Seq), raw); err != nil {
+			return err
+		}
+		if k, _ := q.Cursor().First(); bytes.Equal(k, u64(item.Seq)) {
+			return outboxDue.set(tx, item.Queue, item.NextAttempt)
+		}
+		return nil
+	})
+}
+
+// Remove implements Outbox. Removing an item that is already gone is not an
+// error: two deliverers racing after a restart both end in the same state.
+func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
+	return b.update(ctx, func(tx *bolt.Tx) error {
+		root := bucket(tx, bucketOutbox)
+		q := root.Bucket([]byte(item.Queue))
+		if q == nil || q.Get(u64(item.Seq)) == nil {
+			return nil
+		}
+		if err := q.Delete(u64(item.Seq)); err != nil {
+			return err
+		}
+		if _, v := q.Cursor().First(); v != nil {
+			next := new(OutboxItem)
+			if err := json.Unmarshal(v, next); err != nil {
+				return err
+			}
+			if err := outboxDue.set(tx, item.Queue, next.NextAttempt); err != nil {
+				return err
+			}
+		} else {
+			if err := root.DeleteBucket([]byte(item.Queue)); err != nil {
+				return err
+			}
+			if err := outboxDue.del(tx, item.Queue); err != nil {
+				return err
+			}
+		}
+		return addDepth(bucket(tx, bucketMeta), -1)
+	})
+}
+
+// Depth implements Outbox.
+func (b *Bolt) Depth(ctx context.Context) (int, error) {
+	d := 0
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		if v := bucket(tx, bucketMeta).Get([]byte(keyDepth)); len(v) == 8 {
+			d = int(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	return d, err
+}
+
+// Leases.
+
+func checkLease(shard int, holder string, ttl time.Duration) error {
+	switch {
+	case shard < 0 || shard >= Shards:
+		return fmt.Errorf("mapping: lease of shard %d, want 0..%d", shard, Shards-1)
+	case holder == "":
+		return errors.New("mapping: lease without holder")
+	case ttl <= 0:
+		return fmt.Errorf("mapping: lease ttl %s is not positive", ttl)
+	}
+	return nil
+}
+
+// Lease implements Leases, with the injected clock deciding expiry.
+func (b *Bolt) Lease(ctx context.Context, shard int, holder string, ttl time.Duration) (bool, error) {
+	if err := checkLease(shard, holder, ttl); err != nil {
+		return false, err
+	}
+	if err := b.Ping(ctx); err != nil {
+		return false, err
+	}
+	b.leaseMu.Lock()
+	defer b.leaseMu.Unlock()
+	now := b.now()
+	if l, ok := b.leases[shard]; ok && l.holder != holder && now.Before(l.until) {
+		return false, nil
+	}
+	b.leases[shard] = boltLease{holder: holder, until: now.Add(ttl)}
+	return true, nil
+}
+
+// holds reports whether holder has shard's lease now.
+func (b *Bolt) holds(shard int, holder string) bool {
+	b.leaseMu.Lock()
+	defer b.leaseMu.Unlock()
+	l, ok := b.leases[shard]
+	return ok && l.holder == holder && b.now().Before(l.until)
+}
+
+// Release implements Leases.
+func (b *Bolt) Release(ctx context.Context, shard int, holder string) error {
+	if err := b.Ping(ctx); err != nil {
+		return err
+	}
+	b.leaseMu.Lock()
+	defer b.leaseMu.Unlock()
+	if l, ok := b.leases[shard]; ok && l.holder == holder {
+		delete(b.leases, shard)
+	}
+	return nil
+}
+
+// Replicas implements Leases: one process owns the file, so one replica.
+func (b *Bolt) Replicas(ctx context.Context, holder string, _ time.Duration) (int, error) {
+	b.leaseMu.Lock()
+	b.alive = holder
+	b.leaseMu.Unlock()
+	return 1, b.Ping(ctx)
+}
+
+// Alive implements Leases: another holder than this process's is one that
+// had the file before, and is gone.
+func (b *Bolt) Alive(ctx context.Context, holder string) (bool, error) {
+	b.leaseMu.Lock()
+	defer b.leaseMu.Unlock()
+	return holder != "" && holder == b.alive, nil
+}
+
+// Claims.
+
+// Claim implements Claims.
+func (b *Bolt) Claim(ctx context.Context, owner ConsumerKey, holder, conversation string, ttl time.Duration) (Claim, bool, error) {
+	var out Claim
+	won := false
+	now := b.now()
+	err := b.update(ctx, func(tx *bolt.Tx) error {
+		bk := bucket(tx, bucketClaims)
+		key := []byte(owner.String())
+		var cur Claim
+		if raw := bk.Get(key); raw != nil {
+			if err := json.Unmarshal(raw, &cur); err != nil {
+				return err
+			}
+			if cur.Holder != holder && now.Before(cur.Until) {
+				out = cur
+				return nil
+			}
+			conversation = cur.Conversation // keep the id work may have begun under
+		}
+		out = Claim{Owner: owner, Holder: holder, Conversation: conversation, Until: now.Add(ttl)}
+		won = true
+		return putJSON(bk, key, &out)
+	})
+	return out, won, err
+}
+
+// ReleaseClaim implements Claims.
+func (b *Bolt) ReleaseClaim(ctx context.Context, owner ConsumerKey, holder string) error {
+	return b.update(ctx, func(tx *bolt.Tx) error { return releaseClaimTx(tx, owner, holder) })
+}
+
+func releaseClaimTx(tx *bolt.Tx, owner ConsumerKey, holder string) error {
+	bk := bucket(tx, bucketClaims)
+	key := []byte(owner.String())
+	raw := bk.Get(key)
+	if raw == nil {
+		return nil
+	}
+	var cur Claim
+	if err := json.Unmarshal(raw, &cur); err != nil {
+		return err
+	}
+	if cur.Holder != holder {
+		return nil
+	}
+	return bk.Delete(key)
+}
+
+// Sends. A record is its expiry (8 bytes) and its JSON.
+
+func sendKey(conversation, key string) []byte { return []byte(conversation + "|" + key) }
+
+func encodeSend(rec SendRecord, expires time.Time) ([]byte, error) {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	return append(u64(uint64(expires.UnixNano())), raw...), nil
+}
+
+func decodeSend(v []byte, now time.Time) (SendRecord, bool, error) {
+	var rec SendRecord
+	if len(v) < 8 || int64(binary.BigEndian.Uint64(v[:8])) <= now.UnixNano() {
+		return rec, false, nil
+	}
+	return rec, true, json.Unmarshal(v[8:], &rec)
+}
+
+// BeginSend implements Sends.
+func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) (SendRecord, bool, error) {
+	now := b.now()
+	raw, err := encodeSend(rec, now.Add(ttl))
+	if err != nil {
+		return rec, false, err
+	}
+	out, won := rec, false
+	err = b.update(ctx, func(tx *bolt.Tx) error {
+		bk := bucket(tx, bucketSends)
+		k := sendKey(conversation, key)
+		cur, live, err := decodeSend(bk.Get(k), now)
+		if err != nil {
+			return err
+		}
+		if live && cur.State == SendPending {
+			out = cur
+			return nil
+		}
+		won = true
+		return bk.Put(k, raw)
+	})
+	return out, won, err
+}
+
+// Send implements Sends.
+func (b *Bolt) Send(ctx context.Context, conversation, key string) (SendRecord, bool, error) {
+	var (
+		rec  SendRecord
+		live bool
+	)
+	now := b.now()
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		rec, live, err = decodeSend(bucket(tx, bucketSends).Get(sendKey(conversation, key)), now)
+		return err
+	})
+	return rec, live, err
+}
+
+// PutSend implements Sends.
+func (b *Bolt) PutSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error {
+	raw, err := encodeSend(rec, b.now().Add(ttl))
+	if err != nil {
+		return err
+	}
+	return b.update(ctx, func(tx *bolt.Tx) error { return bucket(tx, bucketSends).Put(sendKey(conversation, key), raw) })
+}
+
+// DropSend implements Sends.
+func (b *Bolt) DropSend(ctx context.Context, conversation, key string) error {
+	return b.update(ctx, func(tx *bolt.Tx) error { return bucket(tx, bucketSends).Delete(sendKey(conversation, key)) })
+}
+
+// Sweep removes expired dedupe keys, claims and send records, and closed
+// conversations older than the retention with their indexes. It returns
+// how many records went.
 func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 	now := b.now()
 	n := 0
 	err := b.update(ctx, func(tx *bolt.Tx) error {
-		seen := bucket(tx, bucketSeen)
 		var expired [][]byte
+		seen := bucket(tx, bucketSeen)
 		_ = seen.ForEach(func(k, v []byte) error {
 			if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {
 				expired = append(expired, bytes.Clone(k))
@@ -282,11 +917,26 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 		}
 		n += len(expired)
 
+		expired = expired[:0]
+		sends := bucket(tx, bucketSends)
+		_ = sends.ForEach(func(k, v []byte) error {
+			if _, live, _ := decodeSend(v, now); !live {
+				expired = append(expired, bytes.Clone(k))
+			}
+			return nil
+		})
+		for _, k := range expired {
+			if err := sends.Delete(k); err != nil {
+				return err
+			}
+		}
+		n += len(expired)
+
 		convs := bucket(tx, bucketConvs)
 		var old []*Conversation
 		err := convs.ForEach(func(_, v []byte) error {
-			c := new(Conversation)
-			if err := json.Unmarshal(v, c); err != nil {
+			c, err := decodeConv(v)
+			if err != nil {
 				return err
 			}
 			if !c.Open() && !c.ClosedAt.IsZero() && now.Sub(c.ClosedAt) > b.retention {
@@ -312,159 +962,4 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
-}
-
-func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
-
-func addDepth(meta *bolt.Bucket, delta int) error {
-	d := int64(0)
-	if v := meta.Get([]byte(keyDepth)); len(v) == 8 {
-		d = int64(binary.BigEndian.Uint64(v))
-	}
-	d += int64(delta)
-	if d < 0 {
-		d = 0
-	}
-	return meta.Put([]byte(keyDepth), binary.BigEndian.AppendUint64(nil, uint64(d)))
-}
-
-// Enqueue implements Outbox.
-func (b *Bolt) Enqueue(ctx context.Context, items ...*OutboxItem) error {
-	if len(items) == 0 {
-		return nil
-	}
-	for _, it := range items {
-		if it.Queue == "" {
-			return errors.New("mapping: outbox item without queue")
-		}
-	}
-	return b.update(ctx, func(tx *bolt.Tx) error {
-		root := bucket(tx, bucketOutbox)
-		for _, it := range items {
-			q, err := root.CreateBucketIfNotExists([]byte(it.Queue))
-			if err != nil {
-				return err
-			}
-			seq, err := root.NextSequence()
-			if err != nil {
-				return err
-			}
-			it.Seq = seq
-			if err := putJSON(q, seqKey(seq), it); err != nil {
-				return err
-			}
-		}
-		return addDepth(bucket(tx, bucketMeta), len(items))
-	})
-}
-
-// Heads implements Outbox.
-func (b *Bolt) Heads(ctx context.Context) ([]*OutboxItem, error) {
-	var out []*OutboxItem
-	err := b.view(ctx, func(tx *bolt.Tx) error {
-		root := bucket(tx, bucketOutbox)
-		return root.ForEachBucket(func(name []byte) error {
-			_, v := root.Bucket(name).Cursor().First()
-			if v == nil {
-				return nil
-			}
-			it := new(OutboxItem)
-			if err := json.Unmarshal(v, it); err != nil {
-				return err
-			}
-			out = append(out, it)
-			return nil
-		})
-	})
-	return out, err
-}
-
-// Retry implements Outbox.
-func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
-	return b.update(ctx, func(tx *bolt.Tx) error {
-		q := bucket(tx, bucketOutbox).Bucket([]byte(item.Queue))
-		if q == nil || q.Get(seqKey(item.Seq)) == nil {
-			return fmt.Errorf("%w: outbox item %s/%d", ErrNotFound, item.Queue, item.Seq)
-		}
-		return putJSON(q, seqKey(item.Seq), item)
-	})
-}
-
-// Remove implements Outbox. Removing an item that is already gone is not an
-// error: two deliverers racing after a restart both end in the same state.
-func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
-	return b.update(ctx, func(tx *bolt.Tx) error {
-		root := bucket(tx, bucketOutbox)
-		q := root.Bucket([]byte(item.Queue))
-		if q == nil || q.Get(seqKey(item.Seq)) == nil {
-			return nil
-		}
-		if err := q.Delete(seqKey(item.Seq)); err != nil {
-			return err
-		}
-		if k, _ := q.Cursor().First(); k == nil {
-			if err := root.DeleteBucket([]byte(item.Queue)); err != nil {
-				return err
-			}
-		}
-		return addDepth(bucket(tx, bucketMeta), -1)
-	})
-}
-
-// Depth implements Outbox.
-func (b *Bolt) Depth(ctx context.Context) (int, error) {
-	d := 0
-	err := b.view(ctx, func(tx *bolt.Tx) error {
-		if v := bucket(tx, bucketMeta).Get([]byte(keyDepth)); len(v) == 8 {
-			d = int(binary.BigEndian.Uint64(v))
-		}
-		return nil
-	})
-	return d, err
-}
-
-func checkLease(queue, holder string, ttl time.Duration) error {
-	switch {
-	case queue == "":
-		return errors.New("mapping: lease without queue")
-	case holder == "":
-		return errors.New("mapping: lease without holder")
-	case ttl <= 0:
-		return fmt.Errorf("mapping: lease ttl %s is not positive", ttl)
-	}
-	return nil
-}
-
-// Lease implements Outbox, with the injected clock deciding expiry.
-func (b *Bolt) Lease(ctx context.Context, queue, holder string, ttl time.Duration) (bool, error) {
-	if err := checkLease(queue, holder, ttl); err != nil {
-		return false, err
-	}
-	taken := false
-	// The empty read makes a closed store answer ErrUnavailable, as every
-	// other call does.
-	err := b.view(ctx, func(*bolt.Tx) error {
-		b.leaseMu.Lock()
-		defer b.leaseMu.Unlock()
-		now := b.now()
-		if l, ok := b.leases[queue]; ok && l.holder != holder && now.Before(l.until) {
-			return nil
-		}
-		b.leases[queue] = boltLease{holder: holder, until: now.Add(ttl)}
-		taken = true
-		return nil
-	})
-	return taken, err
-}
-
-// Release implements Outbox.
-func (b *Bolt) Release(ctx context.Context, queue, holder string) error {
-	return b.view(ctx, func(*bolt.Tx) error {
-		b.leaseMu.Lock()
-		defer b.leaseMu.Unlock()
-		if l, ok := b.leases[queue]; ok && l.holder == holder {
-			delete(b.leases, queue)
-		}
-		return nil
-	})
 }

@@ -3,8 +3,10 @@ package mapping
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -28,27 +30,33 @@ func openTemp(t *testing.T, opts ...BoltOption) (*Bolt, string) {
 	return b, path
 }
 
-var alice = ConsumerKey{Face: FaceConnectorAPI, Account: "acct", App: "app", Consumer: "alice"}
+var (
+	alice = ConsumerKey{Face: FaceConnectorAPI, Account: "acct", App: "app", Consumer: "alice"}
+	bob   = ConsumerKey{Face: FaceConnectorAPI, Account: "acct", App: "app", Consumer: "bob"}
+)
 
-func conv(id, dialog string, owner ConsumerKey, at time.Time) *Conversation {
+// conv is a new conversation of owner, its id in owner's shard as the
+// faces make them.
+func conv(owner ConsumerKey, dialog string, at time.Time) *Conversation {
+	id := NewConversationID(owner)
 	return &Conversation{
 		ID: id, Owner: owner, SessionID: "s-" + id, EngagementID: "e-" + id, DialogID: dialog,
 		ParticipantID: "p", State: StateOpen, CreatedAt: at, Attrs: map[string]string{"features": "AUTO_MESSAGES"},
 	}
 }
 
-func TestBoltMappingsSurviveReopen(t *testing.T) {
+func TestBoltStateSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
 	b, path := openTemp(t)
 	ref := SessionRef{SessionID: "sess-1", ParticipantID: "part-1", DisplayName: "Alice", CreatedAt: time.Unix(10, 0).UTC()}
 	if err := b.PutSession(ctx, alice, ref); err != nil {
 		t.Fatal(err)
 	}
-	c := conv("c1", "d1", alice, time.Unix(20, 0).UTC())
-	if err := b.PutConversation(ctx, c); err != nil {
+	c := conv(alice, "d1", time.Unix(20, 0).UTC())
+	if err := b.Commit(ctx, &Change{Conv: c, Outbox: []*OutboxItem{{Queue: c.ID, Target: "http://x", Body: []byte(`{"a":1}`)}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Enqueue(ctx, &OutboxItem{Queue: "c1", Target: "http://x", Body: []byte(`{"a":1}`)}); err != nil {
+	if _, err := b.Receive(ctx, &InboxEntry{Conversation: c.ID, Key: "m1", Event: []byte(`{}`)}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Close(); err != nil {
@@ -60,48 +68,40 @@ func TestBoltMappingsSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b2.Close()
-	gotRef, err := b2.Session(ctx, alice)
-	if err != nil || gotRef != ref {
-		t.Fatalf("session after reopen = %+v, %v; want %+v", gotRef, err, ref)
+	if got, err := b2.Session(ctx, alice); err != nil || got != ref {
+		t.Fatalf("session after reopen = %+v, %v; want %+v", got, err, ref)
 	}
-	for name, get := range map[string]func() (*Conversation, error){
-		"by id":     func() (*Conversation, error) { return b2.Conversation(ctx, "c1") },
-		"by dialog": func() (*Conversation, error) { return b2.ConversationByDialog(ctx, "d1") },
-	} {
-		got, err := get()
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if got.EngagementID != "e-c1" || got.Attrs["features"] != "AUTO_MESSAGES" || !got.CreatedAt.Equal(c.CreatedAt) {
-			t.Fatalf("%s: got %+v", name, got)
-		}
+	got, err := b2.ConversationByDialog(ctx, "d1")
+	if err != nil || got.ID != c.ID || got.Version != 1 || got.Attrs["features"] != "AUTO_MESSAGES" || !got.CreatedAt.Equal(c.CreatedAt) {
+		t.Fatalf("conversation after reopen = %+v, %v", got, err)
 	}
-	heads, err := b2.Heads(ctx)
+	heads, err := b2.Due(ctx, ShardOf(c.ID), time.Now(), 10)
 	if err != nil || len(heads) != 1 || string(heads[0].Body) != `{"a":1}` {
 		t.Fatalf("outbox after reopen = %v, %v", heads, err)
 	}
+	if entries, err := b2.InboxOf(ctx, c.ID, 10); err != nil || len(entries) != 1 {
+		t.Fatalf("inbox after reopen = %v, %v", entries, err)
+	}
+	if dup, _ := b2.Receive(ctx, &InboxEntry{Conversation: c.ID, Key: "m1", Event: []byte(`{}`)}, time.Hour); !dup {
+		t.Fatal("the dedupe key was lost on reopen")
+	}
 }
 
-func TestBoltMarkSeenExpiresAfterTTL(t *testing.T) {
+func TestBoltDedupeKeyExpiresAfterTTL(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(0, 0)}
 	b, _ := openTemp(t, WithClock(clk.now))
+	c := conv(alice, "d1", time.Unix(0, 0))
 	steps := []struct {
 		advance time.Duration
-		want    bool
-	}{{0, true}, {0, false}, {59 * time.Minute, false}, {2 * time.Minute, true}, {0, false}}
+		dup     bool
+	}{{0, false}, {0, true}, {59 * time.Minute, true}, {2 * time.Minute, false}, {0, true}}
 	for i, s := range steps {
 		clk.add(s.advance)
-		first, err := b.MarkSeen(ctx, "msg:1", time.Hour)
-		if err != nil || first != s.want {
-			t.Fatalf("step %d: first = %v, %v; want %v", i, first, err, s.want)
+		dup, err := b.Receive(ctx, &InboxEntry{Conversation: c.ID, Key: "msg:1", Event: []byte(`{}`)}, time.Hour)
+		if err != nil || dup != s.dup {
+			t.Fatalf("step %d: dup = %v, %v; want %v", i, dup, err, s.dup)
 		}
-	}
-	if err := b.ForgetSeen(ctx, "msg:1"); err != nil {
-		t.Fatal(err)
-	}
-	if first, _ := b.MarkSeen(ctx, "msg:1", time.Hour); !first {
-		t.Fatal("a forgotten key must be taken again")
 	}
 }
 
@@ -109,38 +109,44 @@ func TestBoltSweepRemovesOnlyExpired(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(100000, 0)}
 	b, _ := openTemp(t, WithClock(clk.now), WithRetention(time.Hour))
-	open := conv("open", "d-open", alice, clk.now())
-	closedOld := conv("old", "d-old", alice, clk.now())
+	open := conv(alice, "d-open", clk.now())
+	closedOld := conv(alice, "d-old", clk.now())
 	closedOld.State, closedOld.ClosedAt = StateClosed, clk.now().Add(-2*time.Hour)
-	closedNew := conv("new", "d-new", alice, clk.now())
+	closedNew := conv(alice, "d-new", clk.now())
 	closedNew.State, closedNew.ClosedAt = StateClosed, clk.now().Add(-time.Minute)
 	for _, c := range []*Conversation{open, closedOld, closedNew} {
-		if err := b.PutConversation(ctx, c); err != nil {
+		if err := b.Commit(ctx, &Change{Conv: c}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	b.MarkSeen(ctx, "short", time.Minute)
-	b.MarkSeen(ctx, "long", 24*time.Hour)
+	for key, ttl := range map[string]time.Duration{"short": time.Minute, "long": 24 * time.Hour} {
+		if _, err := b.Receive(ctx, &InboxEntry{Conversation: open.ID, Key: key, Event: []byte(`{}`)}, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := b.BeginSend(ctx, open.ID, "s", SendRecord{State: SendPending}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	clk.add(2 * time.Minute)
 	n, err := b.Sweep(ctx)
-	if err != nil || n != 2 {
-		t.Fatalf("sweep removed %d, %v; want 2 (one key, one conversation)", n, err)
+	if err != nil || n != 3 {
+		t.Fatalf("sweep removed %d, %v; want 3 (one key, one send record, one conversation)", n, err)
 	}
 	if _, err := b.ConversationByDialog(ctx, "d-old"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("old closed conversation still indexed: %v", err)
 	}
-	for _, id := range []string{"open", "new"} {
-		if _, err := b.Conversation(ctx, id); err != nil {
-			t.Fatalf("%s swept: %v", id, err)
+	for _, c := range []*Conversation{open, closedNew} {
+		if _, err := b.Conversation(ctx, c.ID); err != nil {
+			t.Fatalf("%s swept: %v", c.DialogID, err)
 		}
 	}
-	if first, _ := b.MarkSeen(ctx, "long", time.Hour); first {
+	if dup, _ := b.Receive(ctx, &InboxEntry{Conversation: open.ID, Key: "long", Event: []byte(`{}`)}, time.Hour); !dup {
 		t.Fatal("unexpired key swept")
 	}
 }
 
 // TestBoltStore runs the behaviour every Store shares; the tests below are
-// Bolt's own (its file, its Sweep, its injected clock).
+// Bolt's own (its file, its Sweep, its injected clock, its group commit).
 func TestBoltStore(t *testing.T) {
 	testStore(t, storeBackend{
 		open: func(t *testing.T) Store { b, _ := openTemp(t); return b },
@@ -167,9 +173,53 @@ func TestBoltLeaseExpiresByTheInjectedClock(t *testing.T) {
 	}
 	for i, s := range steps {
 		clk.add(s.advance)
-		got, err := b.Lease(ctx, "q", s.holder, time.Minute)
+		got, err := b.Lease(ctx, 7, s.holder, time.Minute)
 		if err != nil || got != s.want {
 			t.Fatalf("step %d: lease by %s = %v, %v; want %v", i, s.holder, got, err, s.want)
 		}
 	}
+}
+
+// TestBoltConcurrentWritesShareCommits shows the group commit: writers that
+// arrive together share transactions (fewer commits than writes), and a
+// write that is refused fails alone.
+func TestBoltConcurrentWritesShareCommits(t *testing.T) {
+	ctx := context.Background()
+	var commits, writes atomic.Int64
+	b, _ := openTemp(t, WithCommitObserver(func(n int, _ time.Duration) { commits.Add(1); writes.Add(int64(n)) }))
+	c := conv(alice, "d1", time.Unix(1, 0))
+	if err := b.Commit(ctx, &Change{Conv: c}); err != nil {
+		t.Fatal(err)
+	}
+	commits.Store(0)
+	writes.Store(0)
+	const n = 256
+	var wg sync.WaitGroup
+	var dups atomic.Int64
+	for i := range n {
+		wg.Go(func() {
+			// Every fourth event repeats the key before it: one of each
+			// pair is refused, alone.
+			key := fmt.Sprint("k", i)
+			if i%4 == 3 {
+				key = fmt.Sprint("k", i-1)
+			}
+			dup, err := b.Receive(ctx, &InboxEntry{Conversation: c.ID, Key: key, Event: []byte(`{}`)}, time.Hour)
+			if err != nil {
+				t.Error(err)
+			}
+			if dup {
+				dups.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	entries, err := b.InboxOf(ctx, c.ID, 2*n)
+	if err != nil || dups.Load() != n/4 || len(entries) != n-n/4 {
+		t.Fatalf("%d entries and %d duplicates of %d writes: %v", len(entries), dups.Load(), n, err)
+	}
+	if writes.Load() != n || commits.Load() >= n {
+		t.Fatalf("%d writes in %d commits: no sharing", writes.Load(), commits.Load())
+	}
+	t.Logf("%d writes in %d commits", writes.Load(), commits.Load())
 }

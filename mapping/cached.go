@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"context"
-	"maps"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,11 +71,7 @@ func NewCached(store Store, size int, shared bool, metrics *CacheMetrics) *Cache
 }
 
 // clone copies a conversation so that callers never share the cached value.
-func clone(c *Conversation) *Conversation {
-	cp := *c
-	cp.Attrs = maps.Clone(c.Attrs)
-	return &cp
-}
+func clone(c *Conversation) *Conversation { return c.Clone() }
 
 // Session implements Registry.
 func (c *Cached) Session(ctx context.Context, key ConsumerKey) (SessionRef, error) {
@@ -110,17 +105,22 @@ func (c *Cached) DeleteSession(ctx context.Context, key ConsumerKey) error {
 	return c.Store.DeleteSession(ctx, key)
 }
 
-// PutConversation implements Registry.
-func (c *Cached) PutConversation(ctx context.Context, conv *Conversation) error {
-	if err := c.Store.PutConversation(ctx, conv); err != nil {
-		c.convs.Remove(conv.ID)
+// Commit implements Registry: the cache takes the committed version, or
+// forgets the conversation when the commit failed (it may be stale).
+func (c *Cached) Commit(ctx context.Context, ch *Change) error {
+	err := c.Store.Commit(ctx, ch)
+	if ch.Conv == nil {
 		return err
 	}
-	if conv.DialogID != "" {
-		c.dialogs.Add(conv.DialogID, conv.ID)
+	if err != nil {
+		c.convs.Remove(ch.Conv.ID)
+		return err
+	}
+	if ch.Conv.DialogID != "" {
+		c.dialogs.Add(ch.Conv.DialogID, ch.Conv.ID)
 	}
 	if !c.shared {
-		c.convs.Add(conv.ID, clone(conv))
+		c.convs.Add(ch.Conv.ID, clone(ch.Conv))
 	}
 	return nil
 }

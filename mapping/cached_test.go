@@ -113,28 +113,54 @@ func TestCachedFailedWriteDoesNotRunAheadOfStore(t *testing.T) {
 func TestCachedConversationsAreCopies(t *testing.T) {
 	ctx := context.Background()
 	c, _, _ := newCachedTest(t, false)
-	if err := c.PutConversation(ctx, conv("c1", "d1", alice, time.Unix(1, 0))); err != nil {
+	cv := conv(alice, "d1", time.Unix(1, 0))
+	if err := c.Commit(ctx, &Change{Conv: cv}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := c.ConversationByDialog(ctx, "d1")
 	got.State = StateClosed
 	got.Attrs["features"] = "changed"
-	again, _ := c.Conversation(ctx, "c1")
-	if again.State != StateOpen || again.Attrs["features"] != "AUTO_MESSAGES" {
+	again, _ := c.Conversation(ctx, cv.ID)
+	if again.State != StateOpen || again.Attrs["features"] != "AUTO_MESSAGES" || again.Version != 1 {
 		t.Fatalf("a caller's change leaked into the cache: %+v", again)
+	}
+}
+
+func TestCachedConflictForgetsTheCachedVersion(t *testing.T) {
+	ctx := context.Background()
+	c, cs, _ := newCachedTest(t, false)
+	cv := conv(alice, "d1", time.Unix(1, 0))
+	if err := c.Commit(ctx, &Change{Conv: cv}); err != nil {
+		t.Fatal(err)
+	}
+	// A change that went around the cache (only possible in tests: one
+	// process holds the file), then a stale one through it.
+	next := cv.Clone()
+	next.State = StateClosed
+	if err := cs.Store.Commit(ctx, &Change{Conv: next}); err != nil {
+		t.Fatal(err)
+	}
+	stale := cv.Clone()
+	if err := c.Commit(ctx, &Change{Conv: stale}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale commit = %v", err)
+	}
+	got, err := c.Conversation(ctx, cv.ID)
+	if err != nil || got.State != StateClosed || got.Version != 2 {
+		t.Fatalf("after a conflict the cache answered %+v, %v; want the store's", got, err)
 	}
 }
 
 func TestCachedSharedModeReadsConversationsFromStore(t *testing.T) {
 	ctx := context.Background()
 	c, cs, _ := newCachedTest(t, true)
-	if err := c.PutConversation(ctx, conv("c1", "d1", alice, time.Unix(1, 0))); err != nil {
+	cv := conv(alice, "d1", time.Unix(1, 0))
+	if err := c.Commit(ctx, &Change{Conv: cv}); err != nil {
 		t.Fatal(err)
 	}
 	// Another replica closes the conversation behind this one's back.
-	other := conv("c1", "d1", alice, time.Unix(1, 0))
+	other := cv.Clone()
 	other.State = StateClosed
-	if err := cs.Store.PutConversation(ctx, other); err != nil {
+	if err := cs.Store.Commit(ctx, &Change{Conv: other}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.ConversationByDialog(ctx, "d1")

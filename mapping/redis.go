@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,40 +14,47 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Redis is the Store that several replicas share. It keeps the same
-// semantics as Bolt; what Bolt's Sweep does is done by Redis itself, through
-// key expiry.
+// Redis is the Store that several replicas share, on one redis-server or
+// on a Redis Cluster. It keeps the same semantics as Bolt; what Bolt's
+// Sweep does is done by Redis itself, through key expiry.
 //
-// Key layout, all under the prefix (default "connector-proxy:"):
+// Keys are spread by shard: every record of one consumer (session, claim,
+// conversations, their inbox and outbox queues, send records) carries the
+// hash tag of its shard, {sN}, so that on a cluster it is in one slot and a
+// Commit changes it in one script; the 64 shards spread over the cluster's
+// masters. Key layout, under the prefix P (default "connector-proxy:"):
 //
-//	s:<consumer key>               session (JSON)
-//	seen:<dedupe key>              dedupe marker, SET NX PX
-//	{conv}:c:<conversation id>     conversation (JSON)
-//	{conv}:d:<dialog id>           dialog index → conversation id
-//	{conv}:o:<consumer key>        owner index: sorted set, members are the
-//	                               16-hex-digit creation time then the id, all
-//	                               at score 0, so that their lexical order is
-//	                               creation order (as Bolt's keys)
-//	{conv}:k:<consumer key>        the owner's conversations that never expire
-//	{outbox}:seq                   sequence (INCR)
-//	{outbox}:items                 hash seq → item (JSON)
-//	{outbox}:queues                set of non-empty queues
-//	{outbox}:q:<queue>             sorted set of the queue's seqs
-//	{outbox}:l:<queue>             the queue's delivery lease (holder, PX)
+//	P{sN}:s:<consumer>        session (JSON)
+//	P{sN}:c:<conversation>    conversation: hash v (version), j (JSON)
+//	P{sN}:o:<consumer>        owner index: sorted set, members the 16-hex-
+//	                          digit creation time then the id, all at score
+//	                          0, so their lexical order is creation order
+//	P{sN}:k:<consumer>        the owner's conversations that never expire
+//	P{sN}:claim:<consumer>    claim: hash holder, conv, until (ms, Redis time)
+//	P{sN}:seen:<key>          dedupe marker, SET NX PX
+//	P{sN}:iseq                inbox sequence
+//	P{sN}:ie                  inbox entries: hash seq → JSON
+//	P{sN}:iq:<conversation>   a conversation's inbox queue: sorted set of seqs
+//	P{sN}:ir                  ready queues: sorted set, conversation → ms
+//	P{sN}:oseq, :oi, :oq:<c>  the outbox likewise; oi values are the item's
+//	                          next attempt in ms, "|", its JSON
+//	P{sN}:od                  due queues: sorted set, conversation → ms
+//	P{sN}:lease               the shard's lease: holder, PX
+//	P{sN}:send:<c>|<key>      send record: state initial, "|", JSON; PX
+//	Pd:<dialog>               dialog index → conversation id (its own slot)
+//	P{r}:replicas             live replicas: sorted set, holder → expiry ms
 //
-// Writes that touch several keys are Lua scripts; the keys a script touches
-// share a hash tag ({conv} or {outbox}), so that on a Redis Cluster they are
-// in one slot and the scripts run unchanged. Sessions and dedupe keys, one
-// key per call, spread over the cluster. (The prefix must not contain
-// braces, or it would become the hash tag.)
+// Scripts touch the keys of one shard only; the ones a script derives from
+// a prefix argument (a conversation by its id) carry the shard's tag too.
+// (The prefix must not contain braces, or it would become the hash tag.)
 //
 // Retention: writing a closed conversation (state other than OPEN, with a
 // ClosedAt) sets its record and its dialog index to expire retention after
 // ClosedAt. The owner index cannot expire member by member, so it is kept
 // without expiry while the owner has a conversation that never expires (the
-// {conv}:k set) and otherwise expires retention after the latest write,
-// which is after every member's record; members whose record has expired in
-// between are removed by Conversations when it meets them.
+// k set) and otherwise expires retention after the latest write, which is
+// after every member's record; members whose record has expired in between
+// are removed by Conversations when it meets them.
 //
 // Every failure to reach Redis (connection refused or reset, timeout, a
 // closed client) is returned wrapped with ErrUnavailable; go-redis dials
@@ -56,11 +62,12 @@ import (
 // Lua scripts' SHA1s are cached, by go-redis, which loads a script again
 // when a restarted Redis no longer knows it.
 type Redis struct {
-	c         *redis.Client
+	c         redis.UniversalClient
 	prefix    string
 	retention time.Duration
 	now       func() time.Time
 	timeout   time.Duration
+	cluster   bool
 
 	scripts redisScripts
 }
@@ -80,22 +87,25 @@ func WithRedisRetention(d time.Duration) RedisOption {
 	return func(r *Redis) { r.retention = d }
 }
 
-// WithRedisClock injects the clock that retention is computed from.
+// WithRedisClock injects the clock that retention and due times are
+// computed from.
 func WithRedisClock(now func() time.Time) RedisOption { return func(r *Redis) { r.now = now } }
 
 // WithRedisTimeout bounds dialing, each read and each write (default 2 s)
 // unless the URL sets dial_timeout, read_timeout or write_timeout.
 func WithRedisTimeout(d time.Duration) RedisOption { return func(r *Redis) { r.timeout = d } }
 
+// WithRedisCluster treats the URL as a Redis Cluster's: its host is one
+// seed node and each addr query parameter another
+// (redis://h1:7000?addr=h2:7001&addr=h3:7002).
+func WithRedisCluster() RedisOption { return func(r *Redis) { r.cluster = true } }
+
 // OpenRedis connects to the Redis at url (redis://[user:pass@]host:port/db,
-// rediss:// for TLS, or unix://) and checks with PING that it answers. An
-// unreachable Redis is an error wrapping ErrUnavailable, so a caller that
-// wants to start anyway can tell it from a bad URL and try again.
+// rediss:// for TLS, or unix://; a cluster's seed nodes with
+// WithRedisCluster) and checks with PING that it answers. An unreachable
+// Redis is an error wrapping ErrUnavailable, so a caller that wants to start
+// anyway can tell it from a bad URL and try again.
 func OpenRedis(ctx context.Context, url string, opts ...RedisOption) (*Redis, error) {
-	ro, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("mapping: redis url: %w", err)
-	}
 	r := &Redis{prefix: "connector-proxy:", retention: 72 * time.Hour, now: time.Now, timeout: 2 * time.Second}
 	for _, o := range opts {
 		o(r)
@@ -103,40 +113,71 @@ func OpenRedis(ctx context.Context, url string, opts ...RedisOption) (*Redis, er
 	if strings.ContainsAny(r.prefix, "{}") {
 		return nil, fmt.Errorf("mapping: redis prefix %q has a brace, which would change the hash tags", r.prefix)
 	}
-	for _, d := range []*time.Duration{&ro.DialTimeout, &ro.ReadTimeout, &ro.WriteTimeout} {
-		if *d == 0 {
-			*d = r.timeout
+	c, err := NewRedisClient(url, r.cluster, r.timeout)
+	if err != nil {
+		return nil, err
+	}
+	r.c = c
+	r.scripts = newRedisScripts()
+	if err := r.Ping(ctx); err != nil {
+		r.c.Close()
+		return nil, fmt.Errorf("mapping: redis %s: %w", url, err)
+	}
+	return r, nil
+}
+
+// NewRedisClient makes the go-redis client of url, a single server's or
+// (cluster) a cluster's, with the timeouts and retries the proxy wants:
+// while Redis is down a call fails in a fraction of a second (the faces
+// answer 503), not after go-redis's default of four rounds of five dials.
+func NewRedisClient(url string, cluster bool, timeout time.Duration) (redis.UniversalClient, error) {
+	tune := func(dial, read, write *time.Duration, retries, dialRetries *int, dialRetryTimeout *time.Duration) {
+		for _, d := range []*time.Duration{dial, read, write} {
+			if *d == 0 {
+				*d = timeout
+			}
+		}
+		// One retry still hides a pooled connection a restarted Redis closed.
+		if *retries == 0 {
+			*retries = 1
+		}
+		if *dialRetries == 0 {
+			*dialRetries = 2
+			*dialRetryTimeout = 50 * time.Millisecond
 		}
 	}
-	// While Redis is down a call should fail in a fraction of a second
-	// (the face answers 503), not after go-redis's default of four rounds
-	// of five dials. One retry still hides a pooled connection that a
-	// restarted Redis closed.
-	if ro.MaxRetries == 0 {
-		ro.MaxRetries = 1
+	if cluster {
+		co, err := redis.ParseClusterURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("mapping: redis cluster url: %w", err)
+		}
+		tune(&co.DialTimeout, &co.ReadTimeout, &co.WriteTimeout, &co.MaxRetries, &co.DialerRetries, &co.DialerRetryTimeout)
+		co.ContextTimeoutEnabled = true
+		co.DisableIdentity = true
+		return redis.NewClusterClient(co), nil
 	}
-	if ro.DialerRetries == 0 {
-		ro.DialerRetries = 2
-		ro.DialerRetryTimeout = 50 * time.Millisecond
+	ro, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("mapping: redis url: %w", err)
 	}
+	tune(&ro.DialTimeout, &ro.ReadTimeout, &ro.WriteTimeout, &ro.MaxRetries, &ro.DialerRetries, &ro.DialerRetryTimeout)
 	// A caller's deadline bounds the round trip, not only the pool wait.
 	ro.ContextTimeoutEnabled = true
 	// CLIENT SETINFO is unknown before Redis 7.2; skip the round trip.
 	ro.DisableIdentity = true
-	r.c = redis.NewClient(ro)
-	r.scripts = newRedisScripts()
-	if err := r.Ping(ctx); err != nil {
-		r.c.Close()
-		return nil, fmt.Errorf("mapping: redis %s: %w", ro.Addr, err)
-	}
-	return r, nil
+	return redis.NewClient(ro), nil
 }
 
 // Close releases the connections; later calls return ErrUnavailable.
 func (r *Redis) Close() error { return r.c.Close() }
 
-// Ping implements Registry with PING.
+// Ping implements Registry with PING (on every master of a cluster).
 func (r *Redis) Ping(ctx context.Context) error {
+	if cc, ok := r.c.(*redis.ClusterClient); ok {
+		return unavailable(cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			return c.Ping(ctx).Err()
+		}))
+	}
 	return unavailable(r.c.Ping(ctx).Err())
 }
 
@@ -151,19 +192,30 @@ func unavailable(err error) error {
 
 // Keys.
 
-func (r *Redis) sessionKey(k ConsumerKey) string { return r.prefix + "s:" + k.String() }
-func (r *Redis) seenKey(k string) string         { return r.prefix + "seen:" + k }
-func (r *Redis) convPrefix() string              { return r.prefix + "{conv}:c:" }
-func (r *Redis) convKey(id string) string        { return r.convPrefix() + id }
-func (r *Redis) dialogKey(id string) string      { return r.prefix + "{conv}:d:" + id }
-func (r *Redis) ownerKey(k ConsumerKey) string   { return r.prefix + "{conv}:o:" + k.String() }
-func (r *Redis) keepKey(k ConsumerKey) string    { return r.prefix + "{conv}:k:" + k.String() }
-func (r *Redis) seqKey() string                  { return r.prefix + "{outbox}:seq" }
-func (r *Redis) itemsKey() string                { return r.prefix + "{outbox}:items" }
-func (r *Redis) queuesKey() string               { return r.prefix + "{outbox}:queues" }
-func (r *Redis) queuePrefix() string             { return r.prefix + "{outbox}:q:" }
-func (r *Redis) queueKey(q string) string        { return r.queuePrefix() + q }
-func (r *Redis) leaseKey(q string) string        { return r.prefix + "{outbox}:l:" + q }
+func (r *Redis) tag(shard int) string { return r.prefix + "{s" + strconv.Itoa(shard) + "}:" }
+
+func (r *Redis) convTag(id string) string      { return r.tag(ShardOf(id)) }
+func (r *Redis) ownerTag(k ConsumerKey) string { return r.tag(OwnerShard(k)) }
+
+func (r *Redis) sessionKey(k ConsumerKey) string { return r.ownerTag(k) + "s:" + k.String() }
+func (r *Redis) convKey(id string) string        { return r.convTag(id) + "c:" + id }
+func (r *Redis) ownerKey(k ConsumerKey) string   { return r.ownerTag(k) + "o:" + k.String() }
+func (r *Redis) keepKey(k ConsumerKey) string    { return r.ownerTag(k) + "k:" + k.String() }
+func (r *Redis) claimKey(k ConsumerKey) string   { return r.ownerTag(k) + "claim:" + k.String() }
+func (r *Redis) dialogKey(id string) string      { return r.prefix + "d:" + id }
+func (r *Redis) replicasKey() string             { return r.prefix + "{r}:replicas" }
+func (r *Redis) leaseKey(shard int) string       { return r.tag(shard) + "lease" }
+func (r *Redis) sendKey(conv, key string) string { return r.convTag(conv) + "send:" + conv + "|" + key }
+
+// queueKeys are the inbox and outbox keys of a conversation's shard, in the
+// order the scripts take them.
+func (r *Redis) queueKeys(conv string) []string {
+	t := r.convTag(conv)
+	return []string{
+		t + "iq:" + conv, t + "ie", t + "ir",
+		t + "oseq", t + "oi", t + "oq:" + conv, t + "od",
+	}
+}
 
 // ownerMember orders an owner's conversations by creation, then id, as
 // Bolt's ownerKey does; fixed width so that the id starts at byte 16.
@@ -175,6 +227,8 @@ func ownerMember(c *Conversation) string {
 func ms(d time.Duration) int64 {
 	return max(1, int64((d+time.Millisecond-1)/time.Millisecond))
 }
+
+func msAt(t time.Time) int64 { return max(t.UnixMilli(), 0) }
 
 // Sessions.
 
@@ -222,28 +276,6 @@ func (r *Redis) closedTTL(c *Conversation) time.Duration {
 	return min(max(ttl, time.Millisecond), max(r.retention, time.Millisecond))
 }
 
-// PutConversation implements Registry: the record, the dialog index and the
-// owner index change together.
-func (r *Redis) PutConversation(ctx context.Context, c *Conversation) error {
-	if c.ID == "" {
-		return errors.New("mapping: conversation without id")
-	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("mapping: conversation %s: %w", c.ID, err)
-	}
-	keys := []string{r.convKey(c.ID), r.ownerKey(c.Owner), r.keepKey(c.Owner)}
-	if c.DialogID != "" {
-		keys = append(keys, r.dialogKey(c.DialogID))
-	}
-	ttl := int64(0)
-	if d := r.closedTTL(c); d > 0 {
-		ttl = ms(d)
-	}
-	err = r.scripts.putConv.Run(ctx, r.c, keys, raw, c.ID, ownerMember(c), ttl, ms(r.retention)).Err()
-	return unavailable(err)
-}
-
 func decodeConversation(raw string, what string) (*Conversation, error) {
 	c := new(Conversation)
 	if err := json.Unmarshal([]byte(raw), c); err != nil {
@@ -254,7 +286,7 @@ func decodeConversation(raw string, what string) (*Conversation, error) {
 
 // Conversation implements Registry.
 func (r *Redis) Conversation(ctx context.Context, id string) (*Conversation, error) {
-	raw, err := r.c.Get(ctx, r.convKey(id)).Result()
+	raw, err := r.c.HGet(ctx, r.convKey(id), "j").Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("%w: conversation %s", ErrNotFound, id)
 	}
@@ -264,21 +296,22 @@ func (r *Redis) Conversation(ctx context.Context, id string) (*Conversation, err
 	return decodeConversation(raw, id)
 }
 
-// ConversationByDialog implements Registry in one round trip.
+// ConversationByDialog implements Registry: the dialog index, then the
+// conversation (two slots, two round trips).
 func (r *Redis) ConversationByDialog(ctx context.Context, dialogID string) (*Conversation, error) {
-	raw, err := r.scripts.byDialog.Run(ctx, r.c, []string{r.dialogKey(dialogID)}, r.convPrefix()).Text()
+	id, err := r.c.Get(ctx, r.dialogKey(dialogID)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("%w: dialog %s", ErrNotFound, dialogID)
 	}
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	return decodeConversation(raw, "of dialog "+dialogID)
+	return r.Conversation(ctx, id)
 }
 
 // Conversations implements Registry.
 func (r *Redis) Conversations(ctx context.Context, owner ConsumerKey) ([]*Conversation, error) {
-	raws, err := r.scripts.ownerConvs.Run(ctx, r.c, []string{r.ownerKey(owner)}, r.convPrefix()).StringSlice()
+	raws, err := r.scripts.ownerConvs.Run(ctx, r.c, []string{r.ownerKey(owner)}, r.ownerTag(owner)+"c:").StringSlice()
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -293,63 +326,246 @@ func (r *Redis) Conversations(ctx context.Context, owner ConsumerKey) ([]*Conver
 	return out, nil
 }
 
-// Dedupe.
-
-// MarkSeen implements Registry with SET NX PX: of several replicas marking
-// the same key at once, exactly one is first.
-func (r *Redis) MarkSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	err := r.c.SetArgs(ctx, r.seenKey(key), "1", redis.SetArgs{Mode: "NX", TTL: time.Duration(ms(ttl)) * time.Millisecond}).Err()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
-	if err != nil {
-		return false, unavailable(err)
-	}
-	return true, nil
-}
-
-// ForgetSeen implements Registry.
-func (r *Redis) ForgetSeen(ctx context.Context, key string) error {
-	return unavailable(r.c.Del(ctx, r.seenKey(key)).Err())
-}
-
-// Outbox.
-
-// Enqueue implements Outbox: all items or none, each with the next Seq, in
-// one script so that Seq order is commit order across replicas.
-func (r *Redis) Enqueue(ctx context.Context, items ...*OutboxItem) error {
-	if len(items) == 0 {
+// changeConversation is the one conversation a change concerns: on a
+// cluster a change is one script in one slot.
+func changeConversation(ch *Change) (string, error) {
+	id := ""
+	use := func(c string) error {
+		if id == "" {
+			id = c
+		}
+		if c != id {
+			return fmt.Errorf("mapping: a change concerns one conversation, got %s and %s", id, c)
+		}
 		return nil
 	}
-	keys := []string{r.seqKey(), r.itemsKey(), r.queuesKey()}
-	args := make([]any, 0, 2*len(items))
-	for _, it := range items {
-		if it.Queue == "" {
-			return errors.New("mapping: outbox item without queue")
+	if ch.Conv != nil {
+		_ = use(ch.Conv.ID)
+	}
+	for _, it := range ch.Outbox {
+		if err := use(it.Queue); err != nil {
+			return "", err
 		}
+	}
+	for _, e := range ch.Done {
+		if err := use(e.Conversation); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
+}
+
+// Commit implements Registry in one script.
+func (r *Redis) Commit(ctx context.Context, ch *Change) error {
+	if err := checkChange(ch); err != nil {
+		return err
+	}
+	id, err := changeConversation(ch)
+	if err != nil {
+		return err
+	}
+	if ch.Conv != nil && ShardOf(id) != OwnerShard(ch.Conv.Owner) {
+		// Its keys would be in two slots of a cluster.
+		return fmt.Errorf("mapping: conversation %s is not in its owner's shard (make ids with NewConversationID)", id)
+	}
+	if id == "" {
+		if ch.Release != nil {
+			return r.ReleaseClaim(ctx, ch.Release.Owner, ch.Release.Holder)
+		}
+		return nil
+	}
+	now := r.now()
+	keys := append([]string{"", "", "", "", "", ""}, r.queueKeys(id)...)
+	// KEYS: conv, owner index, keep set, claim, lease, spare, then queueKeys.
+	keys[0] = r.convKey(id)
+	keys[5] = r.convTag(id) + "none"
+	var owner ConsumerKey
+	args := make([]any, 0, 16+2*len(ch.Outbox)+len(ch.Done))
+	if c := ch.Conv; c != nil {
+		owner = c.Owner
+		next := c.Clone()
+		next.Version = c.Version + 1
+		raw, err := json.Marshal(next)
+		if err != nil {
+			return fmt.Errorf("mapping: conversation %s: %w", c.ID, err)
+		}
+		ttl := int64(0)
+		if d := r.closedTTL(c); d > 0 {
+			ttl = ms(d)
+		}
+		args = append(args, 1, c.Version, next.Version, raw, c.ID, ownerMember(c), ttl, ms(r.retention))
+		if c.Version == 0 && c.DialogID != "" {
+			// Another slot: written first, so that the conversation is
+			// never visible without it; a commit that then fails leaves an
+			// index to a conversation that does not exist, which reads as
+			// not found.
+			if err := r.c.Set(ctx, r.dialogKey(c.DialogID), c.ID, 0).Err(); err != nil {
+				return unavailable(err)
+			}
+		}
+	} else {
+		args = append(args, 0, 0, 0, "", id, "", 0, 0)
+	}
+	if ch.Release != nil {
+		owner = ch.Release.Owner
+		args = append(args, ch.Release.Holder)
+	} else {
+		args = append(args, "")
+	}
+	if owner.Face != "" {
+		keys[1], keys[2], keys[3] = r.ownerKey(owner), r.keepKey(owner), r.claimKey(owner)
+	} else {
+		keys[1], keys[2], keys[3] = keys[5], keys[5], keys[5]
+	}
+	fence := ""
+	keys[4] = keys[5]
+	if ch.Fence != nil {
+		fence = ch.Fence.Holder
+		keys[4] = r.leaseKey(ch.Fence.Shard)
+		if ch.Fence.Shard != ShardOf(id) {
+			return fmt.Errorf("mapping: fence of shard %d for conversation %s of shard %d", ch.Fence.Shard, id, ShardOf(id))
+		}
+	}
+	args = append(args, fence, msAt(now), len(ch.Outbox))
+	for _, it := range ch.Outbox {
 		raw, err := json.Marshal(it)
 		if err != nil {
 			return fmt.Errorf("mapping: outbox item of %s: %w", it.Queue, err)
 		}
-		keys = append(keys, r.queueKey(it.Queue))
-		args = append(args, it.Queue, raw)
+		args = append(args, outboxValue(msAt(it.NextAttempt), raw))
 	}
-	seqs, err := r.scripts.enqueue.Run(ctx, r.c, keys, args...).Int64Slice()
+	args = append(args, len(ch.Done))
+	for _, e := range ch.Done {
+		args = append(args, e.Seq)
+	}
+	res, err := r.scripts.commit.Run(ctx, r.c, keys, args...).Int64Slice()
 	if err != nil {
 		return unavailable(err)
 	}
-	if len(seqs) != len(items) {
-		return unavailable(fmt.Errorf("enqueue answered %d sequences for %d items", len(seqs), len(items)))
+	switch {
+	case len(res) == 0:
+		return unavailable(errors.New("commit answered nothing"))
+	case res[0] == -1:
+		return fmt.Errorf("%w: %s is at version %d, the change was made at %d", ErrConflict, id, res[1], ch.Conv.Version)
+	case res[0] == -2:
+		return fmt.Errorf("%w: shard %d", ErrNotOwner, ch.Fence.Shard)
+	case len(res) != 1+len(ch.Outbox):
+		return unavailable(fmt.Errorf("commit answered %d sequences for %d items", len(res)-1, len(ch.Outbox)))
 	}
-	for i, it := range items {
-		it.Seq = uint64(seqs[i])
+	for i, it := range ch.Outbox {
+		it.Seq = uint64(res[i+1])
+	}
+	if c := ch.Conv; c != nil {
+		c.Version++
+		if d := r.closedTTL(c); d > 0 && c.DialogID != "" {
+			// Best effort: an index that outlives its conversation reads as
+			// not found.
+			_ = r.c.PExpire(ctx, r.dialogKey(c.DialogID), d).Err()
+		}
 	}
 	return nil
 }
 
-// Heads implements Outbox, in queue-name order as Bolt answers.
-func (r *Redis) Heads(ctx context.Context) ([]*OutboxItem, error) {
-	flat, err := r.scripts.heads.Run(ctx, r.c, []string{r.queuesKey(), r.itemsKey()}, r.queuePrefix()).StringSlice()
+func outboxValue(nextMs int64, raw []byte) string {
+	return strconv.FormatInt(nextMs, 10) + "|" + string(raw)
+}
+
+func decodeOutboxValue(v string) (*OutboxItem, error) {
+	_, raw, ok := strings.Cut(v, "|")
+	if !ok {
+		return nil, errors.New("outbox value without due time")
+	}
+	it := new(OutboxItem)
+	if err := json.Unmarshal([]byte(raw), it); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// Inbox.
+
+// Receive implements Inbox in one script: the dedupe key and the entry.
+func (r *Redis) Receive(ctx context.Context, e *InboxEntry, ttl time.Duration) (bool, error) {
+	if e.Conversation == "" {
+		return false, errors.New("mapping: inbox entry without conversation")
+	}
+	now := r.now()
+	if e.ReceivedAt.IsZero() {
+		e.ReceivedAt = now
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return false, fmt.Errorf("mapping: inbox entry: %w", err)
+	}
+	t := r.convTag(e.Conversation)
+	seen := t + "seen:" + e.Key
+	keys := append([]string{seen, t + "iseq"}, r.queueKeys(e.Conversation)[:3]...)
+	seq, err := r.scripts.receive.Run(ctx, r.c, keys, e.Key, ms(ttl), raw, e.Conversation, msAt(now)).Int64()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	if seq < 0 {
+		return true, nil
+	}
+	e.Seq = uint64(seq)
+	return false, nil
+}
+
+// ReadyInbox implements Inbox.
+func (r *Redis) ReadyInbox(ctx context.Context, shard int, now time.Time, limit int) ([]string, error) {
+	out, err := r.c.ZRangeArgs(ctx, redis.ZRangeArgs{Key: r.tag(shard) + "ir", Start: "-inf", Stop: msAt(now), ByScore: true, Count: int64(limit)}).Result()
+	return out, unavailable(err)
+}
+
+// InboxOf implements Inbox.
+func (r *Redis) InboxOf(ctx context.Context, conversation string, limit int) ([]*InboxEntry, error) {
+	flat, err := r.scripts.inboxOf.Run(ctx, r.c, r.queueKeys(conversation)[:2], limit).StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]*InboxEntry, 0, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		seq, err := strconv.ParseUint(flat[i], 10, 64)
+		if err != nil || flat[i+1] == "" {
+			continue // removed between the index and the read
+		}
+		e := new(InboxEntry)
+		if err := json.Unmarshal([]byte(flat[i+1]), e); err != nil {
+			return nil, unavailable(fmt.Errorf("inbox entry %d: %w", seq, err))
+		}
+		e.Seq = seq
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Defer implements Inbox.
+func (r *Redis) Defer(ctx context.Context, conversation string, until time.Time) error {
+	err := r.c.ZAddXX(ctx, r.queueKeys(conversation)[2], redis.Z{Score: float64(msAt(until)), Member: conversation}).Err()
+	return unavailable(err)
+}
+
+// Discard implements Inbox.
+func (r *Redis) Discard(ctx context.Context, entries []*InboxEntry) error {
+	byConv := map[string][]any{}
+	for _, e := range entries {
+		byConv[e.Conversation] = append(byConv[e.Conversation], e.Seq)
+	}
+	for conv, seqs := range byConv {
+		args := append([]any{conv}, seqs...)
+		if err := r.scripts.discard.Run(ctx, r.c, r.queueKeys(conv)[:3], args...).Err(); err != nil {
+			return unavailable(err)
+		}
+	}
+	return nil
+}
+
+// Outbox.
+
+// Due implements Outbox.
+func (r *Redis) Due(ctx context.Context, shard int, now time.Time, limit int) ([]*OutboxItem, error) {
+	t := r.tag(shard)
+	flat, err := r.scripts.due.Run(ctx, r.c, []string{t + "od", t + "oi"}, t+"oq:", msAt(now), limit).StringSlice()
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -357,17 +573,16 @@ func (r *Redis) Heads(ctx context.Context) ([]*OutboxItem, error) {
 	for i := 0; i+1 < len(flat); i += 2 {
 		seq, err := strconv.ParseUint(flat[i], 10, 64)
 		if err != nil || flat[i+1] == "" {
-			return nil, unavailable(fmt.Errorf("outbox head %q has no item", flat[i]))
+			continue
 		}
-		it := new(OutboxItem)
-		if err := json.Unmarshal([]byte(flat[i+1]), it); err != nil {
+		it, err := decodeOutboxValue(flat[i+1])
+		if err != nil {
 			return nil, unavailable(fmt.Errorf("outbox item %d: %w", seq, err))
 		}
 		// The stored JSON was written before the script chose the Seq.
 		it.Seq = seq
 		out = append(out, it)
 	}
-	slices.SortFunc(out, func(a, b *OutboxItem) int { return strings.Compare(a.Queue, b.Queue) })
 	return out, nil
 }
 
@@ -377,7 +592,8 @@ func (r *Redis) Retry(ctx context.Context, item *OutboxItem) error {
 	if err != nil {
 		return fmt.Errorf("mapping: outbox item %s/%d: %w", item.Queue, item.Seq, err)
 	}
-	n, err := r.scripts.retry.Run(ctx, r.c, []string{r.queueKey(item.Queue), r.itemsKey()}, item.Seq, raw).Int()
+	q := r.queueKeys(item.Queue)
+	n, err := r.scripts.retry.Run(ctx, r.c, []string{q[5], q[4], q[6]}, item.Seq, outboxValue(msAt(item.NextAttempt), raw), item.Queue, msAt(item.NextAttempt)).Int()
 	if err != nil {
 		return unavailable(err)
 	}
@@ -390,113 +606,290 @@ func (r *Redis) Retry(ctx context.Context, item *OutboxItem) error {
 // Remove implements Outbox; removing an item that is already gone is not an
 // error.
 func (r *Redis) Remove(ctx context.Context, item *OutboxItem) error {
-	keys := []string{r.queueKey(item.Queue), r.itemsKey(), r.queuesKey()}
-	return unavailable(r.scripts.remove.Run(ctx, r.c, keys, item.Seq, item.Queue).Err())
+	q := r.queueKeys(item.Queue)
+	return unavailable(r.scripts.remove.Run(ctx, r.c, []string{q[5], q[4], q[6]}, item.Seq, item.Queue).Err())
 }
 
-// Depth implements Outbox.
+// Depth implements Outbox: the items of every shard.
 func (r *Redis) Depth(ctx context.Context) (int, error) {
-	n, err := r.c.HLen(ctx, r.itemsKey()).Result()
-	return int(n), unavailable(err)
+	cmds := make([]*redis.IntCmd, Shards)
+	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for s := range Shards {
+			cmds[s] = p.HLen(ctx, r.tag(s)+"oi")
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	n := 0
+	for _, c := range cmds {
+		n += int(c.Val())
+	}
+	return n, nil
 }
 
-// Lease implements Outbox: Redis's own clock runs the ttl, so replicas
+// Leases.
+
+// Lease implements Leases: Redis's own clock runs the ttl, so replicas
 // whose clocks differ still agree on when a lease ends.
-func (r *Redis) Lease(ctx context.Context, queue, holder string, ttl time.Duration) (bool, error) {
-	if err := checkLease(queue, holder, ttl); err != nil {
+func (r *Redis) Lease(ctx context.Context, shard int, holder string, ttl time.Duration) (bool, error) {
+	if err := checkLease(shard, holder, ttl); err != nil {
 		return false, err
 	}
-	n, err := r.scripts.lease.Run(ctx, r.c, []string{r.leaseKey(queue)}, holder, ms(ttl)).Int()
+	n, err := r.scripts.lease.Run(ctx, r.c, []string{r.leaseKey(shard)}, holder, ms(ttl)).Int()
 	if err != nil {
 		return false, unavailable(err)
 	}
 	return n == 1, nil
 }
 
-// Release implements Outbox.
-func (r *Redis) Release(ctx context.Context, queue, holder string) error {
-	return unavailable(r.scripts.release.Run(ctx, r.c, []string{r.leaseKey(queue)}, holder).Err())
+// Release implements Leases.
+func (r *Redis) Release(ctx context.Context, shard int, holder string) error {
+	return unavailable(r.scripts.release.Run(ctx, r.c, []string{r.leaseKey(shard)}, holder).Err())
 }
 
-// Scripts. Each declares the keys it writes; the ones it derives from a
-// prefix argument (a conversation by its id, a queue by its name) carry the
-// same hash tag as the declared keys.
+// Replicas implements Leases, on Redis's clock.
+func (r *Redis) Replicas(ctx context.Context, holder string, ttl time.Duration) (int, error) {
+	n, err := r.scripts.replicas.Run(ctx, r.c, []string{r.replicasKey()}, holder, ms(ttl)).Int()
+	return n, unavailable(err)
+}
+
+// Alive implements Leases, on Redis's clock.
+func (r *Redis) Alive(ctx context.Context, holder string) (bool, error) {
+	n, err := r.scripts.alive.Run(ctx, r.c, []string{r.replicasKey()}, holder).Int()
+	return n == 1, unavailable(err)
+}
+
+// Claims.
+
+// Claim implements Claims, on Redis's clock.
+func (r *Redis) Claim(ctx context.Context, owner ConsumerKey, holder, conversation string, ttl time.Duration) (Claim, bool, error) {
+	res, err := r.scripts.claim.Run(ctx, r.c, []string{r.claimKey(owner)}, holder, conversation, ms(ttl)).Slice()
+	if err != nil {
+		return Claim{}, false, unavailable(err)
+	}
+	if len(res) != 4 {
+		return Claim{}, false, unavailable(fmt.Errorf("claim answered %d values", len(res)))
+	}
+	won, _ := res[0].(int64)
+	h, _ := res[1].(string)
+	conv, _ := res[2].(string)
+	until, _ := res[3].(int64)
+	return Claim{Owner: owner, Holder: h, Conversation: conv, Until: time.UnixMilli(until)}, won == 1, nil
+}
+
+// ReleaseClaim implements Claims.
+func (r *Redis) ReleaseClaim(ctx context.Context, owner ConsumerKey, holder string) error {
+	return unavailable(r.scripts.releaseClaim.Run(ctx, r.c, []string{r.claimKey(owner)}, holder).Err())
+}
+
+// Sends.
+
+func sendValue(rec SendRecord) (string, error) {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return "", err
+	}
+	state := "s"
+	if rec.State == SendPending {
+		state = "p"
+	}
+	return state + "|" + string(raw), nil
+}
+
+// BeginSend implements Sends.
+func (r *Redis) BeginSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) (SendRecord, bool, error) {
+	v, err := sendValue(rec)
+	if err != nil {
+		return rec, false, err
+	}
+	cur, err := r.scripts.beginSend.Run(ctx, r.c, []string{r.sendKey(conversation, key)}, v, ms(ttl)).Text()
+	if err != nil {
+		return rec, false, unavailable(err)
+	}
+	if cur == "" {
+		return rec, true, nil
+	}
+	var got SendRecord
+	_, raw, _ := strings.Cut(cur, "|")
+	if err := json.Unmarshal([]byte(raw), &got); err != nil {
+		return rec, false, unavailable(fmt.Errorf("send record: %w", err))
+	}
+	return got, false, nil
+}
+
+// Send implements Sends.
+func (r *Redis) Send(ctx context.Context, conversation, key string) (SendRecord, bool, error) {
+	var rec SendRecord
+	cur, err := r.c.Get(ctx, r.sendKey(conversation, key)).Result()
+	if errors.Is(err, redis.Nil) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, unavailable(err)
+	}
+	_, raw, _ := strings.Cut(cur, "|")
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		return rec, false, unavailable(fmt.Errorf("send record: %w", err))
+	}
+	return rec, true, nil
+}
+
+// PutSend implements Sends.
+func (r *Redis) PutSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error {
+	v, err := sendValue(rec)
+	if err != nil {
+		return err
+	}
+	return unavailable(r.c.Set(ctx, r.sendKey(conversation, key), v, time.Duration(ms(ttl))*time.Millisecond).Err())
+}
+
+// DropSend implements Sends.
+func (r *Redis) DropSend(ctx context.Context, conversation, key string) error {
+	return unavailable(r.c.Del(ctx, r.sendKey(conversation, key)).Err())
+}
+
+// keysUnder lists the keys under the prefix (tests: on one server only).
+func (r *Redis) keysUnder(ctx context.Context) ([]string, error) {
+	var out []string
+	iter := r.c.Scan(ctx, 0, r.prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		out = append(out, iter.Val())
+	}
+	return out, iter.Err()
+}
+
+// Scripts.
 
 type redisScripts struct {
-	putConv, byDialog, ownerConvs                 *redis.Script
-	enqueue, heads, retry, remove, lease, release *redis.Script
+	commit, ownerConvs, receive, inboxOf, discard *redis.Script
+	due, retry, remove                            *redis.Script
+	lease, release, replicas, alive               *redis.Script
+	claim, releaseClaim, beginSend                *redis.Script
 }
 
 func newRedisScripts() redisScripts {
 	return redisScripts{
-		// KEYS: record, owner index, owner's keep set, [dialog index]
-		// ARGV: json, id, owner member, ttl ms (0: keep), retention ms
-		putConv: redis.NewScript(`
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], 0, ARGV[3])
-if KEYS[4] then redis.call('SET', KEYS[4], ARGV[2]) end
-local ttl = tonumber(ARGV[4])
-if ttl > 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  if KEYS[4] then redis.call('PEXPIRE', KEYS[4], ttl) end
-  redis.call('SREM', KEYS[3], ARGV[2])
-else
-  redis.call('SADD', KEYS[3], ARGV[2])
+		// KEYS: conv, owner index, keep set, claim, lease, spare,
+		//       iq, ie, ir, oseq, oi, oq, od
+		// ARGV: hasConv, expected version, new version, json, id, owner
+		//       member, ttl ms (0: keep), retention ms, release holder,
+		//       fence holder, now ms, n, n × outbox value, m, m × inbox seq
+		// Answers {0, seqs…}, {-1, stored version} or {-2}.
+		commit: redis.NewScript(`
+if ARGV[10] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[10] then return {-2} end
+local id = ARGV[5]
+if ARGV[1] == '1' then
+  local v = redis.call('HGET', KEYS[1], 'v') or '0'
+  if v ~= ARGV[2] then return {-1, tonumber(v)} end
+  redis.call('HSET', KEYS[1], 'v', ARGV[3], 'j', ARGV[4])
+  redis.call('ZADD', KEYS[2], 0, ARGV[6])
+  local ttl = tonumber(ARGV[7])
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+    redis.call('SREM', KEYS[3], id)
+  else
+    redis.call('PERSIST', KEYS[1])
+    redis.call('SADD', KEYS[3], id)
+  end
+  if redis.call('SCARD', KEYS[3]) > 0 then
+    redis.call('PERSIST', KEYS[2])
+  else
+    redis.call('PEXPIRE', KEYS[2], ARGV[8])
+  end
 end
-if redis.call('SCARD', KEYS[3]) > 0 then
-  redis.call('PERSIST', KEYS[2])
-else
-  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+local out = {0}
+local n = tonumber(ARGV[12])
+if n > 0 then
+  local wasEmpty = redis.call('ZCARD', KEYS[12]) == 0
+  for i = 1, n do
+    local v = ARGV[12 + i]
+    local seq = redis.call('INCR', KEYS[10])
+    redis.call('HSET', KEYS[11], seq, v)
+    redis.call('ZADD', KEYS[12], seq, seq)
+    out[#out + 1] = seq
+    if wasEmpty and i == 1 then
+      redis.call('ZADD', KEYS[13], tonumber(string.match(v, '^(%d+)|')), id)
+    end
+  end
 end
-return 1`),
-		// KEYS: dialog index; ARGV: record key prefix
-		byDialog: redis.NewScript(`
-local id = redis.call('GET', KEYS[1])
-if not id then return false end
-return redis.call('GET', ARGV[1] .. id)`),
+local m = tonumber(ARGV[13 + n])
+if m > 0 then
+  for i = 1, m do
+    local seq = ARGV[13 + n + i]
+    redis.call('ZREM', KEYS[7], seq)
+    redis.call('HDEL', KEYS[8], seq)
+  end
+  if redis.call('ZCARD', KEYS[7]) == 0 then redis.call('ZREM', KEYS[9], id) end
+end
+if ARGV[9] ~= '' and redis.call('HGET', KEYS[4], 'holder') == ARGV[9] then redis.call('DEL', KEYS[4]) end
+return out`),
 		// KEYS: owner index; ARGV: record key prefix
 		ownerConvs: redis.NewScript(`
 local out = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local v = redis.call('GET', ARGV[1] .. string.sub(m, 17))
+  local v = redis.call('HGET', ARGV[1] .. string.sub(m, 17), 'j')
   if v then out[#out + 1] = v else redis.call('ZREM', KEYS[1], m) end
 end
 return out`),
-		// KEYS: seq, items, queues, then one queue key per item
-		// ARGV: queue, json per item
-		enqueue: redis.NewScript(`
-local seqs = {}
-for i = 4, #KEYS do
-  local seq = redis.call('INCR', KEYS[1])
-  local n = (i - 4) * 2
-  redis.call('HSET', KEYS[2], seq, ARGV[n + 2])
-  redis.call('ZADD', KEYS[i], seq, seq)
-  redis.call('SADD', KEYS[3], ARGV[n + 1])
-  seqs[#seqs + 1] = seq
-end
-return seqs`),
-		// KEYS: queues, items; ARGV: queue key prefix
-		// Answers seq, json pairs; a nil would end Lua's array, hence ''.
-		heads: redis.NewScript(`
+		// KEYS: seen, iseq, iq, ie, ir; ARGV: key, ttl ms, json, conv, now ms
+		// Answers the entry's seq, or -1 for a duplicate.
+		receive: redis.NewScript(`
+if ARGV[1] ~= '' and not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then return -1 end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[3], seq, seq)
+redis.call('HSET', KEYS[4], seq, ARGV[3])
+local cur = redis.call('ZSCORE', KEYS[5], ARGV[4])
+if not cur or tonumber(cur) > tonumber(ARGV[5]) then redis.call('ZADD', KEYS[5], ARGV[5], ARGV[4]) end
+return seq`),
+		// KEYS: iq, ie; ARGV: limit. Answers seq, json pairs ('' for a
+		// missing entry: a nil would end Lua's array).
+		inboxOf: redis.NewScript(`
 local out = {}
-for _, q in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, seq in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+  out[#out + 1] = seq
+  out[#out + 1] = redis.call('HGET', KEYS[2], seq) or ''
+end
+return out`),
+		// KEYS: iq, ie, ir; ARGV: conv, seqs…
+		discard: redis.NewScript(`
+for i = 2, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('HDEL', KEYS[2], ARGV[i])
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('ZREM', KEYS[3], ARGV[1]) end
+return 1`),
+		// KEYS: od, oi; ARGV: queue key prefix, now ms, limit
+		due: redis.NewScript(`
+local out = {}
+for _, q in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
   local head = redis.call('ZRANGE', ARGV[1] .. q, 0, 0)[1]
   if head then
     out[#out + 1] = head
     out[#out + 1] = redis.call('HGET', KEYS[2], head) or ''
+  else
+    redis.call('ZREM', KEYS[1], q)
   end
 end
 return out`),
-		// KEYS: queue, items; ARGV: seq, json
+		// KEYS: oq, oi, od; ARGV: seq, value, queue, next ms
 		retry: redis.NewScript(`
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if redis.call('ZRANGE', KEYS[1], 0, 0)[1] == ARGV[1] then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3]) end
 return 1`),
-		// KEYS: queue, items, queues; ARGV: seq, queue name
+		// KEYS: oq, oi, od; ARGV: seq, queue
 		remove: redis.NewScript(`
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
-if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[3], ARGV[2]) end
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+if head then
+  local v = redis.call('HGET', KEYS[2], head) or '0|'
+  redis.call('ZADD', KEYS[3], tonumber(string.match(v, '^(%d+)|')) or 0, ARGV[2])
+else
+  redis.call('ZREM', KEYS[3], ARGV[2])
+end
 return 1`),
 		// KEYS: lease; ARGV: holder, ttl ms
 		lease: redis.NewScript(`
@@ -508,5 +901,45 @@ return 1`),
 		release: redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`),
+		// KEYS: replicas; ARGV: holder, ttl ms
+		replicas: redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return redis.call('ZCARD', KEYS[1])`),
+		// KEYS: replicas; ARGV: holder
+		alive: redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local exp = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if exp and tonumber(exp) > now then return 1 end
+return 0`),
+		// KEYS: claim; ARGV: holder, conversation, ttl ms
+		// Answers {won, holder, conversation, until ms}.
+		claim: redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cur = redis.call('HMGET', KEYS[1], 'holder', 'conv', 'until')
+local conv = ARGV[2]
+if cur[1] then
+  if cur[1] ~= ARGV[1] and tonumber(cur[3]) > now then return {0, cur[1], cur[2], tonumber(cur[3])} end
+  conv = cur[2]
+end
+local untilMs = now + tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'conv', conv, 'until', untilMs)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 86400000)
+return {1, ARGV[1], conv, untilMs}`),
+		// KEYS: claim; ARGV: holder
+		releaseClaim: redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'holder') == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1`),
+		// KEYS: send; ARGV: value, ttl ms. Answers '' when the value was
+		// stored, else the pending value in force.
+		beginSend: redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and string.sub(cur, 1, 2) == 'p|' then return cur end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ''`),
 	}
 }

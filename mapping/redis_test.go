@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,20 @@ func TestRedisStore(t *testing.T) {
 	})
 }
 
+// TestRedisClusterStore runs the same behaviour on a real three-master
+// Redis Cluster: every script touches one slot, whatever shard it is of.
+func TestRedisClusterStore(t *testing.T) {
+	cl := redistest.StartCluster(t)
+	n := 0
+	testStore(t, storeBackend{
+		open: func(t *testing.T) Store {
+			n++
+			return openRedis(t, cl.URL, fmt.Sprintf("c%d:", n), WithRedisCluster())
+		},
+		peer: func(t *testing.T, s Store) Store { return openRedis(t, cl.URL, s.(*Redis).prefix, WithRedisCluster()) },
+	})
+}
+
 func TestRedisOutageIsUnavailableAndTheStoreRecovers(t *testing.T) {
 	tests := []struct {
 		name string
@@ -51,15 +66,12 @@ func TestRedisOutageIsUnavailableAndTheStoreRecovers(t *testing.T) {
 			srv := redistest.Start(t)
 			r := openRedis(t, srv.URL, "outage:", WithRedisTimeout(500*time.Millisecond))
 			ctx := context.Background()
-			c := conv("c1", "d1", alice, time.Unix(20, 0).UTC())
-			if err := r.PutConversation(ctx, c); err != nil {
+			c := conv(alice, "d1", time.Unix(20, 0).UTC())
+			if err := r.Commit(ctx, &Change{Conv: c, Outbox: []*OutboxItem{{Queue: c.ID, Body: []byte("n1")}}}); err != nil {
 				t.Fatal(err)
 			}
-			if err := r.Enqueue(ctx, &OutboxItem{Queue: "c1", Body: []byte("n1")}); err != nil {
-				t.Fatal(err)
-			}
-			if first, err := r.MarkSeen(ctx, "msg:1", time.Hour); err != nil || !first {
-				t.Fatalf("mark = %v, %v", first, err)
+			if dup, err := r.Receive(ctx, &InboxEntry{Conversation: c.ID, Key: "msg:1", Event: []byte(`{}`)}, time.Hour); err != nil || dup {
+				t.Fatalf("receive = %v, %v", dup, err)
 			}
 
 			tc.down(srv)
@@ -71,19 +83,27 @@ func TestRedisOutageIsUnavailableAndTheStoreRecovers(t *testing.T) {
 				"ping":         func() error { return r.Ping(bounded) },
 				"session":      func() error { _, err := r.Session(bounded, alice); return err },
 				"put session":  func() error { return r.PutSession(bounded, alice, SessionRef{SessionID: "s"}) },
-				"conversation": func() error { _, err := r.Conversation(bounded, "c1"); return err },
+				"conversation": func() error { _, err := r.Conversation(bounded, c.ID); return err },
 				"dialog":       func() error { _, err := r.ConversationByDialog(bounded, "d1"); return err },
 				"owner":        func() error { _, err := r.Conversations(bounded, alice); return err },
-				"put":          func() error { return r.PutConversation(bounded, c) },
-				"mark seen":    func() error { _, err := r.MarkSeen(bounded, "msg:2", time.Hour); return err },
-				"forget seen":  func() error { return r.ForgetSeen(bounded, "msg:2") },
-				"enqueue":      func() error { return r.Enqueue(bounded, &OutboxItem{Queue: "c1"}) },
-				"heads":        func() error { _, err := r.Heads(bounded); return err },
-				"retry":        func() error { return r.Retry(bounded, &OutboxItem{Queue: "c1", Seq: 1}) },
-				"remove":       func() error { return r.Remove(bounded, &OutboxItem{Queue: "c1", Seq: 1}) },
-				"depth":        func() error { _, err := r.Depth(bounded); return err },
-				"lease":        func() error { _, err := r.Lease(bounded, "c1", "r1", time.Second); return err },
-				"release":      func() error { return r.Release(bounded, "c1", "r1") },
+				"commit":       func() error { return r.Commit(bounded, &Change{Conv: c.Clone()}) },
+				"receive": func() error {
+					_, err := r.Receive(bounded, &InboxEntry{Conversation: c.ID, Key: "msg:2", Event: []byte(`{}`)}, time.Hour)
+					return err
+				},
+				"ready":   func() error { _, err := r.ReadyInbox(bounded, 0, time.Now(), 1); return err },
+				"inbox":   func() error { _, err := r.InboxOf(bounded, c.ID, 1); return err },
+				"due":     func() error { _, err := r.Due(bounded, ShardOf(c.ID), time.Now(), 1); return err },
+				"retry":   func() error { return r.Retry(bounded, &OutboxItem{Queue: c.ID, Seq: 1}) },
+				"remove":  func() error { return r.Remove(bounded, &OutboxItem{Queue: c.ID, Seq: 1}) },
+				"depth":   func() error { _, err := r.Depth(bounded); return err },
+				"lease":   func() error { _, err := r.Lease(bounded, 1, "r1", time.Second); return err },
+				"release": func() error { return r.Release(bounded, 1, "r1") },
+				"claim":   func() error { _, _, err := r.Claim(bounded, alice, "h", c.ID, time.Second); return err },
+				"begin send": func() error {
+					_, _, err := r.BeginSend(bounded, c.ID, "k", SendRecord{State: SendPending}, time.Second)
+					return err
+				},
 			}
 			for name, call := range calls {
 				err := call()
@@ -99,23 +119,23 @@ func TestRedisOutageIsUnavailableAndTheStoreRecovers(t *testing.T) {
 			waitFor(t, "store answers again", func() bool { return r.Ping(ctx) == nil })
 			got, err := r.ConversationByDialog(ctx, "d1")
 			switch {
-			case tc.keepsData && (err != nil || got.ID != "c1"):
+			case tc.keepsData && (err != nil || got.ID != c.ID):
 				t.Fatalf("conversation after restart = %+v, %v", got, err)
 			case !tc.keepsData && !errors.Is(err, ErrNotFound):
 				t.Fatalf("conversation after a crash = %+v, %v; want not found", got, err)
 			}
-			if first, err := r.MarkSeen(ctx, "msg:1", time.Hour); err != nil || first == tc.keepsData {
-				t.Fatalf("dedupe key after restart: first = %v, %v", first, err)
+			if dup, err := r.Receive(ctx, &InboxEntry{Conversation: c.ID, Key: "msg:1", Event: []byte(`{}`)}, time.Hour); err != nil || dup != tc.keepsData {
+				t.Fatalf("dedupe key after restart: dup = %v, %v", dup, err)
 			}
 			// Scripts work again, loaded anew when Redis forgot them.
-			if err := r.Enqueue(ctx, &OutboxItem{Queue: "c1", Body: []byte("n2")}); err != nil {
+			if err := r.Commit(ctx, &Change{Outbox: []*OutboxItem{{Queue: c.ID, Body: []byte("n2")}}}); err != nil {
 				t.Fatal(err)
 			}
-			want := "map[c1:[n2]]"
+			want := "[n2]"
 			if tc.keepsData {
-				want = "map[c1:[n1 n2]]"
+				want = "[n1 n2]"
 			}
-			if got := drain(t, r); fmt.Sprint(got) != want {
+			if got := drainOutbox(t, r); fmt.Sprint(got[c.ID]) != want {
 				t.Fatalf("outbox after restart = %v, want %v", got, want)
 			}
 		})
@@ -135,31 +155,33 @@ func TestRedisClosedConversationsExpireAfterRetention(t *testing.T) {
 		}
 		return d
 	}
-	bob := alice
-	bob.Consumer = "bob"
-	now := time.Now()
-	open := conv("open", "d-open", alice, now)
-	closed := conv("closed", "d-closed", alice, now.Add(time.Millisecond))
-	closed.State, closed.ClosedAt = StateClosed, now
-	bobs := conv("bobs", "d-bobs", bob, now)
-	bobs.State, bobs.ClosedAt = StateClosed, now
-	for _, c := range []*Conversation{open, closed, bobs} {
-		if err := r.PutConversation(ctx, c); err != nil {
+	put := func(c *Conversation) {
+		t.Helper()
+		if err := r.Commit(ctx, &Change{Conv: c}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	now := time.Now()
+	open := conv(alice, "d-open", now)
+	closed := conv(alice, "d-closed", now.Add(time.Millisecond))
+	closed.State, closed.ClosedAt = StateClosed, now
+	bobs := conv(bob, "d-bobs", now)
+	bobs.State, bobs.ClosedAt = StateClosed, now
+	for _, c := range []*Conversation{open, closed, bobs} {
+		put(c)
+	}
 
 	// Before the retention: everything is there; what will expire has a TTL.
-	if got, err := r.Conversations(ctx, alice); err != nil || fmt.Sprint(ids(got)) != "[open closed]" {
+	if got, err := r.Conversations(ctx, alice); err != nil || !slices.Equal(ids(got), []string{open.ID, closed.ID}) {
 		t.Fatalf("alice's conversations = %v, %v", ids(got), err)
 	}
 	ttls := []struct {
 		key     string
 		expires bool
 	}{
-		{r.convKey("open"), false},
+		{r.convKey(open.ID), false},
 		{r.dialogKey("d-open"), false},
-		{r.convKey("closed"), true},
+		{r.convKey(closed.ID), true},
 		{r.dialogKey("d-closed"), true},
 		{r.ownerKey(alice), false}, // alice still has an open conversation
 		{r.ownerKey(bob), true},    // bob has none
@@ -172,14 +194,14 @@ func TestRedisClosedConversationsExpireAfterRetention(t *testing.T) {
 	}
 
 	waitFor(t, "closed conversations expire", func() bool {
-		_, err := r.Conversation(ctx, "closed")
-		_, err2 := r.Conversation(ctx, "bobs")
+		_, err := r.Conversation(ctx, closed.ID)
+		_, err2 := r.Conversation(ctx, bobs.ID)
 		return errors.Is(err, ErrNotFound) && errors.Is(err2, ErrNotFound)
 	})
 	if _, err := r.ConversationByDialog(ctx, "d-closed"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("dialog of an expired conversation: %v", err)
 	}
-	if got, err := r.Conversations(ctx, alice); err != nil || fmt.Sprint(ids(got)) != "[open]" {
+	if got, err := r.Conversations(ctx, alice); err != nil || !slices.Equal(ids(got), []string{open.ID}) {
 		t.Fatalf("alice's conversations after retention = %v, %v", ids(got), err)
 	}
 	if n, _ := r.c.ZCard(ctx, r.ownerKey(alice)).Result(); n != 1 {
@@ -187,38 +209,21 @@ func TestRedisClosedConversationsExpireAfterRetention(t *testing.T) {
 	}
 	waitFor(t, "bob's owner index expires", func() bool { return pttl(r.ownerKey(bob)) == -2 })
 
-	// Reopening a closed conversation makes it permanent again.
-	closed.State, closed.ClosedAt = StateClosed, time.Now()
-	if err := r.PutConversation(ctx, closed); err != nil {
-		t.Fatal(err)
-	}
-	closed.State, closed.ClosedAt = StateOpen, time.Time{}
-	if err := r.PutConversation(ctx, closed); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{r.convKey("closed"), r.dialogKey("d-closed"), r.ownerKey(alice)} {
-		if d := pttl(k); d != -1 {
-			t.Errorf("%s after reopening: PTTL = %s, want none", k, d)
-		}
-	}
-
-	// An owner whose index was set to expire keeps it once a new
-	// conversation opens.
+	// A conversation closed and reopened is permanent again.
 	carol := alice
 	carol.Consumer = "carol"
-	old := conv("carol-old", "d-carol-old", carol, time.Now())
-	old.State, old.ClosedAt = StateClosed, time.Now()
-	if err := r.PutConversation(ctx, old); err != nil {
-		t.Fatal(err)
-	}
+	re := conv(carol, "d-re", time.Now())
+	re.State, re.ClosedAt = StateClosed, time.Now()
+	put(re)
 	if d := pttl(r.ownerKey(carol)); d <= 0 {
 		t.Fatalf("owner index with only closed conversations: PTTL = %s", d)
 	}
-	if err := r.PutConversation(ctx, conv("carol-new", "d-carol-new", carol, time.Now())); err != nil {
-		t.Fatal(err)
-	}
-	if d := pttl(r.ownerKey(carol)); d != -1 {
-		t.Fatalf("owner index with an open conversation: PTTL = %s, want none", d)
+	re.State, re.ClosedAt = StateOpen, time.Time{}
+	put(re)
+	for _, k := range []string{r.convKey(re.ID), r.ownerKey(carol)} {
+		if d := pttl(k); d != -1 {
+			t.Errorf("%s after reopening: PTTL = %s, want none", k, d)
+		}
 	}
 }
 
@@ -238,9 +243,9 @@ func TestRedisRetentionCountsFromClosedAt(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := conv(fmt.Sprint("c", i), fmt.Sprint("d", i), alice, clk.now())
+			c := conv(alice, fmt.Sprint("d", i), clk.now())
 			c.State, c.ClosedAt = StateClosed, clk.now().Add(-tc.closedAt)
-			if err := r.PutConversation(ctx, c); err != nil {
+			if err := r.Commit(ctx, &Change{Conv: c}); err != nil {
 				t.Fatal(err)
 			}
 			d, err := r.c.PTTL(ctx, r.convKey(c.ID)).Result()
@@ -250,61 +255,80 @@ func TestRedisRetentionCountsFromClosedAt(t *testing.T) {
 		})
 	}
 	t.Run("closed longer ago than the retention is gone at once", func(t *testing.T) {
-		c := conv("old", "d-old", alice, clk.now())
+		c := conv(alice, "d-old", clk.now())
 		c.State, c.ClosedAt = StateClosed, clk.now().Add(-2*time.Hour)
-		if err := r.PutConversation(ctx, c); err != nil {
+		if err := r.Commit(ctx, &Change{Conv: c}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "expired", func() bool {
-			_, err := r.Conversation(ctx, "old")
+			_, err := r.Conversation(ctx, c.ID)
 			return errors.Is(err, ErrNotFound)
 		})
 	})
 }
 
-func TestRedisKeysStayUnderThePrefixWithHashTags(t *testing.T) {
+// TestRedisKeysStayUnderThePrefixAndSpreadByShard checks the layout: every
+// key under the prefix, every shard's keys behind its own hash tag (so that
+// a cluster spreads them), and only the dialog index outside one.
+func TestRedisKeysStayUnderThePrefixAndSpreadByShard(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	r := openRedis(t, srv.URL, "tenant-a:")
 	other := openRedis(t, srv.URL, "tenant-b:")
-	c := conv("c1", "d1", alice, time.Unix(1, 0))
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(r.PutSession(ctx, alice, SessionRef{SessionID: "s"}))
-	must(r.PutConversation(ctx, c))
-	_, err := r.MarkSeen(ctx, "m", time.Hour)
+	var cs []*Conversation
+	for i := range 8 {
+		owner := ConsumerKey{Face: FaceConnectorAPI, Account: "a", App: "app", Consumer: fmt.Sprint("u", i)}
+		c := conv(owner, fmt.Sprint("d", i), time.Unix(1, 0))
+		cs = append(cs, c)
+		must(r.PutSession(ctx, owner, SessionRef{SessionID: "s"}))
+		must(r.Commit(ctx, &Change{Conv: c, Outbox: []*OutboxItem{item(c, "n")}}))
+		_, err := r.Receive(ctx, event(c, fmt.Sprint("m", i)), time.Hour)
+		must(err)
+		_, _, err = r.Claim(ctx, owner, "h", c.ID, time.Hour)
+		must(err)
+		_, _, err = r.BeginSend(ctx, c.ID, "k", SendRecord{State: SendPending}, time.Hour)
+		must(err)
+	}
+	_, err := r.Lease(ctx, 5, "r1", time.Hour)
 	must(err)
-	must(r.Enqueue(ctx, &OutboxItem{Queue: "c1"}))
-	_, err = r.Lease(ctx, "c1", "r1", time.Hour)
+	_, err = r.Replicas(ctx, "r1", time.Hour)
 	must(err)
 
 	// The other prefix sees none of it.
-	if _, err := other.Conversation(ctx, "c1"); !errors.Is(err, ErrNotFound) {
+	if _, err := other.Conversation(ctx, cs[0].ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("other prefix sees the conversation: %v", err)
 	}
 	if d, _ := other.Depth(ctx); d != 0 {
 		t.Fatalf("other prefix's depth = %d", d)
 	}
-	keys, err := r.c.Keys(ctx, "*").Result()
+	keys, err := r.keysUnder(ctx)
 	must(err)
-	if len(keys) < 9 {
-		t.Fatalf("keys = %v", keys)
+	tags := map[string]bool{}
+	all, err := r.c.Keys(ctx, "*").Result()
+	must(err)
+	if len(all) != len(keys) || len(keys) < 8*8 {
+		t.Fatalf("%d keys, %d under the prefix: %v", len(all), len(keys), all)
 	}
 	for _, k := range keys {
-		rest, ok := strings.CutPrefix(k, "tenant-a:")
-		if !ok {
-			t.Errorf("key %q outside the prefix", k)
-			continue
+		rest, _ := strings.CutPrefix(k, "tenant-a:")
+		switch {
+		case strings.HasPrefix(rest, "d:"):
+		case strings.HasPrefix(rest, "{r}:"):
+		case strings.HasPrefix(rest, "{s"):
+			tag := rest[:strings.IndexByte(rest, '}')+1]
+			tags[tag] = true
+		default:
+			t.Errorf("key %q has no shard tag", k)
 		}
-		multi := strings.HasPrefix(rest, "{conv}:") || strings.HasPrefix(rest, "{outbox}:")
-		single := strings.HasPrefix(rest, "s:") || strings.HasPrefix(rest, "seen:")
-		if !multi && !single {
-			t.Errorf("key %q has neither a hash tag nor a single-key kind", k)
-		}
+	}
+	if len(tags) < 5 {
+		t.Fatalf("eight consumers' keys under %d hash tags: %v; they should spread", len(tags), tags)
 	}
 }
 
@@ -346,8 +370,10 @@ func FuzzOwnerMemberOrdersAsBolt(f *testing.F) {
 	f.Add(int64(-1), "x", int64(1), "x")
 	f.Add(int64(1)<<62, "", int64(0), "\xff")
 	f.Fuzz(func(t *testing.T, at1 int64, id1 string, at2 int64, id2 string) {
-		a := conv(id1, "", alice, time.Unix(0, at1))
-		b := conv(id2, "", alice, time.Unix(0, at2))
+		a := conv(alice, "", time.Unix(0, at1))
+		a.ID = id1
+		b := conv(alice, "", time.Unix(0, at2))
+		b.ID = id2
 		ma, mb := ownerMember(a), ownerMember(b)
 		if ma[16:] != id1 || mb[16:] != id2 {
 			t.Fatalf("ids from members %q, %q", ma, mb)

@@ -13,6 +13,15 @@ var ErrNotFound = errors.New("mapping: not found")
 // faces answer 503 for it.
 var ErrUnavailable = errors.New("mapping: store unavailable")
 
+// ErrConflict is returned (wrapped) by Commit when a conversation's version
+// moved since it was read: someone else's change came first. The caller
+// reads the conversation again and reapplies its change.
+var ErrConflict = errors.New("mapping: conversation changed meanwhile")
+
+// ErrNotOwner is returned (wrapped) by Commit when its Fence names a shard
+// lease the holder no longer has: another replica took the shard over.
+var ErrNotOwner = errors.New("mapping: shard lease lost")
+
 // Face names the client protocol a conversation was opened through.
 type Face string
 
@@ -53,9 +62,14 @@ const (
 
 // Conversation is one client conversation and the AXP dialog behind it.
 type Conversation struct {
-	// ID is the id the client sees (conversationId); the proxy makes it.
+	// ID is the id the client sees (conversationId); the proxy makes it
+	// with NewConversationID, and it is the dialog's providerDialogId at
+	// AXP, so AXP's events name it.
 	ID    string      `json:"id"`
 	Owner ConsumerKey `json:"owner"`
+	// Version counts the conversation's committed changes; Commit writes
+	// only over the version it was read at.
+	Version uint64 `json:"version"`
 
 	SessionID     string `json:"sessionId"`
 	EngagementID  string `json:"engagementId"`
@@ -80,6 +94,46 @@ type Conversation struct {
 // Open reports whether the conversation still takes messages.
 func (c *Conversation) Open() bool { return c.State == StateOpen }
 
+// Clone returns a copy that shares nothing mutable with c.
+func (c *Conversation) Clone() *Conversation {
+	cp := *c
+	if c.Attrs != nil {
+		cp.Attrs = make(map[string]string, len(c.Attrs))
+		for k, v := range c.Attrs {
+			cp.Attrs[k] = v
+		}
+	}
+	return &cp
+}
+
+// Fence makes a Commit conditional on Holder still having Shard's lease, so
+// that of two replicas that both think they own a shard only one can apply
+// its events.
+type Fence struct {
+	Shard  int
+	Holder string
+}
+
+// Change is one atomic write: everything in it lands, or nothing does.
+type Change struct {
+	// Conv is written with a compare-and-set: the stored version must be
+	// Conv.Version (0: the conversation must not exist yet); on success
+	// Conv.Version is the new one. A new conversation's dialog index and
+	// owner index are written with it.
+	Conv *Conversation
+	// Outbox items are appended to their queues (the conversation's id),
+	// in order, each assigned its Seq.
+	Outbox []*OutboxItem
+	// Done are inbox entries this change applied; they leave the inbox.
+	Done []*InboxEntry
+	// Release, when set, ends that owner's claim if Holder still has it
+	// (the claim whose work this change completes).
+	Release *Claim
+	// Fence, when set, refuses the change with ErrNotOwner unless the
+	// holder still has the shard's lease.
+	Fence *Fence
+}
+
 // Registry is the conversation registry. Every method does I/O and may
 // return ErrUnavailable; lookups return ErrNotFound for a missing key.
 type Registry interface {
@@ -90,8 +144,6 @@ type Registry interface {
 	// DeleteSession forgets a consumer's session.
 	DeleteSession(ctx context.Context, key ConsumerKey) error
 
-	// PutConversation writes a conversation and its dialog index.
-	PutConversation(ctx context.Context, c *Conversation) error
 	// Conversation returns a conversation by its client id.
 	Conversation(ctx context.Context, id string) (*Conversation, error)
 	// ConversationByDialog returns the conversation of an AXP dialog.
@@ -100,12 +152,10 @@ type Registry interface {
 	// oldest first.
 	Conversations(ctx context.Context, owner ConsumerKey) ([]*Conversation, error)
 
-	// MarkSeen records a dedupe key for ttl; first is false when the key was
-	// already recorded and has not expired.
-	MarkSeen(ctx context.Context, key string, ttl time.Duration) (first bool, err error)
-	// ForgetSeen removes a dedupe key, so that an event whose handling
-	// failed is taken again when AXP re-sends it.
-	ForgetSeen(ctx context.Context, key string) error
+	// Commit applies a change atomically; see Change. It returns
+	// ErrConflict, ErrNotOwner or ErrUnavailable (wrapped) and then wrote
+	// nothing.
+	Commit(ctx context.Context, ch *Change) error
 
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
@@ -113,58 +163,12 @@ type Registry interface {
 	Close() error
 }
 
-// OutboxItem is one notification waiting for delivery.
-type OutboxItem struct {
-	// Queue orders items: items of one queue are delivered one at a time,
-	// in Seq order (a queue is a conversation).
-	Queue string `json:"queue"`
-	// Seq is assigned by Enqueue, increasing within the store.
-	Seq uint64 `json:"seq"`
-	// Target is where the item goes (a webhook URL) and Headers what is sent
-	// with it; Body is sent as is.
-	Target  string            `json:"target"`
-	Headers map[string]string `json:"headers,omitempty"`
-	Body    []byte            `json:"body"`
-	// Kind is a short label for metrics (the notification type).
-	Kind string `json:"kind,omitempty"`
-
-	EnqueuedAt time.Time `json:"enqueuedAt"`
-	// Attempts and NextAttempt are kept by the deliverer through Retry.
-	Attempts    int       `json:"attempts"`
-	NextAttempt time.Time `json:"nextAttempt"`
-	// Expires is when the item is dropped if still undelivered.
-	Expires time.Time `json:"expires"`
-}
-
-// Outbox is the durable queue of notifications. An item is written before
-// the event that caused it is acknowledged, and removed only once delivered
-// or expired.
-type Outbox interface {
-	// Enqueue appends items atomically, assigning their Seq.
-	Enqueue(ctx context.Context, items ...*OutboxItem) error
-	// Heads returns the first item of every non-empty queue.
-	Heads(ctx context.Context) ([]*OutboxItem, error)
-	// Retry stores the head's new Attempts and NextAttempt.
-	Retry(ctx context.Context, item *OutboxItem) error
-	// Remove deletes a delivered or expired item.
-	Remove(ctx context.Context, item *OutboxItem) error
-	// Depth returns the number of items waiting.
-	Depth(ctx context.Context) (int, error)
-
-	// Lease takes queue's delivery lease for holder until ttl from now, or
-	// renews it when holder already has it; it reports false while another
-	// holder's lease runs. Replicas sharing a store call it before
-	// delivering a queue's head, so that each queue is delivered by one of
-	// them at a time, in order, and the queues of a replica that died are
-	// taken over once its leases run out.
-	Lease(ctx context.Context, queue, holder string, ttl time.Duration) (bool, error)
-	// Release ends holder's lease on queue early; it does nothing when
-	// holder does not have it.
-	Release(ctx context.Context, queue, holder string) error
-}
-
 // Store is everything the proxy keeps durably.
 type Store interface {
 	Registry
+	Inbox
 	Outbox
+	Leases
+	Claims
+	Sends
 }

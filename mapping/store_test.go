@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,29 +39,60 @@ func ids(cs []*Conversation) []string {
 	return out
 }
 
-// drain delivers every queue's head until the outbox is empty and returns
-// the bodies in the order each queue gave them, per queue.
-func drain(t *testing.T, s Store) map[string][]string {
+// create commits a new conversation and fails the test otherwise.
+func create(t *testing.T, s Store, c *Conversation) *Conversation {
+	t.Helper()
+	if err := s.Commit(context.Background(), &Change{Conv: c}); err != nil {
+		t.Fatalf("create %s: %v", c.ID, err)
+	}
+	return c
+}
+
+// item is an outbox item of conv's queue.
+func item(c *Conversation, body string) *OutboxItem {
+	return &OutboxItem{Queue: c.ID, Face: FaceConnectorAPI, Target: "http://x/" + c.ID, Body: []byte(body), Kind: "k"}
+}
+
+// drainOutbox delivers every due head of every shard until the outbox is
+// empty and returns the bodies of each queue in delivery order.
+func drainOutbox(t *testing.T, s Store) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
 	got := map[string][]string{}
 	for range 1000 {
-		heads, err := s.Heads(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(heads) == 0 {
-			return got
-		}
-		for _, h := range heads {
-			got[h.Queue] = append(got[h.Queue], string(h.Body))
-			if err := s.Remove(ctx, h); err != nil {
+		n := 0
+		for shard := range Shards {
+			heads, err := s.Due(ctx, shard, time.Now().Add(time.Hour), 100)
+			if err != nil {
 				t.Fatal(err)
 			}
+			for _, h := range heads {
+				got[h.Queue] = append(got[h.Queue], string(h.Body))
+				if err := s.Remove(ctx, h); err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+		}
+		if n == 0 {
+			return got
 		}
 	}
 	t.Fatal("outbox never drained")
 	return nil
+}
+
+// event is an inbox entry of conv with a dedupe key.
+func event(c *Conversation, key string) *InboxEntry {
+	return &InboxEntry{Conversation: c.ID, Key: key, Event: json.RawMessage(`{"eventType":"MESSAGES","k":"` + key + `"}`)}
+}
+
+func keys(es []*InboxEntry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Key)
+	}
+	return out
 }
 
 // testStore is the behaviour every Store shares.
@@ -85,8 +117,6 @@ func testStore(t *testing.T, b storeBackend) {
 			if got, _ := s.Session(ctx, alice); got.SessionID != "sess-2" {
 				t.Fatalf("after replace: %+v", got)
 			}
-			bob := alice
-			bob.Consumer = "bob"
 			if _, err := s.Session(ctx, bob); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("another consumer's session: %v", err)
 			}
@@ -100,7 +130,7 @@ func testStore(t *testing.T, b storeBackend) {
 		{"lookups of missing keys are not found", func(t *testing.T, s Store) {
 			checks := map[string]error{}
 			_, checks["session"] = s.Session(ctx, alice)
-			_, checks["conversation"] = s.Conversation(ctx, "nope")
+			_, checks["conversation"] = s.Conversation(ctx, NewConversationID(alice))
 			_, checks["dialog"] = s.ConversationByDialog(ctx, "nope")
 			for name, err := range checks {
 				if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) {
@@ -110,147 +140,290 @@ func testStore(t *testing.T, b storeBackend) {
 			if got, err := s.Conversations(ctx, alice); err != nil || len(got) != 0 {
 				t.Errorf("conversations of nobody = %v, %v", got, err)
 			}
+			if _, ok, err := s.Send(ctx, NewConversationID(alice), "k"); ok || err != nil {
+				t.Errorf("send record of nothing: %v, %v", ok, err)
+			}
 		}},
-		{"a conversation is found by id and by dialog with all its fields", func(t *testing.T, s Store) {
-			c := conv("c1", "d1", alice, time.Unix(20, 5).UTC())
+		{"a new conversation is found by id and by dialog with all its fields", func(t *testing.T, s Store) {
+			c := conv(alice, "d1", time.Unix(20, 5).UTC())
 			c.Channel, c.RefID = "web", "alice@example.com"
-			if err := s.PutConversation(ctx, c); err != nil {
-				t.Fatal(err)
+			create(t, s, c)
+			if c.Version != 1 {
+				t.Fatalf("version after create = %d, want 1", c.Version)
 			}
 			for name, get := range map[string]func() (*Conversation, error){
-				"by id":     func() (*Conversation, error) { return s.Conversation(ctx, "c1") },
+				"by id":     func() (*Conversation, error) { return s.Conversation(ctx, c.ID) },
 				"by dialog": func() (*Conversation, error) { return s.ConversationByDialog(ctx, "d1") },
 			} {
 				got, err := get()
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				if got.EngagementID != "e-c1" || got.Owner != alice || got.RefID != c.RefID ||
+				if got.ID != c.ID || got.Version != 1 || got.EngagementID != c.EngagementID || got.Owner != alice || got.RefID != c.RefID ||
 					got.Attrs["features"] != "AUTO_MESSAGES" || !got.CreatedAt.Equal(c.CreatedAt) {
 					t.Fatalf("%s: got %+v", name, got)
 				}
 			}
-			if err := s.PutConversation(ctx, &Conversation{DialogID: "x"}); err == nil {
+			if err := s.Commit(ctx, &Change{Conv: &Conversation{DialogID: "x"}}); err == nil {
 				t.Fatal("a conversation without id must be refused")
 			}
 		}},
-		{"a conversation without dialog is found by id only", func(t *testing.T, s Store) {
-			c := conv("c1", "", alice, time.Unix(20, 0))
-			if err := s.PutConversation(ctx, c); err != nil {
+		{"a change written over an older version is refused and writes nothing", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			stale := c.Clone()
+			next := c.Clone()
+			next.State = StateClosed
+			if err := s.Commit(ctx, &Change{Conv: next, Outbox: []*OutboxItem{item(c, "close")}}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Conversation(ctx, "c1"); err != nil {
-				t.Fatal(err)
+			stale.Attrs["agents"] = "x"
+			err := s.Commit(ctx, &Change{Conv: stale, Outbox: []*OutboxItem{item(c, "stale")}})
+			if !errors.Is(err, ErrConflict) {
+				t.Fatalf("stale commit = %v, want ErrConflict", err)
 			}
-			if _, err := s.ConversationByDialog(ctx, ""); !errors.Is(err, ErrNotFound) {
-				t.Fatalf("empty dialog: %v", err)
+			got, _ := s.Conversation(ctx, c.ID)
+			if got.Version != 2 || got.State != StateClosed || got.Attrs["agents"] != "" {
+				t.Fatalf("after a refused change: %+v", got)
+			}
+			if out := drainOutbox(t, s); fmt.Sprint(out[c.ID]) != "[close]" {
+				t.Fatalf("outbox = %v, want only the committed change's item", out)
+			}
+			again := conv(alice, "d1", time.Unix(1, 0))
+			again.ID = c.ID
+			if err := s.Commit(ctx, &Change{Conv: again}); !errors.Is(err, ErrConflict) {
+				t.Fatalf("creating an existing conversation = %v, want ErrConflict", err)
+			}
+		}},
+		{"of replicas changing one version at once exactly one wins", func(t *testing.T, s Store) {
+			stores := []Store{s, b.peer(t, s)}
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			wins := 0
+			for i := range 8 {
+				wg.Go(func() {
+					next := c.Clone()
+					next.Attrs["by"] = fmt.Sprint(i)
+					err := stores[i%2].Commit(ctx, &Change{Conv: next})
+					switch {
+					case err == nil:
+						mu.Lock()
+						wins++
+						mu.Unlock()
+					case !errors.Is(err, ErrConflict):
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if wins != 1 {
+				t.Fatalf("%d commits over version 1 won, want 1", wins)
+			}
+		}},
+		{"Update retries a change that met a newer version", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			calls := 0
+			got, err := Update(ctx, s, c.ID, func(cur *Conversation) ([]*OutboxItem, error) {
+				calls++
+				if calls == 1 { // another change lands between the read and the commit
+					other := cur.Clone()
+					other.Attrs["other"] = "1"
+					if err := s.Commit(ctx, &Change{Conv: other}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cur.Attrs["mine"] = "1"
+				return []*OutboxItem{item(cur, fmt.Sprint("n", calls))}, nil
+			})
+			if err != nil || calls != 2 || got.Version != 3 || got.Attrs["other"] != "1" || got.Attrs["mine"] != "1" {
+				t.Fatalf("update = %+v, %v after %d calls", got, err, calls)
+			}
+			if out := drainOutbox(t, s); fmt.Sprint(out[c.ID]) != "[n2]" {
+				t.Fatalf("outbox = %v, want the item of the change that committed", out)
+			}
+			same, err := Update(ctx, s, c.ID, func(*Conversation) ([]*OutboxItem, error) { return nil, ErrNoChange })
+			if err != nil || same.Version != 3 {
+				t.Fatalf("no change = %+v, %v", same, err)
 			}
 		}},
 		{"an owner's conversations come in creation order and updates keep one entry", func(t *testing.T, s Store) {
-			bob := alice
-			bob.Consumer = "bob"
 			base := time.Unix(1000, 0)
-			for i, id := range []string{"c3", "c1", "c2"} {
-				if err := s.PutConversation(ctx, conv(id, "d"+id, alice, base.Add(time.Duration(i)*time.Second))); err != nil {
-					t.Fatal(err)
-				}
+			var made []*Conversation
+			for i := range 3 {
+				made = append(made, create(t, s, conv(alice, fmt.Sprint("d", i), base.Add(time.Duration(2-i)*time.Second))))
 			}
-			if err := s.PutConversation(ctx, conv("b1", "db1", bob, base)); err != nil {
-				t.Fatal(err)
-			}
+			create(t, s, conv(bob, "db", base))
 			got, err := s.Conversations(ctx, alice)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fmt.Sprint(ids(got)) != "[c3 c1 c2]" {
-				t.Fatalf("alice's conversations = %v", ids(got))
+			want := []string{made[2].ID, made[1].ID, made[0].ID}
+			if !slices.Equal(ids(got), want) {
+				t.Fatalf("alice's conversations = %v, want %v", ids(got), want)
 			}
 			c := got[0]
 			c.State, c.CloseReason = StateClosed, "CONSUMER"
-			if err := s.PutConversation(ctx, c); err != nil {
+			if err := s.Commit(ctx, &Change{Conv: c}); err != nil {
 				t.Fatal(err)
 			}
 			again, err := s.Conversations(ctx, alice)
 			if err != nil || len(again) != 3 || again[0].State != StateClosed || again[0].CloseReason != "CONSUMER" {
 				t.Fatalf("after update: %v, %v", ids(again), err)
 			}
-			if got, _ := s.Conversations(ctx, bob); fmt.Sprint(ids(got)) != "[b1]" {
+			if got, _ := s.Conversations(ctx, bob); len(got) != 1 {
 				t.Fatalf("bob's conversations = %v", ids(got))
 			}
 		}},
-		{"a closed conversation within retention is still found", func(t *testing.T, s Store) {
-			c := conv("c1", "d1", alice, time.Now())
-			c.State, c.ClosedAt = StateClosed, time.Now()
-			if err := s.PutConversation(ctx, c); err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.ConversationByDialog(ctx, "d1")
-			if err != nil || got.Open() || !got.ClosedAt.Equal(c.ClosedAt) {
-				t.Fatalf("closed conversation = %+v, %v", got, err)
-			}
-		}},
-		{"a dedupe key is first once until forgotten", func(t *testing.T, s Store) {
-			for i, want := range []bool{true, false, false} {
-				first, err := s.MarkSeen(ctx, "msg:1", time.Hour)
-				if err != nil || first != want {
-					t.Fatalf("mark %d: first = %v, %v; want %v", i, first, err, want)
-				}
-			}
-			if first, _ := s.MarkSeen(ctx, "msg:2", time.Hour); !first {
-				t.Fatal("another key must be first")
-			}
-			if err := s.ForgetSeen(ctx, "msg:1"); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.ForgetSeen(ctx, "never"); err != nil {
-				t.Fatalf("forgetting an unknown key: %v", err)
-			}
-			if first, _ := s.MarkSeen(ctx, "msg:1", time.Hour); !first {
-				t.Fatal("a forgotten key must be taken again")
-			}
-		}},
-		{"a dedupe key is first again after its ttl", func(t *testing.T, s Store) {
-			if first, err := s.MarkSeen(ctx, "short", 30*time.Millisecond); err != nil || !first {
-				t.Fatalf("first mark = %v, %v", first, err)
-			}
-			waitFor(t, "key expires", func() bool {
-				first, err := s.MarkSeen(ctx, "short", time.Hour)
-				if err != nil {
+		{"an inbox keeps each conversation's events in order and drops duplicates", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			other := create(t, s, conv(alice, "d2", time.Unix(2, 0)))
+			for _, k := range []string{"m1", "m2", "m1", "m3"} {
+				if _, err := s.Receive(ctx, event(c, k), time.Hour); err != nil {
 					t.Fatal(err)
 				}
-				return first
-			})
+			}
+			if dup, err := s.Receive(ctx, event(other, "o1"), time.Hour); dup || err != nil {
+				t.Fatalf("other conversation's event: dup %v, %v", dup, err)
+			}
+			if dup, err := s.Receive(ctx, event(c, "m2"), time.Hour); !dup || err != nil {
+				t.Fatalf("a re-sent event: dup %v, %v", dup, err)
+			}
+			got, err := s.InboxOf(ctx, c.ID, 10)
+			if err != nil || fmt.Sprint(keys(got)) != "[m1 m2 m3]" {
+				t.Fatalf("inbox = %v, %v", keys(got), err)
+			}
+			if !(got[0].Seq < got[1].Seq && got[1].Seq < got[2].Seq) || got[0].ReceivedAt.IsZero() || string(got[2].Event) != string(event(c, "m3").Event) {
+				t.Fatalf("entries = %+v", got)
+			}
+			if first, _ := s.InboxOf(ctx, c.ID, 2); len(first) != 2 {
+				t.Fatalf("limit 2 gave %d", len(first))
+			}
+			// Events without a key are never duplicates.
+			for range 2 {
+				if dup, _ := s.Receive(ctx, &InboxEntry{Conversation: other.ID, Event: json.RawMessage(`{}`)}, time.Hour); dup {
+					t.Fatal("an event without key taken for a duplicate")
+				}
+			}
+			if got, _ := s.InboxOf(ctx, other.ID, 10); len(got) != 3 {
+				t.Fatalf("other's inbox = %v", keys(got))
+			}
 		}},
-		{"of replicas marking one key at once exactly one is first", func(t *testing.T, s Store) {
+		{"of replicas receiving one event at once exactly one keeps it", func(t *testing.T, s Store) {
 			stores := []Store{s, b.peer(t, s)}
-			for round := range 20 {
-				key := fmt.Sprintf("race:%d", round)
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			for round := range 10 {
+				key := fmt.Sprint("race:", round)
 				var wg sync.WaitGroup
 				var mu sync.Mutex
-				firsts := 0
+				kept := 0
 				for i := range 8 {
 					wg.Go(func() {
-						first, err := stores[i%2].MarkSeen(ctx, key, time.Hour)
+						dup, err := stores[i%2].Receive(ctx, event(c, key), time.Hour)
 						if err != nil {
 							t.Error(err)
 						}
-						if first {
+						if !dup {
 							mu.Lock()
-							firsts++
+							kept++
 							mu.Unlock()
 						}
 					})
 				}
 				wg.Wait()
-				if firsts != 1 {
-					t.Fatalf("round %d: %d marks were first, want 1", round, firsts)
+				if kept != 1 {
+					t.Fatalf("round %d: %d copies kept, want 1", round, kept)
 				}
 			}
+			if got, _ := s.InboxOf(ctx, c.ID, 100); len(got) != 10 {
+				t.Fatalf("inbox holds %d, want 10", len(got))
+			}
 		}},
-		{"the outbox delivers each queue in order", func(t *testing.T, s Store) {
+		{"a commit applies events, writes their notifications and the new state at once", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			for _, k := range []string{"m1", "m2", "m3"} {
+				if _, err := s.Receive(ctx, event(c, k), time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			shard := ShardOf(c.ID)
+			if ready, err := s.ReadyInbox(ctx, shard, time.Now().Add(time.Second), 10); err != nil || !slices.Contains(ready, c.ID) {
+				t.Fatalf("ready = %v, %v", ready, err)
+			}
+			entries, _ := s.InboxOf(ctx, c.ID, 2)
+			next := c.Clone()
+			next.Attrs["agents"] = "a1"
+			items := []*OutboxItem{item(c, "n1"), item(c, "n2")}
+			if err := s.Commit(ctx, &Change{Conv: next, Outbox: items, Done: entries}); err != nil {
+				t.Fatal(err)
+			}
+			if items[0].Seq == 0 || items[0].Seq >= items[1].Seq {
+				t.Fatalf("outbox seqs = %d, %d", items[0].Seq, items[1].Seq)
+			}
+			left, _ := s.InboxOf(ctx, c.ID, 10)
+			if fmt.Sprint(keys(left)) != "[m3]" {
+				t.Fatalf("inbox after applying two = %v", keys(left))
+			}
+			if ready, _ := s.ReadyInbox(ctx, shard, time.Now().Add(time.Second), 10); !slices.Contains(ready, c.ID) {
+				t.Fatal("a queue with an entry left must stay ready")
+			}
+			if err := s.Commit(ctx, &Change{Conv: next.Clone(), Done: left}); err != nil {
+				t.Fatal(err)
+			}
+			if ready, _ := s.ReadyInbox(ctx, shard, time.Now().Add(time.Second), 10); slices.Contains(ready, c.ID) {
+				t.Fatal("an empty queue must leave the ready index")
+			}
+			if d, _ := s.Depth(ctx); d != 2 {
+				t.Fatalf("depth = %d, want 2", d)
+			}
+			if got, _ := s.Conversation(ctx, c.ID); got.Version != 3 || got.Attrs["agents"] != "a1" {
+				t.Fatalf("conversation = %+v", got)
+			}
+		}},
+		{"a deferred queue is ready again only at its time, and a discarded one stays deduped", func(t *testing.T, s Store) {
+			c := conv(alice, "d1", time.Unix(1, 0)) // not created: the event overtook it
+			if _, err := s.Receive(ctx, event(c, "early"), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			shard := ShardOf(c.ID)
+			now := time.Now()
+			if err := s.Defer(ctx, c.ID, now.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if ready, _ := s.ReadyInbox(ctx, shard, now.Add(30*time.Second), 10); slices.Contains(ready, c.ID) {
+				t.Fatal("ready before its time")
+			}
+			if ready, _ := s.ReadyInbox(ctx, shard, now.Add(2*time.Minute), 10); !slices.Contains(ready, c.ID) {
+				t.Fatal("not ready after its time")
+			}
+			// A new event makes it ready at once.
+			if _, err := s.Receive(ctx, event(c, "next"), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if ready, _ := s.ReadyInbox(ctx, shard, now.Add(time.Second), 10); !slices.Contains(ready, c.ID) {
+				t.Fatal("a new event must make the queue ready")
+			}
+			entries, _ := s.InboxOf(ctx, c.ID, 10)
+			if err := s.Discard(ctx, entries); err != nil {
+				t.Fatal(err)
+			}
+			if left, _ := s.InboxOf(ctx, c.ID, 10); len(left) != 0 {
+				t.Fatalf("after discard: %v", keys(left))
+			}
+			if ready, _ := s.ReadyInbox(ctx, shard, now.Add(time.Hour), 10); slices.Contains(ready, c.ID) {
+				t.Fatal("a discarded queue stays ready")
+			}
+			if dup, _ := s.Receive(ctx, event(c, "early"), time.Hour); !dup {
+				t.Fatal("a re-send of a discarded event is taken again")
+			}
+		}},
+		{"the outbox delivers each queue in order, due heads first", func(t *testing.T, s Store) {
+			a := create(t, s, conv(alice, "da", time.Unix(1, 0)))
+			b := create(t, s, conv(bob, "db", time.Unix(1, 0)))
 			for i := range 3 {
-				for _, q := range []string{"a", "b"} {
-					if err := s.Enqueue(ctx, &OutboxItem{Queue: q, Target: "http://x/" + q, Body: fmt.Appendf(nil, "%s%d", q, i)}); err != nil {
+				for _, c := range []*Conversation{a, b} {
+					it := item(c, fmt.Sprint(c.DialogID, i))
+					it.NextAttempt = time.Unix(100+int64(i), 0)
+					if err := s.Commit(ctx, &Change{Outbox: []*OutboxItem{it}}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -258,89 +431,44 @@ func testStore(t *testing.T, b storeBackend) {
 			if d, err := s.Depth(ctx); err != nil || d != 6 {
 				t.Fatalf("depth = %d, %v; want 6", d, err)
 			}
-			heads, err := s.Heads(ctx)
-			if err != nil || len(heads) != 2 {
-				t.Fatalf("heads = %v, %v", heads, err)
+			if heads, _ := s.Due(ctx, ShardOf(a.ID), time.Unix(50, 0), 10); len(heads) != 0 {
+				t.Fatalf("due before any item is = %v", heads)
 			}
-			for _, h := range heads {
-				if string(h.Body) != h.Queue+"0" || h.Target != "http://x/"+h.Queue {
-					t.Fatalf("head of %s = %+v", h.Queue, h)
-				}
+			heads, err := s.Due(ctx, ShardOf(a.ID), time.Unix(100, 0), 10)
+			if err != nil || len(heads) == 0 || string(heads[0].Body) != "da0" || heads[0].Target != "http://x/"+a.ID {
+				t.Fatalf("due heads of a's shard = %v, %v", heads, err)
 			}
-			got := drain(t, s)
-			if fmt.Sprint(got) != "map[a:[a0 a1 a2] b:[b0 b1 b2]]" {
+			got := drainOutbox(t, s)
+			if fmt.Sprint(got[a.ID], got[b.ID]) != "[da0 da1 da2] [db0 db1 db2]" {
 				t.Fatalf("delivery = %v", got)
 			}
 			if d, _ := s.Depth(ctx); d != 0 {
 				t.Fatalf("depth after drain = %d", d)
 			}
 		}},
-		{"an enqueue of several items is atomic and numbers them in order", func(t *testing.T, s Store) {
-			items := []*OutboxItem{{Queue: "a", Body: []byte("1")}, {Queue: "b", Body: []byte("2")}, {Queue: "a", Body: []byte("3")}}
-			if err := s.Enqueue(ctx, items...); err != nil {
+		{"a retried head is due at its next attempt and a removed item is gone for good", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			it := item(c, "x")
+			it.Headers = map[string]string{"x-liveperson-account-id": "a"}
+			it.NextAttempt = time.Unix(100, 0)
+			second := item(c, "y")
+			if err := s.Commit(ctx, &Change{Outbox: []*OutboxItem{it, second}}); err != nil {
 				t.Fatal(err)
 			}
-			if !(items[0].Seq > 0 && items[0].Seq < items[1].Seq && items[1].Seq < items[2].Seq) {
-				t.Fatalf("seqs = %d %d %d", items[0].Seq, items[1].Seq, items[2].Seq)
-			}
-			heads, _ := s.Heads(ctx)
-			for _, h := range heads {
-				want := map[string]uint64{"a": items[0].Seq, "b": items[1].Seq}[h.Queue]
-				if h.Seq != want {
-					t.Fatalf("head of %s has seq %d, want %d", h.Queue, h.Seq, want)
-				}
-			}
-			if err := s.Enqueue(ctx, &OutboxItem{Queue: "c"}, &OutboxItem{}); err == nil {
-				t.Fatal("an item without queue must be refused")
-			}
-			if d, _ := s.Depth(ctx); d != 3 {
-				t.Fatalf("depth after a refused batch = %d, want 3", d)
-			}
-			if err := s.Enqueue(ctx); err != nil {
-				t.Fatalf("empty enqueue: %v", err)
-			}
-		}},
-		{"replicas enqueueing to one queue get distinct sequences", func(t *testing.T, s Store) {
-			stores := []Store{s, b.peer(t, s)}
-			var wg sync.WaitGroup
-			for i := range 20 {
-				wg.Go(func() {
-					if err := stores[i%2].Enqueue(ctx, &OutboxItem{Queue: "q", Body: fmt.Appendf(nil, "%d", i)}); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-			wg.Wait()
-			var seqs []uint64
-			for range 20 {
-				heads, err := s.Heads(ctx)
-				if err != nil || len(heads) != 1 {
-					t.Fatalf("heads = %v, %v", heads, err)
-				}
-				seqs = append(seqs, heads[0].Seq)
-				if err := stores[1].Remove(ctx, heads[0]); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if !slices.IsSorted(seqs) || len(slices.Compact(slices.Clone(seqs))) != 20 {
-				t.Fatalf("seqs in delivery order = %v", seqs)
-			}
-		}},
-		{"a retry is stored and a removed item is gone for good", func(t *testing.T, s Store) {
-			it := &OutboxItem{Queue: "q", Body: []byte("x"), Headers: map[string]string{"x-liveperson-signature": "sha1=abc"}, Kind: "ms.MessagingEventNotification"}
-			if err := s.Enqueue(ctx, it); err != nil {
-				t.Fatal(err)
-			}
-			it.Attempts, it.NextAttempt = 3, time.Unix(500, 0).UTC()
+			it.Attempts, it.NextAttempt, it.LastError = 3, time.Unix(500, 0).UTC(), "503"
 			if err := s.Retry(ctx, it); err != nil {
 				t.Fatal(err)
 			}
-			heads, err := s.Heads(ctx)
+			shard := ShardOf(c.ID)
+			if heads, _ := s.Due(ctx, shard, time.Unix(400, 0), 10); len(heads) != 0 {
+				t.Fatalf("a head retried for later is due: %v", heads)
+			}
+			heads, err := s.Due(ctx, shard, time.Unix(500, 0), 10)
 			if err != nil || len(heads) != 1 {
 				t.Fatalf("heads = %v, %v", heads, err)
 			}
 			h := heads[0]
-			if h.Seq != it.Seq || h.Attempts != 3 || !h.NextAttempt.Equal(it.NextAttempt) || h.Headers["x-liveperson-signature"] != "sha1=abc" || h.Kind != it.Kind {
+			if h.Seq != it.Seq || h.Attempts != 3 || !h.NextAttempt.Equal(it.NextAttempt) || h.LastError != "503" || h.Headers["x-liveperson-account-id"] != "a" || h.Face != FaceConnectorAPI {
 				t.Fatalf("head after retry = %+v", h)
 			}
 			for range 2 {
@@ -351,15 +479,17 @@ func testStore(t *testing.T, b storeBackend) {
 			if err := s.Retry(ctx, it); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("retry of removed item = %v", err)
 			}
-			if heads, _ := s.Heads(ctx); len(heads) != 0 {
-				t.Fatalf("heads after remove = %v", heads)
+			if heads, _ := s.Due(ctx, shard, time.Unix(500, 0), 10); len(heads) != 1 || string(heads[0].Body) != "y" {
+				t.Fatalf("after remove the next item must be the head: %v", heads)
 			}
-			if d, _ := s.Depth(ctx); d != 0 {
+			if d, _ := s.Depth(ctx); d != 1 {
 				t.Fatalf("depth = %d after removing twice", d)
 			}
 		}},
-		{"a lease is held by one holder at a time until released", func(t *testing.T, s Store) {
+		{"a shard lease is held by one holder at a time and fences commits", func(t *testing.T, s Store) {
 			other := b.peer(t, s)
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			shard := ShardOf(c.ID)
 			steps := []struct {
 				store  Store
 				holder string
@@ -371,66 +501,169 @@ func testStore(t *testing.T, b storeBackend) {
 				{other, "r1", true}, // the holder, whichever Store value it uses
 			}
 			for i, st := range steps {
-				got, err := st.store.Lease(ctx, "q", st.holder, time.Hour)
+				got, err := st.store.Lease(ctx, shard, st.holder, time.Hour)
 				if err != nil || got != st.want {
 					t.Fatalf("step %d: lease by %s = %v, %v; want %v", i, st.holder, got, err, st.want)
 				}
 			}
-			if ok, _ := s.Lease(ctx, "other-queue", "r2", time.Hour); !ok {
-				t.Fatal("leases of different queues are independent")
+			if ok, _ := s.Lease(ctx, (shard+1)%Shards, "r2", time.Hour); !ok {
+				t.Fatal("leases of different shards are independent")
 			}
-			if err := other.Release(ctx, "q", "r2"); err != nil {
+			next := c.Clone()
+			if err := other.Commit(ctx, &Change{Conv: next, Fence: &Fence{Shard: shard, Holder: "r2"}}); !errors.Is(err, ErrNotOwner) {
+				t.Fatalf("commit fenced by a non-holder = %v, want ErrNotOwner", err)
+			}
+			if err := other.Commit(ctx, &Change{Conv: next, Fence: &Fence{Shard: shard, Holder: "r1"}}); err != nil {
+				t.Fatalf("commit fenced by the holder = %v", err)
+			}
+			if err := other.Release(ctx, shard, "r2"); err != nil {
 				t.Fatal(err)
 			}
-			if ok, _ := other.Lease(ctx, "q", "r2", time.Hour); ok {
+			if ok, _ := other.Lease(ctx, shard, "r2", time.Hour); ok {
 				t.Fatal("a release by a non-holder must not free the lease")
 			}
-			if err := s.Release(ctx, "q", "r1"); err != nil {
+			if err := s.Release(ctx, shard, "r1"); err != nil {
 				t.Fatal(err)
 			}
-			if ok, err := other.Lease(ctx, "q", "r2", time.Hour); err != nil || !ok {
+			if ok, err := other.Lease(ctx, shard, "r2", time.Hour); err != nil || !ok {
 				t.Fatalf("after release: lease = %v, %v", ok, err)
 			}
 			for _, bad := range []struct {
-				queue, holder string
-				ttl           time.Duration
-			}{{"", "r", time.Second}, {"q", "", time.Second}, {"q", "r", 0}} {
-				if _, err := s.Lease(ctx, bad.queue, bad.holder, bad.ttl); err == nil || errors.Is(err, ErrUnavailable) {
-					t.Errorf("lease(%q, %q, %s) = %v, want a usage error", bad.queue, bad.holder, bad.ttl, err)
+				shard  int
+				holder string
+				ttl    time.Duration
+			}{{-1, "r", time.Second}, {Shards, "r", time.Second}, {0, "", time.Second}, {0, "r", 0}} {
+				if _, err := s.Lease(ctx, bad.shard, bad.holder, bad.ttl); err == nil || errors.Is(err, ErrUnavailable) {
+					t.Errorf("lease(%d, %q, %s) = %v, want a usage error", bad.shard, bad.holder, bad.ttl, err)
 				}
 			}
 		}},
 		{"an expired lease is taken over by another holder", func(t *testing.T, s Store) {
-			if ok, err := s.Lease(ctx, "q", "dead", 300*time.Millisecond); err != nil || !ok {
+			if ok, err := s.Lease(ctx, 3, "dead", 300*time.Millisecond); err != nil || !ok {
 				t.Fatalf("lease = %v, %v", ok, err)
 			}
-			if ok, _ := s.Lease(ctx, "q", "alive", time.Hour); ok {
+			if ok, _ := s.Lease(ctx, 3, "alive", time.Hour); ok {
 				t.Fatal("taken before expiry")
 			}
 			waitFor(t, "lease taken over", func() bool {
-				ok, err := s.Lease(ctx, "q", "alive", time.Hour)
+				ok, err := s.Lease(ctx, 3, "alive", time.Hour)
 				if err != nil {
 					t.Fatal(err)
 				}
 				return ok
 			})
-			if ok, _ := s.Lease(ctx, "q", "dead", time.Hour); ok {
+			if ok, _ := s.Lease(ctx, 3, "dead", time.Hour); ok {
 				t.Fatal("the old holder must not get it back")
 			}
 		}},
+		{"a replica that says it is alive is alive until its ttl", func(t *testing.T, s Store) {
+			n, err := s.Replicas(ctx, "r1", 300*time.Millisecond)
+			if err != nil || n < 1 {
+				t.Fatalf("replicas = %d, %v", n, err)
+			}
+			if ok, err := s.Alive(ctx, "r1"); err != nil || !ok {
+				t.Fatalf("alive(r1) = %v, %v", ok, err)
+			}
+			if ok, _ := s.Alive(ctx, "never"); ok {
+				t.Fatal("a holder that never said so is alive")
+			}
+		}},
+		{"a claim is held by one holder until it ends, and taken over with its conversation", func(t *testing.T, s Store) {
+			other := b.peer(t, s)
+			c1, c2 := NewConversationID(alice), NewConversationID(alice)
+			cl, won, err := s.Claim(ctx, alice, "h1", c1, time.Hour)
+			if err != nil || !won || cl.Holder != "h1" || cl.Conversation != c1 {
+				t.Fatalf("first claim = %+v, %v, %v", cl, won, err)
+			}
+			cl, won, err = other.Claim(ctx, alice, "h2", c2, time.Hour)
+			if err != nil || won || cl.Holder != "h1" || cl.Conversation != c1 {
+				t.Fatalf("second holder's claim = %+v, %v, %v; want h1's in force", cl, won, err)
+			}
+			if _, won, _ := s.Claim(ctx, bob, "h2", NewConversationID(bob), time.Hour); !won {
+				t.Fatal("claims of different owners are independent")
+			}
+			if err := other.ReleaseClaim(ctx, alice, "h2"); err != nil {
+				t.Fatal(err)
+			}
+			if _, won, _ := other.Claim(ctx, alice, "h2", c2, time.Hour); won {
+				t.Fatal("a release by a non-holder freed the claim")
+			}
+			// The holder shortens it to nothing: the next takes it over and
+			// keeps its conversation.
+			if _, won, _ := s.Claim(ctx, alice, "h1", c1, time.Millisecond); !won {
+				t.Fatal("holder's renewal refused")
+			}
+			waitFor(t, "claim taken over", func() bool {
+				cl, won, err = other.Claim(ctx, alice, "h2", c2, time.Hour)
+				return err == nil && won
+			})
+			if cl.Conversation != c1 {
+				t.Fatalf("taken-over claim names %s, want the first holder's %s", cl.Conversation, c1)
+			}
+			// A commit that releases it ends it; the next claim starts afresh.
+			created := conv(alice, "d1", time.Unix(1, 0))
+			created.ID = cl.Conversation
+			if err := other.Commit(ctx, &Change{Conv: created, Release: &cl}); err != nil {
+				t.Fatal(err)
+			}
+			cl, won, _ = s.Claim(ctx, alice, "h3", c2, time.Hour)
+			if !won || cl.Conversation != c2 {
+				t.Fatalf("claim after release = %+v, %v", cl, won)
+			}
+		}},
+		{"a pending send record stays until it is replaced, and a sent one is replaced", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			at := time.Unix(1000, 0).UTC()
+			first := SendRecord{ProviderMessageID: "p1", State: SendPending, Holder: "h1", At: at}
+			got, won, err := s.BeginSend(ctx, c.ID, "k", first, time.Hour)
+			if err != nil || !won || got != first {
+				t.Fatalf("begin = %+v, %v, %v", got, won, err)
+			}
+			got, won, err = s.BeginSend(ctx, c.ID, "k", SendRecord{ProviderMessageID: "p2", State: SendPending}, time.Hour)
+			if err != nil || won || got != first {
+				t.Fatalf("begin over a pending record = %+v, %v, %v; want the first", got, won, err)
+			}
+			sent := first
+			sent.State, sent.MessageID, sent.MessageIndex = SendSent, "m1", 4
+			if err := s.PutSend(ctx, c.ID, "k", sent, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok, err := s.Send(ctx, c.ID, "k"); err != nil || !ok || got != sent {
+				t.Fatalf("send record = %+v, %v, %v", got, ok, err)
+			}
+			again := SendRecord{ProviderMessageID: "p3", State: SendPending, At: at}
+			if got, won, _ := s.BeginSend(ctx, c.ID, "k", again, time.Hour); !won || got != again {
+				t.Fatalf("begin over a sent record = %+v, %v; want replaced", got, won)
+			}
+			if err := s.DropSend(ctx, c.ID, "k"); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, _ := s.Send(ctx, c.ID, "k"); ok {
+				t.Fatal("dropped record still there")
+			}
+			if _, won, _ := s.BeginSend(ctx, c.ID, "k2", first, 50*time.Millisecond); !won {
+				t.Fatal("begin of another key")
+			}
+			waitFor(t, "send record expires", func() bool {
+				_, won, err := s.BeginSend(ctx, c.ID, "k2", again, time.Hour)
+				return err == nil && won
+			})
+		}},
 		{"a closed store is unavailable, not not-found", func(t *testing.T, s Store) {
+			c := conv(alice, "d1", time.Unix(1, 0))
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
 			calls := map[string]func() error{
 				"ping":         func() error { return s.Ping(ctx) },
 				"session":      func() error { _, err := s.Session(ctx, alice); return err },
-				"conversation": func() error { _, err := s.Conversation(ctx, "c1"); return err },
+				"conversation": func() error { _, err := s.Conversation(ctx, c.ID); return err },
 				"dialog":       func() error { _, err := s.ConversationByDialog(ctx, "d1"); return err },
-				"mark seen":    func() error { _, err := s.MarkSeen(ctx, "k", time.Hour); return err },
-				"enqueue":      func() error { return s.Enqueue(ctx, &OutboxItem{Queue: "q"}) },
-				"heads":        func() error { _, err := s.Heads(ctx); return err },
-				"lease":        func() error { _, err := s.Lease(ctx, "q", "r", time.Second); return err },
+				"commit":       func() error { return s.Commit(ctx, &Change{Conv: c}) },
+				"receive":      func() error { _, err := s.Receive(ctx, event(c, "k"), time.Hour); return err },
+				"due":          func() error { _, err := s.Due(ctx, 0, time.Now(), 1); return err },
+				"lease":        func() error { _, err := s.Lease(ctx, 0, "r", time.Second); return err },
+				"claim":        func() error { _, _, err := s.Claim(ctx, alice, "h", c.ID, time.Second); return err },
 			}
 			for name, call := range calls {
 				if err := call(); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
@@ -444,48 +677,60 @@ func testStore(t *testing.T, b storeBackend) {
 	}
 }
 
-// benchStore measures the calls on the hot paths: the relay's lookup of a
-// dialog, the write of a conversation, the dedupe of a webhook and the
-// enqueue of a notification.
+// benchStore measures the calls on the event path: an event received into
+// the inbox, applied with its notification, and delivered.
 func benchStore(b *testing.B, s Store) {
 	ctx := context.Background()
-	for i := range 1000 {
-		if err := s.PutConversation(ctx, conv(fmt.Sprint("c", i), fmt.Sprint("d", i), alice, time.Unix(int64(i), 0))); err != nil {
+	convs := make([]*Conversation, 256)
+	for i := range convs {
+		convs[i] = conv(ConsumerKey{Face: FaceConnectorAPI, Account: "a", App: "app", Consumer: fmt.Sprint("c", i)}, fmt.Sprint("d", i), time.Unix(int64(i), 0))
+		if err := s.Commit(ctx, &Change{Conv: convs[i]}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	body := make([]byte, 512)
+	b.Run("Receive", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			c := convs[i%len(convs)]
+			if _, err := s.Receive(ctx, &InboxEntry{Conversation: c.ID, Key: fmt.Sprint("msg:", i), Event: json.RawMessage(`{}`)}, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("ReceiveParallel", func(b *testing.B) {
+		var n sync.Mutex
+		i := 0
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				n.Lock()
+				i++
+				k := i
+				n.Unlock()
+				c := convs[k%len(convs)]
+				if _, err := s.Receive(ctx, &InboxEntry{Conversation: c.ID, Key: fmt.Sprint("par:", k), Event: json.RawMessage(`{}`)}, time.Hour); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("CommitWithItem", func(b *testing.B) {
+		c := convs[0]
+		for b.Loop() {
+			if err := s.Commit(ctx, &Change{Conv: c, Outbox: []*OutboxItem{{Queue: c.ID, Target: "https://connector.example/notify", Body: body}}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("ConversationByDialog", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
-			if _, err := s.ConversationByDialog(ctx, fmt.Sprint("d", i%1000)); err != nil {
+			if _, err := s.ConversationByDialog(ctx, fmt.Sprint("d", i%len(convs))); err != nil {
 				b.Fatal(err)
 			}
 			i++
-		}
-	})
-	b.Run("PutConversation", func(b *testing.B) {
-		c := conv("put", "d-put", alice, time.Unix(1, 0))
-		for b.Loop() {
-			if err := s.PutConversation(ctx, c); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("MarkSeen", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			if _, err := s.MarkSeen(ctx, fmt.Sprint("msg:", i), time.Hour); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-	})
-	b.Run("Enqueue", func(b *testing.B) {
-		body := make([]byte, 512)
-		for b.Loop() {
-			if err := s.Enqueue(ctx, &OutboxItem{Queue: "q", Target: "https://connector.example/notify", Body: body}); err != nil {
-				b.Fatal(err)
-			}
 		}
 	})
 }

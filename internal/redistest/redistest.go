@@ -38,6 +38,9 @@ type Server struct {
 	dir  string
 	port int
 
+	// extra are more redis-server arguments (a cluster node's).
+	extra []string
+
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	out  *bytes.Buffer
@@ -49,11 +52,16 @@ type Server struct {
 // CI installs it. The server is killed at the test's cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, nil)
+}
+
+func start(t testing.TB, extra []string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redistest: redis-server is not on PATH (apt-get install redis-server): %v", err)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), extra: extra}
 	t.Cleanup(s.Kill)
 	// A free port can be taken between our probe and redis binding it;
 	// try a few before giving up.
@@ -88,11 +96,12 @@ func (s *Server) start() error {
 	if s.cmd != nil {
 		return nil
 	}
-	cmd := exec.Command(s.bin,
+	args := append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--dbfilename", "dump.rdb",
-		"--daemonize", "no", "--loglevel", "warning")
+		"--daemonize", "no", "--loglevel", "warning"}, s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	out := new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -198,4 +207,53 @@ func (s *Server) Restart() {
 	if err := s.start(); err != nil {
 		s.t.Fatalf("redistest: restart: %v", err)
 	}
+}
+
+// Cluster is a Redis Cluster of three masters (no replicas) on loopback,
+// made the way an operator makes one: three redis-server with
+// cluster-enabled, then redis-cli --cluster create.
+type Cluster struct {
+	Nodes []*Server
+	// URL names every node, as go-redis's ParseClusterURL reads it:
+	// redis://first?addr=second&addr=third.
+	URL string
+}
+
+// StartCluster starts the three nodes, creates the cluster and waits until
+// every node says cluster_state:ok. The test fails when redis-server or
+// redis-cli is missing: CI installs them.
+func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Fatalf("redistest: redis-cli is not on PATH (apt-get install redis-tools): %v", err)
+	}
+	c := &Cluster{}
+	var addrs []string
+	for range 3 {
+		n := start(t, []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"})
+		c.Nodes = append(c.Nodes, n)
+		addrs = append(addrs, n.Addr)
+	}
+	args := append([]string{"--cluster", "create"}, addrs...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	out, err := exec.Command(cli, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redistest: redis-cli --cluster create: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(startTimeout)
+	for _, n := range c.Nodes {
+		for {
+			info, err := exec.Command(cli, "-h", "127.0.0.1", "-p", strconv.Itoa(n.port), "cluster", "info").Output()
+			if err == nil && bytes.Contains(info, []byte("cluster_state:ok")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("redistest: cluster not ok within %s: %v\n%s", startTimeout, err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	c.URL = "redis://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2]
+	return c
 }

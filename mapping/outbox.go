@@ -1,0 +1,50 @@
+package mapping
+
+import (
+	"context"
+	"time"
+)
+
+// OutboxItem is one notification waiting for delivery.
+type OutboxItem struct {
+	// Queue orders items: items of one queue are delivered one at a time,
+	// in Seq order. A queue is a conversation (its id).
+	Queue string `json:"queue"`
+	// Seq is assigned by Commit, increasing within the queue's shard.
+	Seq uint64 `json:"seq"`
+	// Face is the face whose sender delivers the item.
+	Face Face `json:"face"`
+	// Target is where the item goes (a webhook URL) and Headers what is sent
+	// with it; Body is sent as is.
+	Target  string            `json:"target"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    []byte            `json:"body"`
+	// Kind is a short label for metrics (the notification type).
+	Kind string `json:"kind,omitempty"`
+
+	EnqueuedAt time.Time `json:"enqueuedAt"`
+	// Attempts, NextAttempt and LastError are kept by the deliverer
+	// through Retry.
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"nextAttempt"`
+	LastError   string    `json:"lastError,omitempty"`
+	// Expires is when the item is dropped if still undelivered.
+	Expires time.Time `json:"expires"`
+}
+
+// Outbox is the durable queue of notifications. Items are written by
+// Commit, in the transaction of the change that caused them, and removed
+// only once delivered or expired. An index by due time of every queue's
+// head lets a sweep read only what is due.
+type Outbox interface {
+	// Due returns the heads of up to limit queues of shard whose head is
+	// due by now, the earliest due first.
+	Due(ctx context.Context, shard int, now time.Time, limit int) ([]*OutboxItem, error)
+	// Retry stores the head's new Attempts, NextAttempt and LastError.
+	Retry(ctx context.Context, item *OutboxItem) error
+	// Remove deletes a delivered or expired item; the queue's next item,
+	// if any, becomes its head, due at its own NextAttempt.
+	Remove(ctx context.Context, item *OutboxItem) error
+	// Depth returns the number of items waiting.
+	Depth(ctx context.Context) (int, error)
+}
