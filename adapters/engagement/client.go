@@ -360,14 +360,22 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 		if err == nil {
 			return nil
 		}
+		var de *dialError
+		dialFailed := errors.As(err, &de)
+		// A POST that may have been written and got no answer may have
+		// been applied: say so, so that the caller looks before it tells
+		// its client anything.
+		unknown := !dialFailed && !idempotent(x.req)
 		if cerr := ctx.Err(); cerr != nil {
 			if errors.Is(cerr, context.DeadlineExceeded) {
-				return fmt.Errorf("%w: %w", ErrUnreachable, cerr)
+				return unreachable(unknown, cerr)
+			}
+			if unknown {
+				return fmt.Errorf("%w: %w", ErrOutcomeUnknown, cerr)
 			}
 			return cerr
 		}
-		var de *dialError
-		if errors.As(err, &de) && attempt < c.dialAttempts {
+		if dialFailed && attempt < c.dialAttempts {
 			wait := c.dialBackoff << (attempt - 1)
 			if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > wait {
 				c.log.DebugContext(ctx, "engagement: AXP dial failed, retrying", "operation", op, "attempt", attempt, "err", err)
@@ -378,10 +386,22 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 			}
 		}
 		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			if unknown {
+				return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+			}
 			return err
 		}
-		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+		return unreachable(unknown, err)
 	}
+}
+
+// unreachable wraps a transport failure, as one of unknown outcome when
+// the call may have been applied.
+func unreachable(unknown bool, err error) error {
+	if unknown {
+		return fmt.Errorf("%w: %w: %w", ErrUnreachable, ErrOutcomeUnknown, err)
+	}
+	return fmt.Errorf("%w: %w", ErrUnreachable, err)
 }
 
 // roundTrip runs one HostClient exchange bounded by ctx's deadline. fasthttp

@@ -1,6 +1,9 @@
 package engagement
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+)
 
 // Webhook event types AXP delivers.
 const (
@@ -19,6 +22,13 @@ const (
 	SubscribeCustomerMessages = "CUSTOMER_MESSAGES"
 )
 
+// EventDialogState is not an AXP event: the proxy makes it from a
+// GetEngagement answer when it needs to know the dialog's real state (a
+// participant left that it never saw join, a send refused because the
+// dialog ended), and feeds it to the conversation's inbox, in order with
+// AXP's events. The webhook receiver never takes it from outside.
+const EventDialogState = "CONNECTOR_PROXY_DIALOG_STATE"
+
 // Event is one AXP webhook callback, decoded. Exactly one of the pointers is
 // set for a known EventType; an unknown type has none set and Raw only.
 type Event struct {
@@ -30,6 +40,7 @@ type Event struct {
 	Participant       *ParticipantEvent
 	EngagementCreated *EngagementCreatedEvent
 	EngagementError   *EngagementErrorEvent
+	DialogState       *DialogStateEvent
 
 	// Raw is the callback body, copied out of the request.
 	Raw []byte
@@ -95,6 +106,47 @@ type EngagementErrorEvent struct {
 	ChannelID         string `json:"channelId,omitempty"`
 }
 
+// DialogStateEvent is EventDialogState: the dialog as GetEngagement
+// answered it.
+type DialogStateEvent struct {
+	EventHeader
+	EngagementID string `json:"engagementId"`
+	Dialog       Dialog `json:"dialog"`
+}
+
+// NewDialogStateEvent encodes the state of dialogID of eng as an
+// EventDialogState body, or nil when eng has no such dialog.
+func NewDialogStateEvent(eng *Engagement, dialogID string, at Time) []byte {
+	d := eng.Dialog(dialogID)
+	if d == nil {
+		return nil
+	}
+	b, _ := json.Marshal(DialogStateEvent{ // plain structs: always encodes
+		EventHeader:  EventHeader{EventType: EventDialogState, EventDate: at},
+		EngagementID: eng.EngagementID,
+		Dialog:       *d,
+	})
+	return b
+}
+
+// ProviderDialogID returns the providerDialogId the event carries: the id
+// the proxy gave the dialog when it made it, which is its conversation id.
+func (e *Event) ProviderDialogID() string {
+	switch {
+	case e.Message != nil:
+		return e.Message.ProviderDialogID
+	case e.Participant != nil:
+		return e.Participant.ProviderDialogID
+	case e.EngagementCreated != nil:
+		return e.EngagementCreated.ProviderDialogID
+	case e.EngagementError != nil:
+		return e.EngagementError.ProviderDialogID
+	case e.DialogState != nil:
+		return e.DialogState.Dialog.ProviderDialogID
+	}
+	return ""
+}
+
 // DialogID returns the dialog the event concerns, "" when it names none.
 func (e *Event) DialogID() string {
 	switch {
@@ -106,6 +158,8 @@ func (e *Event) DialogID() string {
 		return e.EngagementCreated.DialogID
 	case e.EngagementError != nil:
 		return e.EngagementError.DialogID
+	case e.DialogState != nil:
+		return e.DialogState.Dialog.DialogID
 	}
 	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -199,6 +200,54 @@ func (c *Client) allMessages(ctx context.Context, engagementID, sessionID, dialo
 	}
 }
 
+// FindMessage looks among a dialog's newest messages for the one a send
+// carrying providerMessageID stored: how a caller whose send ended in
+// ErrOutcomeUnknown learns whether it landed. It returns nil and no error
+// when there is none. Only the last two pages are read: the message was
+// sent moments ago.
+func (c *Client) FindMessage(ctx context.Context, engagementID, sessionID, dialogID, providerMessageID string) (*Message, error) {
+	q := ListMessagesQuery{SessionID: sessionID, DialogID: dialogID, PageSize: allPageSize, PageNumber: 1}
+	first, err := c.ListMessages(ctx, engagementID, q)
+	if err != nil {
+		return nil, err
+	}
+	last := max(1, (first.Pagination.Total+allPageSize-1)/allPageSize)
+	for page := last; page >= max(1, last-1); page-- {
+		p := first
+		if page != 1 {
+			q.PageNumber = page
+			if p, err = c.ListMessages(ctx, engagementID, q); err != nil {
+				return nil, err
+			}
+		}
+		for i := len(p.Messages) - 1; i >= 0; i-- {
+			if p.Messages[i].ProviderMessageID == providerMessageID {
+				return &p.Messages[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// FindDialog returns the engagement and dialog of a session whose
+// providerDialogId is providerDialogID, or nils when there is none: how a
+// caller whose create ended in ErrOutcomeUnknown learns whether the dialog
+// was made.
+func (c *Client) FindDialog(ctx context.Context, sessionID, providerDialogID string) (*Engagement, *Dialog, error) {
+	engs, err := c.ListEngagements(ctx, sessionID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range engs {
+		for j := range engs[i].Dialogs {
+			if engs[i].Dialogs[j].ProviderDialogID == providerDialogID {
+				return &engs[i], &engs[i].Dialogs[j], nil
+			}
+		}
+	}
+	return nil, nil, nil
+}
+
 // CreateSubscription routes a channel provider's events to a callback URL
 // (POST /subscriptions → 201).
 func (c *Client) CreateSubscription(ctx context.Context, in *Subscription) (*Subscription, error) {
@@ -342,4 +391,26 @@ func (c *Client) engagement(id, suffix string) string {
 
 func (c *Client) subscription(id string) string {
 	return c.webhookBase + "/subscriptions/" + url.PathEscape(id)
+}
+
+// Await polls find, with growing pauses, until it reports found, fails, or
+// window has passed (or ctx ended): how a caller whose write ended in
+// ErrOutcomeUnknown waits out a call that AXP may still be applying.
+func Await(ctx context.Context, window time.Duration, find func(context.Context) (bool, error)) (bool, error) {
+	deadline := time.Now().Add(window)
+	pause := 50 * time.Millisecond
+	for {
+		found, err := find(ctx)
+		if found || err != nil {
+			return found, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false, nil
+		}
+		if err := sleepCtx(ctx, min(pause, left)); err != nil {
+			return false, nil // out of time: not found so far
+		}
+		pause = min(2*pause, time.Second)
+	}
 }

@@ -16,6 +16,13 @@ import (
 // connection lost before an answer. Faces answer 503 for it.
 var ErrUnreachable = errors.New("engagement: AXP unreachable")
 
+// ErrOutcomeUnknown is wrapped, beside ErrUnreachable, by the errors of a
+// call that is not idempotent (a POST) and may have reached AXP: the request
+// was, or may have been, written and no answer came (a timeout, a lost
+// connection). Whether AXP applied it has to be found out by reading
+// (FindMessage, FindDialog); sending it again could apply it twice.
+var ErrOutcomeUnknown = errors.New("engagement: AXP did not answer; whether it applied the call is unknown")
+
 // Problem is an RFC 7807 problem document from AXP, and the error every non-2xx
 // answer becomes (a body that is not a problem document still yields a Problem
 // with Status set and the body, shortened, as Detail).

@@ -215,6 +215,13 @@ func DecodeEvent(body []byte) (*Event, error) {
 		}
 		ev.EngagementError = &e
 		h = &e.EventHeader
+	case EventDialogState:
+		var e DialogStateEvent
+		if err := json.Unmarshal(body, &e); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
+		}
+		ev.DialogState = &e
+		h = &e.EventHeader
 	default:
 		// Unknown types (AXP adds them under ALL) are acknowledged even
 		// when their header is odd, so a bad date is not an error here.
