@@ -61,8 +61,12 @@ type Log struct {
 type Store struct {
 	// Driver is bolt (default, one replica) or redis (several replicas).
 	Driver string `yaml:"driver"`
-	// RedisURL is redis://[user:pass@]host:port/db when Driver is redis.
+	// RedisURL is redis://[user:pass@]host:port/db when Driver is redis;
+	// with RedisCluster, one seed node and each other as an addr parameter
+	// (redis://h1:7000?addr=h2:7001&addr=h3:7002).
 	RedisURL string `yaml:"redis_url"`
+	// RedisCluster says RedisURL names a Redis Cluster.
+	RedisCluster bool `yaml:"redis_cluster"`
 	// Retention is how long a closed conversation's mappings are kept.
 	Retention time.Duration `yaml:"retention"`
 	// CacheSize is the number of entries of each LRU in front of the store.

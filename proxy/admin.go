@@ -9,33 +9,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
-
-	"github.com/connector-proxy/connector-proxy/relay"
 )
 
 // proxyMetrics are the process's own series (the parts register theirs).
 type proxyMetrics struct {
-	relayed *prometheus.CounterVec
-	ready   prometheus.Gauge
+	ready prometheus.Gauge
 }
 
 func newProxyMetrics(reg prometheus.Registerer) *proxyMetrics {
 	m := &proxyMetrics{
-		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "connector_proxy_relay_events_total",
-			Help: "AXP events by type and what the relay made of them (delivered, duplicate, unrouted, failed).",
-		}, []string{"event_type", "outcome"}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "connector_proxy_ready",
 			Help: "1 when the last readiness check passed (store and AXP token reachable, subscription in place).",
 		}),
 	}
-	reg.MustRegister(m.relayed, m.ready)
+	reg.MustRegister(m.ready)
 	return m
-}
-
-func (m *proxyMetrics) observeRelay(eventType string, o relay.Outcome) {
-	m.relayed.WithLabelValues(eventType, string(o)).Inc()
 }
 
 // check is one readiness probe's result.

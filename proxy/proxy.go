@@ -23,7 +23,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/config"
 	"github.com/connector-proxy/connector-proxy/mapping"
-	"github.com/connector-proxy/connector-proxy/relay"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/simulator"
 )
 
@@ -53,6 +53,7 @@ type Proxy struct {
 	backend  *engagement.Client
 	lp       *connectorapi.Face
 	cc       *customerchannel.Face
+	pipe     *pipeline.Pipeline
 	receiver *engagement.Receiver
 
 	public, admin     *fasthttp.Server
@@ -64,10 +65,15 @@ type Proxy struct {
 	metrics           *proxyMetrics
 	// axpMetrics is shared by the AXP client and the webhook receiver.
 	axpMetrics *engagement.Metrics
-	// replicaID names this process among replicas sharing Redis; bus
-	// carries Customer Channel events between them (nil with bolt).
-	replicaID string
-	bus       customerchannel.Bus
+	// replicaID names this process among replicas sharing Redis; holder
+	// names this run of it (leases, claims and send records are held in
+	// its name, so that a restarted replica is not taken for the one that
+	// died). bus carries Customer Channel events between replicas (nil
+	// with bolt).
+	replicaID   string
+	holder      string
+	pipeMetrics *pipeline.Metrics
+	bus         customerchannel.Bus
 }
 
 // New provisions every part. On error, what was already started is
@@ -87,8 +93,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 		return nil, fmt.Errorf("proxy: data dir: %w", err)
 	}
 	if p.replicaID = cfg.ReplicaID; p.replicaID == "" {
-		p.replicaID = connectorapi.DefaultReplicaID()
+		p.replicaID = pipeline.DefaultReplicaID()
 	}
+	p.holder = p.replicaID + "#" + pipeline.RunID()
+	p.pipeMetrics = pipeline.NewMetrics(p.reg)
 	p.log = p.log.With("replica", p.replicaID)
 	log = p.log
 	if err := p.provisionStore(ctx); err != nil {
@@ -134,7 +142,8 @@ func (p *Proxy) provisionStore(ctx context.Context) error {
 	cacheMetrics := mapping.NewCacheMetrics(p.reg)
 	switch p.cfg.Store.Driver {
 	case "bolt":
-		b, err := mapping.OpenBolt(filepath.Join(p.cfg.DataDir, "connector-proxy.db"), mapping.WithRetention(p.cfg.Store.Retention))
+		b, err := mapping.OpenBolt(filepath.Join(p.cfg.DataDir, "connector-proxy.db"), mapping.WithRetention(p.cfg.Store.Retention),
+			mapping.WithCommitObserver(p.pipeMetrics.ObserveCommit))
 		if err != nil {
 			return fmt.Errorf("proxy: store: %w", err)
 		}
@@ -150,7 +159,8 @@ func (p *Proxy) provisionStore(ctx context.Context) error {
 		p.closers = append(p.closers, r.Close)
 		// Shared: other replicas change conversations behind this one's back.
 		p.store = mapping.NewCached(r, p.cfg.Store.CacheSize, true, cacheMetrics)
-		bus, err := customerchannel.NewRedisBus(ctx, p.cfg.Store.RedisURL, customerchannel.RedisBusOptions{Logger: p.log.With("component", "bus")})
+		bus, err := customerchannel.NewRedisBus(ctx, p.cfg.Store.RedisURL, customerchannel.RedisBusOptions{
+			Logger: p.log.With("component", "bus"), Cluster: p.cfg.Store.RedisCluster})
 		if err != nil {
 			return fmt.Errorf("proxy: replica bus: %w", err)
 		}
@@ -169,7 +179,11 @@ func openRedis(ctx context.Context, c config.Store, log *slog.Logger) (*mapping.
 	deadline := time.Now().Add(patience)
 	delay := 250 * time.Millisecond
 	for {
-		r, err := mapping.OpenRedis(ctx, c.RedisURL, mapping.WithRedisRetention(c.Retention))
+		opts := []mapping.RedisOption{mapping.WithRedisRetention(c.Retention)}
+		if c.RedisCluster {
+			opts = append(opts, mapping.WithRedisCluster())
+		}
+		r, err := mapping.OpenRedis(ctx, c.RedisURL, opts...)
 		if err == nil || !errors.Is(err, mapping.ErrUnavailable) || time.Now().After(deadline) {
 			return r, err
 		}
@@ -194,14 +208,20 @@ func (p *Proxy) provisionFaces() error {
 	if err != nil {
 		return fmt.Errorf("proxy: connector API auth: %w", err)
 	}
+	// A write AXP does not answer is looked for during twice the AXP
+	// timeout: long enough for a slow AXP to apply it, within the request.
+	settle := 2 * cfg.AXP.Timeout
+	changed := func(conv string) { p.pipe.Poke(conv) }
 	p.lp, err = connectorapi.New(connectorapi.Config{
 		ChannelProviderID: cfg.AXP.ChannelProviderID,
 		PublicHost:        p.domainHost(),
 		TLSPort:           p.tlsPort(),
 		Logger:            p.log.With("face", "connectorapi"),
 		Metrics:           connectorapi.NewMetrics(p.reg),
-		ReplicaID:         p.replicaID,
-		LeaseTTL:          cfg.ConnectorAPI.LeaseTTL,
+		ReplicaID:         p.holder,
+		SettleTimeout:     settle,
+		RequestTimeout:    max(connectorapi.DefaultRequestTimeout, 3*cfg.AXP.Timeout+time.Second),
+		Changed:           changed,
 	}, p.backend, p.store, tokens)
 	if err != nil {
 		return fmt.Errorf("proxy: connector API face: %w", err)
@@ -222,15 +242,34 @@ func (p *Proxy) provisionFaces() error {
 			MaxPayload:   cfg.CustomerChannel.MaxPayload,
 			Metrics:      socketio.NewMetrics(p.reg),
 		},
-		Logger:    p.log.With("face", "customerchannel"),
-		Metrics:   customerchannel.NewMetrics(p.reg),
-		Bus:       p.bus,
-		ReplicaID: p.replicaID,
+		Logger:        p.log.With("face", "customerchannel"),
+		Metrics:       customerchannel.NewMetrics(p.reg),
+		Bus:           p.bus,
+		ReplicaID:     p.holder,
+		SettleTimeout: settle,
+		Timeout:       max(15*time.Second, 3*cfg.AXP.Timeout+time.Second),
+		Changed:       changed,
 	}, p.backend, p.store)
 	if err != nil {
 		return fmt.Errorf("proxy: customer channel face: %w", err)
 	}
 	p.closers = append(p.closers, p.cc.Close)
+	p.pipe, err = pipeline.New(pipeline.Config{
+		Store: p.store,
+		Faces: map[mapping.Face]pipeline.Face{
+			mapping.FaceConnectorAPI:    p.lp,
+			mapping.FaceCustomerChannel: p.cc,
+		},
+		Senders:     map[mapping.Face]pipeline.Sender{mapping.FaceConnectorAPI: p.lp},
+		Engagements: p.backend,
+		Holder:      p.holder,
+		LeaseTTL:    cfg.ConnectorAPI.LeaseTTL,
+		Logger:      p.log.With("component", "pipeline"),
+		Metrics:     p.pipeMetrics,
+	})
+	if err != nil {
+		return fmt.Errorf("proxy: event pipeline: %w", err)
+	}
 	return nil
 }
 
@@ -245,11 +284,7 @@ func (p *Proxy) provisionReceiver() error {
 	if err := engagement.CheckWebhookToken(token); err != nil {
 		return &config.FieldError{Field: "axp.webhook_token", Msg: err.Error()}
 	}
-	rl := relay.New(p.store, map[mapping.Face]relay.Face{
-		mapping.FaceConnectorAPI:    p.lp,
-		mapping.FaceCustomerChannel: p.cc,
-	}, relay.Options{Logger: p.log.With("component", "relay"), Observe: p.metrics.observeRelay})
-	p.receiver = engagement.NewReceiver(rl, engagement.ReceiverOptions{
+	p.receiver = engagement.NewReceiver(p.pipe, engagement.ReceiverOptions{
 		Token:   token,
 		Metrics: p.axpMetrics,
 		Logger:  p.log.With("component", "axp-webhook"),
@@ -378,8 +413,8 @@ func (p *Proxy) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { p.keepSubscribed(bg) })
 	wg.Go(func() {
-		if err := p.lp.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
-			p.log.Error("connector API notification worker stopped", "err", err)
+		if err := p.pipe.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+			p.log.Error("event pipeline stopped", "err", err)
 		}
 	})
 	if p.bolt != nil {

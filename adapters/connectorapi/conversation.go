@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
@@ -23,6 +24,7 @@ const (
 	attrSkillID  = "skillId"
 	attrAgents   = "agents" // JSON list of the contact-center participants present
 	attrCSAT     = "csat"
+	attrDeparted = "departed" // participants seen leaving, comma-separated
 )
 
 // defaultDisplayName is the session's name when the profile gives none; the
@@ -72,9 +74,7 @@ func (f *Face) serveConversation(c context.Context, ctx *fasthttp.RequestCtx, r 
 	features := clientFeatures(ctx.Request.Header.Peek("Client-Properties"))
 
 	owner := ownerOf(r, who)
-	unlock := f.lock("consumer|" + owner.String())
 	conv, err := f.openConversation(c, owner, prof, req, features)
-	unlock()
 	if err != nil {
 		f.writeError(ctx, envs[1].ID, err)
 		return
@@ -111,30 +111,97 @@ func clientFeatures(h []byte) []string {
 	return out
 }
 
+// claimTTL is how long a claim on a consumer lasts: longer than opening a
+// conversation takes (two AXP calls and the wait for an unanswered one).
+const claimTTL = 30 * time.Second
+
+// claimPoll is how often a request waiting on another's claim looks.
+const claimPoll = 20 * time.Millisecond
+
 // openConversation returns the consumer's open conversation, or makes one:
-// the session (reused or created), an engagement, and the mapping written
-// before the client hears the id.
+// the session (reused or created), an engagement, and the conversation
+// written before the client hears its id.
 //
 // A consumer who already has an open conversation gets that conversation's
 // id again (LivePerson allows one open conversation per consumer and answers
 // a second request with an error; a connector that lost track of its
 // conversation recovers instead of being stuck). The profile is applied to
 // the session either way.
+//
+// One conversation per consumer holds across replicas: the request that
+// takes the consumer's claim opens it; others wait for the conversation the
+// claim names. No lock is held while AXP is called.
 func (f *Face) openConversation(ctx context.Context, owner mapping.ConsumerKey, prof *profile, req *conversationRequest, features []string) (*mapping.Conversation, error) {
-	convs, err := f.store.Conversations(ctx, owner)
-	if err != nil {
-		return nil, fmt.Errorf("connectorapi: conversations of consumer: %w", err)
-	}
-	for i := len(convs) - 1; i >= 0; i-- {
-		if convs[i].Open() {
+	holder := f.cfg.ReplicaID + "/" + uuid.NewString()
+	for {
+		convs, err := f.store.Conversations(ctx, owner)
+		if err != nil {
+			return nil, fmt.Errorf("connectorapi: conversations of consumer: %w", err)
+		}
+		if open := newestOpen(convs); open != nil {
 			if !prof.empty() {
-				if err := f.updateSession(ctx, convs[i].SessionID, prof); err != nil && !sessionGone(err) {
+				if err := f.updateSession(ctx, open.SessionID, prof); err != nil && !sessionGone(err) {
 					return nil, err
 				}
 			}
-			return convs[i], nil
+			return open, nil
+		}
+		proposed := mapping.NewConversationID(owner)
+		claim, won, err := f.store.Claim(ctx, owner, holder, proposed, claimTTL)
+		if err != nil {
+			return nil, fmt.Errorf("connectorapi: claim consumer: %w", err)
+		}
+		if won {
+			return f.openClaimed(ctx, owner, claim, claim.Conversation != proposed, prof, req, features)
+		}
+		// Another request is opening it: its conversation, once written,
+		// is the open one the next round finds.
+		if err := sleepCtx(ctx, claimPoll); err != nil {
+			return nil, fmt.Errorf("connectorapi: waiting for the consumer's conversation: %w", err)
 		}
 	}
+}
+
+func newestOpen(convs []*mapping.Conversation) *mapping.Conversation {
+	for i := len(convs) - 1; i >= 0; i-- {
+		if convs[i].Open() {
+			return convs[i]
+		}
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// openClaimed opens the conversation the claim names. The dialog is made
+// with the conversation's id as its providerDialogId, so that when AXP does
+// not answer the create, or when a claim is taken over from a request that
+// died, the dialog is found at AXP instead of being made twice.
+func (f *Face) openClaimed(ctx context.Context, owner mapping.ConsumerKey, claim mapping.Claim, takenOver bool, prof *profile, req *conversationRequest, features []string) (conv *mapping.Conversation, err error) {
+	keepClaim := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		bg := context.WithoutCancel(ctx)
+		if keepClaim {
+			// AXP may make the dialog yet: the claim ends now but keeps its
+			// conversation id, so that the next request looks for that
+			// dialog at AXP before it makes one.
+			_, _, _ = f.store.Claim(bg, owner, claim.Holder, claim.Conversation, time.Millisecond)
+			return
+		}
+		_ = f.store.ReleaseClaim(bg, owner, claim.Holder) // nothing was made
+	}()
 	ref, fresh, err := f.ensureSession(ctx, owner, prof)
 	if err != nil {
 		return nil, err
@@ -143,33 +210,54 @@ func (f *Face) openConversation(ctx context.Context, owner mapping.ConsumerKey, 
 		SessionID:            ref.SessionID,
 		ChannelID:            engagement.ChannelChat,
 		Conversation:         req.Conversation,
+		ProviderDialogID:     claim.Conversation,
 		EngagementParameters: nilIfEmpty(req.Params),
 	}
-	eng, err := f.backend.CreateEngagement(ctx, in)
-	if err != nil && !fresh && sessionGone(err) {
-		// The session ended on AXP's side (inactivity, an agent closing it):
-		// make a new one and try once more.
-		if err := f.store.DeleteSession(ctx, owner); err != nil {
-			return nil, fmt.Errorf("connectorapi: forget ended session: %w", err)
+	var (
+		eng    *engagement.Engagement
+		dialog *engagement.Dialog
+	)
+	if takenOver && !fresh {
+		// The claim's first holder may have made the dialog.
+		eng, dialog, err = f.backend.FindDialog(ctx, ref.SessionID, claim.Conversation)
+		if err != nil && !sessionGone(err) {
+			return nil, fmt.Errorf("connectorapi: look for the dialog: %w", err)
 		}
-		if ref, _, err = f.ensureSession(ctx, owner, prof); err != nil {
-			return nil, err
+	}
+	if dialog == nil {
+		eng, err = f.createEngagement(ctx, in)
+		if err != nil && !fresh && sessionGone(err) {
+			// The session ended on AXP's side (inactivity, an agent closing
+			// it): make a new one and try once more.
+			if err := f.store.DeleteSession(ctx, owner); err != nil {
+				return nil, fmt.Errorf("connectorapi: forget ended session: %w", err)
+			}
+			if ref, _, err = f.ensureSession(ctx, owner, prof); err != nil {
+				return nil, err
+			}
+			in.SessionID = ref.SessionID
+			eng, err = f.createEngagement(ctx, in)
 		}
-		in.SessionID = ref.SessionID
-		eng, err = f.backend.CreateEngagement(ctx, in)
+		if errors.Is(err, engagement.ErrOutcomeUnknown) {
+			// AXP may make it yet: the claim stays, so that a retry looks
+			// for it again instead of making another.
+			keepClaim = true
+			return nil, unconfirmed("the conversation", err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("connectorapi: create engagement: %w", err)
+		}
+		if len(eng.Dialogs) == 0 {
+			return nil, fmt.Errorf("connectorapi: engagement %s came back without a dialog", eng.EngagementID)
+		}
+		dialog = &eng.Dialogs[0]
 	}
-	if err != nil {
-		return nil, fmt.Errorf("connectorapi: create engagement: %w", err)
-	}
-	if len(eng.Dialogs) == 0 {
-		return nil, fmt.Errorf("connectorapi: engagement %s came back without a dialog", eng.EngagementID)
-	}
-	conv := &mapping.Conversation{
-		ID:            uuid.NewString(),
+	conv = &mapping.Conversation{
+		ID:            claim.Conversation,
 		Owner:         owner,
 		SessionID:     ref.SessionID,
 		EngagementID:  eng.EngagementID,
-		DialogID:      eng.Dialogs[0].DialogID,
+		DialogID:      dialog.DialogID,
 		ParticipantID: ref.ParticipantID,
 		State:         mapping.StateOpen,
 		CreatedAt:     f.now(),
@@ -181,18 +269,57 @@ func (f *Face) openConversation(ctx context.Context, owner mapping.ConsumerKey, 
 	if req.SkillID != "" {
 		conv.Attrs[attrSkillID] = req.SkillID
 	}
-	if err := f.store.PutConversation(ctx, conv); err != nil {
+	if err := f.store.Commit(ctx, &mapping.Change{Conv: conv, Release: &claim}); err != nil {
 		// The client never hears of this engagement: end it rather than
 		// leave an agent waiting on a conversation nobody can reach.
 		_, derr := f.backend.DisconnectEngagement(context.WithoutCancel(ctx), eng.EngagementID,
 			&engagement.DisconnectEngagement{SessionID: ref.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonSystemClosed})
 		return nil, errors.Join(fmt.Errorf("connectorapi: record conversation: %w", err), derr)
 	}
+	f.cfg.Changed(conv.ID) // events that overtook this answer may apply now
 	return conv, nil
 }
 
+// createEngagement makes the dialog; when AXP does not answer, it looks for
+// it (by providerDialogId) for up to SettleTimeout before saying the
+// outcome is unknown.
+func (f *Face) createEngagement(ctx context.Context, in *engagement.CreateEngagement) (*engagement.Engagement, error) {
+	eng, err := f.backend.CreateEngagement(ctx, in)
+	if !errors.Is(err, engagement.ErrOutcomeUnknown) {
+		return eng, err
+	}
+	var found *engagement.Engagement
+	ok, ferr := engagement.Await(ctx, f.cfg.SettleTimeout, func(ctx context.Context) (bool, error) {
+		e, d, err := f.backend.FindDialog(ctx, in.SessionID, in.ProviderDialogID)
+		if d != nil {
+			cp := *e
+			cp.Dialogs = []engagement.Dialog{*d}
+			found = &cp
+		}
+		return d != nil, err
+	})
+	switch {
+	case ok:
+		f.m.unknown.WithLabelValues("create_engagement", "landed").Inc()
+		return found, nil
+	case ferr != nil:
+		f.m.unknown.WithLabelValues("create_engagement", "unresolved").Inc()
+		return nil, err
+	}
+	f.m.unknown.WithLabelValues("create_engagement", "not_found").Inc()
+	return nil, err
+}
+
+// unconfirmed is the answer to a write AXP did not confirm and that was not
+// found either: retrying the same request is safe.
+func unconfirmed(what string, cause error) *apiError {
+	return &apiError{Status: 503, ErrorCode: 50301, Title: "Service unavailable",
+		Details: "the contact center did not confirm " + what + " and it is not there yet; send the same request again: it will not be applied twice",
+		cause:   cause}
+}
+
 // ensureSession returns the consumer's session, creating it when there is
-// none; fresh says it was just created.
+// none; fresh says it was just created. Callers hold the consumer's claim.
 func (f *Face) ensureSession(ctx context.Context, owner mapping.ConsumerKey, prof *profile) (mapping.SessionRef, bool, error) {
 	ref, err := f.store.Session(ctx, owner)
 	switch {
@@ -331,4 +458,41 @@ func setAgents(conv *mapping.Conversation, ps []participant) {
 
 func withoutAgent(ps []participant, id string) []participant {
 	return slices.DeleteFunc(slices.Clone(ps), func(p participant) bool { return p.ID == id })
+}
+
+func sameParticipants(a, b []participant) bool {
+	return slices.Equal(a, b)
+}
+
+// maxDeparted bounds the departures a conversation remembers.
+const maxDeparted = 32
+
+// departed reports whether the participant was seen leaving.
+func departed(conv *mapping.Conversation, id string) bool {
+	return slices.Contains(strings.Split(conv.Attrs[attrDeparted], ","), id)
+}
+
+// markDeparted remembers that the participant left, so that a join of
+// theirs that arrives later is not taken.
+func markDeparted(conv *mapping.Conversation, id string) {
+	if id == "" || departed(conv, id) {
+		return
+	}
+	ids := strings.Split(conv.Attrs[attrDeparted], ",")
+	if ids[0] == "" {
+		ids = ids[:0]
+	}
+	ids = append(ids, id)
+	if len(ids) > maxDeparted {
+		ids = ids[len(ids)-maxDeparted:]
+	}
+	if conv.Attrs == nil {
+		conv.Attrs = map[string]string{}
+	}
+	conv.Attrs[attrDeparted] = strings.Join(ids, ",")
+}
+
+// hadAgents reports whether a contact-center participant was ever seen.
+func hadAgents(conv *mapping.Conversation) bool {
+	return conv.Attrs[attrAgents] != "" || conv.Attrs[attrDeparted] != ""
 }

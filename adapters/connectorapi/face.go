@@ -7,16 +7,16 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/envelope"
 	"github.com/connector-proxy/connector-proxy/mapping"
-	"github.com/connector-proxy/connector-proxy/relay"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 )
 
 // Envelope types the face serves.
@@ -32,18 +32,11 @@ const (
 	DefaultMaxBodyBytes       = 64 << 10
 	DefaultCustomerIdentifier = "lpConsumerId"
 	DefaultRequestTimeout     = 15 * time.Second
-	DefaultPollInterval       = 250 * time.Millisecond
 	DefaultDeliveryTimeout    = 10 * time.Second
-	DefaultDeliveryWorkers    = 32
+	DefaultSettleTimeout      = 10 * time.Second
+	DefaultSendWindow         = 10 * time.Minute
 	// MaxTextLength is AXP's limit on a message text, in characters.
 	MaxTextLength = 4096
-)
-
-// Backoff of webhook retries: 2 s doubling, capped at 5 min (LivePerson's
-// retention-time retry policy).
-const (
-	firstBackoff = 2 * time.Second
-	maxBackoff   = 5 * time.Minute
 )
 
 // Config configures a Face.
@@ -59,21 +52,18 @@ type Config struct {
 	MaxBodyBytes int
 	// RequestTimeout bounds one request's backend calls (default 15 s).
 	RequestTimeout time.Duration
-	// PollInterval is how often the delivery worker looks for due
-	// notifications when nothing wakes it (default 250 ms).
-	PollInterval time.Duration
+	// SettleTimeout bounds how long, after AXP did not answer a write, the
+	// face looks for whether it landed before it answers (default 10 s,
+	// within RequestTimeout).
+	SettleTimeout time.Duration
+	// SendWindow is how long a SEND's idempotency record is kept: a retry
+	// within it finds what the first attempt did (default 10 min).
+	SendWindow time.Duration
 	// DeliveryTimeout bounds one webhook POST (default 10 s, LivePerson's).
 	DeliveryTimeout time.Duration
-	// DeliveryWorkers bounds concurrent webhook POSTs (default 32); one
-	// conversation never has more than one in flight.
-	DeliveryWorkers int
-	// ReplicaID names this process among replicas sharing a store; it holds
-	// the delivery leases (default: hostname, pid and a random suffix).
+	// ReplicaID names this process among replicas sharing a store; claims
+	// are held in its name (default: a random id).
 	ReplicaID string
-	// LeaseTTL is how long a conversation's delivery lease lasts unless
-	// renewed (default 15 s): the time another replica waits before taking
-	// over the queues of one that died.
-	LeaseTTL time.Duration
 	// PublicHost is the host[:port] the Domain API answers as every
 	// service's baseURI; connectors call https://{baseURI}/…. Empty: the
 	// Host the request came to (with TLSPort's port on plain http).
@@ -82,11 +72,15 @@ type Config struct {
 	// call over plain http is answered with it when PublicHost is empty.
 	TLSPort func() string
 	// WebhookClient sends notifications (default: a fasthttp.Client with
-	// the delivery timeout and a 64 KiB answer limit).
+	// the delivery timeout, streaming answers so that their bodies are
+	// discarded, not judged).
 	WebhookClient *fasthttp.Client
-	Now           func() time.Time
-	Logger        *slog.Logger
-	Metrics       *Metrics
+	// Changed is told of a conversation whose outbox a client command
+	// filled (a CLOSE), so that its delivery starts at once.
+	Changed func(conversation string)
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *Metrics
 }
 
 // backend is what the face needs of the engagement client; tests count
@@ -99,9 +93,12 @@ type backend interface {
 	CreateEngagement(ctx context.Context, in *engagement.CreateEngagement) (*engagement.Engagement, error)
 	DisconnectEngagement(ctx context.Context, engagementID string, in *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error)
 	SendMessage(ctx context.Context, engagementID string, in *engagement.SendMessage) (*engagement.Message, error)
+	FindMessage(ctx context.Context, engagementID, sessionID, dialogID, providerMessageID string) (*engagement.Message, error)
+	FindDialog(ctx context.Context, sessionID, providerDialogID string) (*engagement.Engagement, *engagement.Dialog, error)
 }
 
-// Face serves the Messaging Connector API and delivers its notifications.
+// Face serves the Messaging Connector API and turns AXP's events into its
+// notifications (Apply), which the pipeline delivers (Send).
 type Face struct {
 	cfg     Config
 	backend backend
@@ -112,14 +109,15 @@ type Face struct {
 	now     func() time.Time
 	hooks   *fasthttp.Client
 
-	locks [64]sync.Mutex // striped by consumer or conversation id
-	wake  chan struct{}
-
 	accounts map[string]struct{}      // accounts some app is configured for
 	domain   map[string]domainAnswers // by account, when PublicHost is set
 }
 
-var _ relay.Face = (*Face)(nil)
+var (
+	_ pipeline.Face   = (*Face)(nil)
+	_ pipeline.Sender = (*Face)(nil)
+	_ backend         = (*engagement.Client)(nil)
+)
 
 // New builds the face over the engagement client, the store and the token
 // service.
@@ -146,20 +144,20 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = DefaultPollInterval
+	if cfg.SettleTimeout <= 0 {
+		cfg.SettleTimeout = DefaultSettleTimeout
+	}
+	if cfg.SendWindow <= 0 {
+		cfg.SendWindow = DefaultSendWindow
 	}
 	if cfg.DeliveryTimeout <= 0 {
 		cfg.DeliveryTimeout = DefaultDeliveryTimeout
 	}
-	if cfg.DeliveryWorkers <= 0 {
-		cfg.DeliveryWorkers = DefaultDeliveryWorkers
-	}
 	if cfg.ReplicaID == "" {
-		cfg.ReplicaID = DefaultReplicaID()
+		cfg.ReplicaID = uuid.NewString()
 	}
-	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = DefaultLeaseTTL
+	if cfg.Changed == nil {
+		cfg.Changed = func(string) {}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -172,17 +170,17 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 	}
 	if cfg.WebhookClient == nil {
 		cfg.WebhookClient = &fasthttp.Client{
-			Name:                "connector-proxy",
-			ReadTimeout:         cfg.DeliveryTimeout,
-			WriteTimeout:        cfg.DeliveryTimeout,
-			MaxResponseBodySize: 64 << 10,
-			MaxConnsPerHost:     cfg.DeliveryWorkers,
+			Name:         "connector-proxy",
+			ReadTimeout:  cfg.DeliveryTimeout,
+			WriteTimeout: cfg.DeliveryTimeout,
+			// The answer's body is read as a stream and discarded: success
+			// is the status code, however much a receiver says with it.
+			StreamResponseBody: true,
 		}
 	}
 	f := &Face{
 		cfg: cfg, backend: b, store: store, tokens: tokens,
 		log: cfg.Logger, m: cfg.Metrics, now: cfg.Now, hooks: cfg.WebhookClient,
-		wake:     make(chan struct{}, 1),
 		accounts: map[string]struct{}{},
 		domain:   map[string]domainAnswers{},
 	}
@@ -193,19 +191,6 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 		}
 	}
 	return f, nil
-}
-
-// lock serialises work on one consumer or conversation (striped: unrelated
-// keys may share a stripe, which only costs a little waiting).
-func (f *Face) lock(key string) func() {
-	h := uint32(2166136261) // FNV-1a, inline: hash/fnv would allocate per call
-	for i := 0; i < len(key); i++ {
-		h ^= uint32(key[i])
-		h *= 16777619
-	}
-	mu := &f.locks[h%uint32(len(f.locks))]
-	mu.Lock()
-	return mu.Unlock
 }
 
 // route is a parsed request path.

@@ -18,7 +18,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/mapping"
-	"github.com/connector-proxy/connector-proxy/relay"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/simulator"
 )
 
@@ -178,6 +178,7 @@ type stack struct {
 	dbPath  string
 	tokens  *auth.Service
 	face    *Face
+	pipe    *pipeline.Pipeline
 	backend *countingBackend
 	clock   *clock
 	proxy   string // base URL of the face
@@ -194,6 +195,7 @@ type stackOpts struct {
 	hooks     *hookServer
 	sim       *simulator.Server
 	retention time.Duration
+	face      func(*Config) // changes the face's configuration
 }
 
 func defaultApps(hooksURL string) []auth.App {
@@ -251,17 +253,35 @@ func newStack(t testing.TB, o stackOpts) *stack {
 		t.Fatal(err)
 	}
 	s.backend = &countingBackend{backend: s.client}
-	if s.face, err = newFace(Config{ChannelProviderID: provider, Now: s.clock.Now, PollInterval: 5 * time.Millisecond,
-		DeliveryTimeout: 2 * time.Second}, s.backend, s.store, s.tokens); err != nil {
+	cfg := Config{ChannelProviderID: provider, Now: s.clock.Now, DeliveryTimeout: 2 * time.Second,
+		Changed: func(conv string) { s.pipe.Poke(conv) }}
+	if o.face != nil {
+		o.face(&cfg)
+	}
+	if s.face, err = newFace(cfg, s.backend, s.store, s.tokens); err != nil {
 		t.Fatal(err)
 	}
-	// The AXP webhook receiver, feeding the relay, feeding the face.
-	rl := relay.New(s.store, map[mapping.Face]relay.Face{mapping.FaceConnectorAPI: s.face}, relay.Options{})
+	// The AXP webhook receiver, feeding the pipeline, applying the face's
+	// changes and delivering its notifications.
+	if s.pipe, err = pipeline.New(pipeline.Config{
+		Store:       s.store,
+		Faces:       map[mapping.Face]pipeline.Face{mapping.FaceConnectorAPI: s.face},
+		Senders:     map[mapping.Face]pipeline.Sender{mapping.FaceConnectorAPI: s.face},
+		Engagements: s.client,
+		Holder:      "test-replica",
+		Now:         s.clock.Now,
+		// The lease runs on the same clock the tests move by hours.
+		LeaseTTL:        24 * 365 * time.Hour,
+		PollInterval:    5 * time.Millisecond,
+		DeliveryTimeout: 2 * time.Second,
+	}); err != nil {
+		t.Fatal(err)
+	}
 	tok, err := engagement.NewWebhookToken()
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv := engagement.NewReceiver(rl, engagement.ReceiverOptions{Token: tok})
+	recv := engagement.NewReceiver(s.pipe, engagement.ReceiverOptions{Token: tok})
 	recvURL := serve(t, recv.Handler)
 	if _, err := s.client.EnsureSubscription(ctx, provider, recvURL+recv.Path(), []string{engagement.SubscribeAll}); err != nil {
 		t.Fatalf("subscribe: %v", err)
@@ -275,7 +295,7 @@ func newStack(t testing.TB, o stackOpts) *stack {
 func (s *stack) startRun() {
 	rctx, stop := context.WithCancel(s.ctx)
 	s.stopRun, s.runDone = stop, make(chan struct{})
-	go func() { defer close(s.runDone); _ = s.face.Run(rctx) }()
+	go func() { defer close(s.runDone); _ = s.pipe.Run(rctx) }()
 }
 
 // stop ends the delivery worker and closes the store, as a shutdown does.
@@ -519,6 +539,16 @@ func (c *countingBackend) DisconnectEngagement(ctx context.Context, id string, i
 func (c *countingBackend) SendMessage(ctx context.Context, id string, in *engagement.SendMessage) (*engagement.Message, error) {
 	c.count()
 	return c.backend.SendMessage(ctx, id, in)
+}
+
+func (c *countingBackend) FindMessage(ctx context.Context, engagementID, sessionID, dialogID, providerMessageID string) (*engagement.Message, error) {
+	c.count()
+	return c.backend.FindMessage(ctx, engagementID, sessionID, dialogID, providerMessageID)
+}
+
+func (c *countingBackend) FindDialog(ctx context.Context, sessionID, providerDialogID string) (*engagement.Engagement, *engagement.Dialog, error) {
+	c.count()
+	return c.backend.FindDialog(ctx, sessionID, providerDialogID)
 }
 
 // lpError is LivePerson's error answer.

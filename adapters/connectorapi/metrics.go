@@ -4,12 +4,11 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the face's Prometheus metrics.
 type Metrics struct {
-	requests      *prometheus.CounterVec
-	duration      *prometheus.HistogramVec
-	sessions      *prometheus.CounterVec
-	notifications *prometheus.CounterVec
-	retries       prometheus.Counter
-	depth         prometheus.Gauge
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	sessions   *prometheus.CounterVec
+	noEndpoint *prometheus.CounterVec
+	unknown    *prometheus.CounterVec
 }
 
 // NewMetrics builds the metrics and registers them with reg (nil: not
@@ -29,21 +28,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "connector_proxy_connectorapi_session_lookups_total",
 			Help: "Consumer to AXP session lookups: hit (a live session reused) or miss (a session created).",
 		}, []string{"result"}),
-		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "connector_proxy_connectorapi_notifications_total",
-			Help: "Webhook notifications by type and result (queued, delivered, failed attempt, dropped, no_endpoint).",
-		}, []string{"type", "result"}),
-		retries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "connector_proxy_connectorapi_notification_retries_total",
-			Help: "Webhook delivery attempts that failed and were rescheduled.",
-		}),
-		depth: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "connector_proxy_connectorapi_outbox_depth",
-			Help: "Notifications waiting in the outbox.",
-		}),
+		noEndpoint: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_proxy_connectorapi_notifications_without_endpoint_total",
+			Help: "Notifications not made because the app configures no webhook for their type, by type.",
+		}, []string{"type"}),
+		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_proxy_connectorapi_unknown_outcomes_total",
+			Help: "AXP writes that got no answer, by operation and by what looking for them found (landed, not_found, unresolved).",
+		}, []string{"operation", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration, m.sessions, m.notifications, m.retries, m.depth)
+		reg.MustRegister(m.requests, m.duration, m.sessions, m.noEndpoint, m.unknown)
 	}
 	return m
 }

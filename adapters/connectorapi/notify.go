@@ -1,14 +1,13 @@
 package connectorapi
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 )
 
 // Notification types (the envelope's type) and the labels items carry.
@@ -32,36 +31,33 @@ type participant struct {
 	Role string `json:"role"`
 }
 
-// Deliver turns an AXP event on one of this face's conversations into
-// LivePerson notifications and queues them in the outbox; nil means they
-// are durable.
-func (f *Face) Deliver(ctx context.Context, conv *mapping.Conversation, ev *engagement.Event) error {
+// Apply implements pipeline.Face: it folds an AXP event into one of the
+// face's conversations and returns the notifications it causes, which the
+// pipeline commits with the new state. Participant events converge to the
+// same state whatever their order: a departure is remembered, so that a
+// join that arrives after it is not taken, and a departure that leaves the
+// conversation without anyone it knew asks AXP what the dialog really is.
+func (f *Face) Apply(conv *mapping.Conversation, ev *engagement.Event, now time.Time) pipeline.Effect {
 	app, ok := f.tokens.App(conv.Owner.Account, conv.Owner.App)
 	if !ok {
 		f.log.Warn("connectorapi: event for an app no longer configured", "app", conv.Owner.App, "conversation", conv.ID)
-		f.m.notifications.WithLabelValues(ev.EventType, "dropped").Inc()
-		return nil
+		return pipeline.Effect{}
 	}
-	unlock := f.lock("conv|" + conv.ID)
-	defer unlock()
-	// The relay's copy may predate a close or an agent joining.
-	cur, err := f.store.Conversation(ctx, conv.ID)
-	if err != nil {
-		return fmt.Errorf("connectorapi: reload conversation: %w", err)
-	}
-	at := eventTime(ev, f.now())
+	at := eventTime(ev, now)
 	switch {
 	case ev.Message != nil:
-		return f.deliverMessage(ctx, app, cur, ev.Message, at)
+		return pipeline.Effect{Outbox: f.messageItems(app, conv, ev.Message, at, now)}
 	case ev.Participant != nil:
-		return f.deliverParticipant(ctx, app, cur, ev, at)
+		return f.applyParticipant(app, conv, ev, at, now)
 	case ev.EngagementError != nil:
-		if !cur.Open() {
-			return nil
+		if !conv.Open() {
+			return pipeline.Effect{}
 		}
-		return f.markClosedAt(ctx, cur, closeSystem, ev.EngagementError.Title, at)
+		return pipeline.Effect{Outbox: f.closeItems(app, conv, closeSystem, ev.EngagementError.Title, at, now)}
+	case ev.DialogState != nil:
+		return f.applyDialogState(app, conv, &ev.DialogState.Dialog, at, now)
 	}
-	return nil // ENGAGEMENT_CREATED and unknown events say nothing new
+	return pipeline.Effect{} // ENGAGEMENT_CREATED and unknown events say nothing new
 }
 
 func eventTime(ev *engagement.Event, now time.Time) time.Time {
@@ -110,16 +106,17 @@ type notification struct {
 	Type string `json:"type"`
 }
 
-func newNotification(typ string, sent time.Time, change any) ([]byte, error) {
+func newNotification(typ string, sent time.Time, change any) []byte {
 	n := notification{Kind: "notification", Type: typ}
 	n.Body.SentTs = sent.UnixMilli()
 	n.Body.Changes = []any{change}
-	return json.Marshal(n)
+	b, _ := json.Marshal(n) // structs of strings and numbers: always encodes
+	return b
 }
 
-// deliverMessage queues a ContentEvent for a contact-center message;
-// customer messages (echoes of the connector's own SENDs) are not sent back.
-func (f *Face) deliverMessage(ctx context.Context, app *auth.App, conv *mapping.Conversation, m *engagement.Message, at time.Time) error {
+// messageItems is the ContentEvent of a contact-center message; customer
+// messages (echoes of the connector's own SENDs) are not sent back.
+func (f *Face) messageItems(app *auth.App, conv *mapping.Conversation, m *engagement.Message, at, now time.Time) []*mapping.OutboxItem {
 	if m.SenderParticipantType == engagement.ParticipantCustomer || m.SenderParticipantType == "" {
 		return nil
 	}
@@ -131,7 +128,7 @@ func (f *Face) deliverMessage(ctx context.Context, app *auth.App, conv *mapping.
 		return nil // nothing a text ContentEvent can carry
 	}
 	r := role(app, m.SenderParticipantType)
-	body, err := newNotification(typeMessagingEvent, f.now(), messagingChange{
+	body := newNotification(typeMessagingEvent, now, messagingChange{
 		Sequence:           max(m.MessageIndex-1, 0),
 		OriginatorID:       m.SenderParticipantID,
 		OriginatorMetadata: participant{ID: m.SenderParticipantID, Role: r},
@@ -140,20 +137,17 @@ func (f *Face) deliverMessage(ctx context.Context, app *auth.App, conv *mapping.
 		ConversationID:     conv.ID,
 		DialogID:           conv.ID,
 	})
-	if err != nil {
-		return fmt.Errorf("connectorapi: encode notification: %w", err)
-	}
-	return f.enqueue(ctx, app, conv, auth.WebhookContentEvent, kindContent, body)
+	return f.item(app, conv, auth.WebhookContentEvent, kindContent, body, now)
 }
 
-// deliverParticipant updates who is in the conversation: a contact-center
+// applyParticipant updates who is in the conversation: a contact-center
 // participant joining is an UPSERT with them among the participants; the
 // customer leaving, or the last contact-center participant leaving, closes
 // the conversation.
-func (f *Face) deliverParticipant(ctx context.Context, app *auth.App, conv *mapping.Conversation, ev *engagement.Event, at time.Time) error {
+func (f *Face) applyParticipant(app *auth.App, conv *mapping.Conversation, ev *engagement.Event, at, now time.Time) pipeline.Effect {
 	p := ev.Participant
 	if !conv.Open() {
-		return nil // closed already, and the CLOSE was sent then
+		return pipeline.Effect{} // closed already, and the CLOSE was sent then
 	}
 	id := p.ParticipantID
 	if id == "" {
@@ -161,64 +155,75 @@ func (f *Face) deliverParticipant(ctx context.Context, app *auth.App, conv *mapp
 	}
 	switch ev.EventType {
 	case engagement.EventParticipantAdded:
-		if p.ParticipantType == engagement.ParticipantCustomer {
-			return nil
+		if p.ParticipantType == engagement.ParticipantCustomer || departed(conv, id) {
+			return pipeline.Effect{} // a join that arrives after its own departure
 		}
 		ps := withoutAgent(agents(conv), id)
 		ps = append(ps, participant{ID: id, Role: role(app, p.ParticipantType)})
 		setAgents(conv, ps)
-		return f.putAndNotify(ctx, app, conv, at, "")
+		return pipeline.Effect{Outbox: f.changeItems(app, conv, at, "", now)}
 	case engagement.EventParticipantDisconnected:
 		if p.ParticipantType == engagement.ParticipantCustomer {
-			return f.markClosedAt(ctx, conv, closeConsumer, "", at)
+			return pipeline.Effect{Outbox: f.closeItems(app, conv, closeConsumer, "", at, now)}
 		}
+		markDeparted(conv, id)
 		before := agents(conv)
 		ps := withoutAgent(before, id)
+		if len(ps) == len(before) {
+			// Someone we never saw join: their join may still be on its
+			// way, or a transfer may be under way. Ask AXP.
+			return pipeline.Effect{Reconcile: true}
+		}
 		setAgents(conv, ps)
 		if len(ps) == 0 {
-			return f.markClosedAt(ctx, conv, closeAgent, "", at)
+			return pipeline.Effect{Outbox: f.closeItems(app, conv, closeAgent, "", at, now)}
 		}
-		if len(ps) == len(before) {
-			return nil // someone we never saw join
-		}
-		return f.putAndNotify(ctx, app, conv, at, "")
+		return pipeline.Effect{Outbox: f.changeItems(app, conv, at, "", now)}
 	}
-	return nil
+	return pipeline.Effect{}
 }
 
-// markClosed records a close now; see markClosedAt.
-func (f *Face) markClosed(ctx context.Context, conv *mapping.Conversation, reason, cause string) error {
-	return f.markClosedAt(ctx, conv, reason, cause, f.now())
+// applyDialogState takes what AXP says the dialog is: ended, it closes the
+// conversation; live, its contact-center participants are the connected
+// ones (those already seen leaving excepted).
+func (f *Face) applyDialogState(app *auth.App, conv *mapping.Conversation, d *engagement.Dialog, at, now time.Time) pipeline.Effect {
+	if !conv.Open() {
+		return pipeline.Effect{}
+	}
+	if d.DialogStatus == engagement.DialogTerminated || d.DialogStatus == engagement.DialogTerminating {
+		reason := closeSystem
+		if hadAgents(conv) {
+			reason = closeAgent
+		}
+		return pipeline.Effect{Outbox: f.closeItems(app, conv, reason, "", at, now)}
+	}
+	var ps []participant
+	for _, c := range d.Connections {
+		if c.ParticipantType == engagement.ParticipantCustomer || c.ConnectionState != engagement.Connected || departed(conv, c.ParticipantID) {
+			continue
+		}
+		ps = append(ps, participant{ID: c.ParticipantID, Role: role(app, c.ParticipantType)})
+	}
+	if sameParticipants(agents(conv), ps) {
+		return pipeline.Effect{}
+	}
+	setAgents(conv, ps)
+	return pipeline.Effect{Outbox: f.changeItems(app, conv, at, "", now)}
 }
 
-// markClosedAt records the conversation closed and queues its CLOSE
-// notification. The notification is queued first: if the write of the
-// state fails, the close is retried and a duplicate CLOSE is harmless,
-// while a lost one would leave the connector waiting.
-func (f *Face) markClosedAt(ctx context.Context, conv *mapping.Conversation, reason, cause string, at time.Time) error {
-	app, ok := f.tokens.App(conv.Owner.Account, conv.Owner.App)
+// closeItems records the conversation closed and returns its CLOSE
+// notification.
+func (f *Face) closeItems(app *auth.App, conv *mapping.Conversation, reason, cause string, at, now time.Time) []*mapping.OutboxItem {
 	conv.State = mapping.StateClosed
 	conv.CloseReason = reason
 	conv.ClosedAt = at
-	if !ok {
-		return f.store.PutConversation(ctx, conv)
-	}
-	return f.putAndNotify(ctx, app, conv, at, cause)
+	return f.changeItems(app, conv, at, cause, now)
 }
 
-// putAndNotify queues the conversation's current state and then writes it.
-func (f *Face) putAndNotify(ctx context.Context, app *auth.App, conv *mapping.Conversation, at time.Time, cause string) error {
-	body, err := newNotification(typeConversationChange, f.now(), conversationChange(conv, at, cause))
-	if err != nil {
-		return fmt.Errorf("connectorapi: encode notification: %w", err)
-	}
-	if err := f.enqueue(ctx, app, conv, auth.WebhookConversationChange, kindConversation, body); err != nil {
-		return err
-	}
-	if err := f.store.PutConversation(ctx, conv); err != nil {
-		return fmt.Errorf("connectorapi: record conversation: %w", err)
-	}
-	return nil
+// changeItems is the conversation's current state as a notification.
+func (f *Face) changeItems(app *auth.App, conv *mapping.Conversation, at time.Time, cause string, now time.Time) []*mapping.OutboxItem {
+	body := newNotification(typeConversationChange, now, conversationChange(conv, at, cause))
+	return f.item(app, conv, auth.WebhookConversationChange, kindConversation, body, now)
 }
 
 type dialogDetails struct {
@@ -306,17 +311,17 @@ func conversationChange(conv *mapping.Conversation, at time.Time, cause string) 
 	return conversationChangeEntry{Type: "UPSERT", Result: changeResult{ConvID: conv.ID, EffectiveTTR: -1, ConversationDetails: cd}}
 }
 
-// enqueue writes one notification for the app's endpoint of key; an app
-// with no endpoint for it gets nothing (counted).
-func (f *Face) enqueue(ctx context.Context, app *auth.App, conv *mapping.Conversation, key, kind string, body []byte) error {
+// item is one notification for the app's endpoint of key; an app with no
+// endpoint for it gets nothing (counted).
+func (f *Face) item(app *auth.App, conv *mapping.Conversation, key, kind string, body []byte, now time.Time) []*mapping.OutboxItem {
 	target := app.Webhook(key)
 	if target == "" {
-		f.m.notifications.WithLabelValues(kind, "no_endpoint").Inc()
+		f.m.noEndpoint.WithLabelValues(kind).Inc()
 		return nil
 	}
-	now := f.now()
-	it := &mapping.OutboxItem{
+	return []*mapping.OutboxItem{{
 		Queue:  conv.ID,
+		Face:   mapping.FaceConnectorAPI,
 		Target: target,
 		Headers: map[string]string{
 			"Content-Type": "application/json",
@@ -328,19 +333,5 @@ func (f *Face) enqueue(ctx context.Context, app *auth.App, conv *mapping.Convers
 		EnqueuedAt:  now,
 		NextAttempt: now,
 		Expires:     now.Add(app.Retention),
-	}
-	if err := f.store.Enqueue(ctx, it); err != nil {
-		return fmt.Errorf("connectorapi: queue notification: %w", err)
-	}
-	f.m.notifications.WithLabelValues(kind, "queued").Inc()
-	f.poke()
-	return nil
-}
-
-// poke wakes the delivery worker without blocking.
-func (f *Face) poke() {
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
+	}}
 }

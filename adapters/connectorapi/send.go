@@ -2,12 +2,17 @@ package connectorapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
@@ -70,9 +75,8 @@ func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) s
 // the open conversation it acted on (conv, as the request read it) when
 // they differ from those kept (LivePerson wants the header on CONVERSATION
 // and every SEND; the last one sent wins). A connector repeats the same
-// header, so the usual SEND costs no store call; a change is written over a
-// fresh read under the conversation's lock. The features enable nothing
-// the request needs, so a failure is logged only.
+// header, so the usual SEND costs no store call. The features enable
+// nothing the request needs, so a failure is logged only.
 func (f *Face) keepFeatures(ctx context.Context, conv *mapping.Conversation, header []byte) {
 	features := clientFeatures(header)
 	if len(features) == 0 {
@@ -82,18 +86,18 @@ func (f *Face) keepFeatures(ctx context.Context, conv *mapping.Conversation, hea
 	if !conv.Open() || conv.Attrs[attrFeatures] == joined {
 		return
 	}
-	unlock := f.lock("conv|" + conv.ID)
-	defer unlock()
-	cur, err := f.store.Conversation(ctx, conv.ID)
-	if err != nil || !cur.Open() || cur.Attrs[attrFeatures] == joined {
-		return
-	}
-	if cur.Attrs == nil {
-		cur.Attrs = map[string]string{}
-	}
-	cur.Attrs[attrFeatures] = joined
-	if err := f.store.PutConversation(ctx, cur); err != nil {
-		f.log.Warn("connectorapi: keep client features", "conversation", cur.ID, "err", err)
+	_, err := mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+		if !c.Open() || c.Attrs[attrFeatures] == joined {
+			return nil, mapping.ErrNoChange
+		}
+		if c.Attrs == nil {
+			c.Attrs = map[string]string{}
+		}
+		c.Attrs[attrFeatures] = joined
+		return nil, nil
+	})
+	if err != nil {
+		f.log.Warn("connectorapi: keep client features", "conversation", conv.ID, "err", err)
 	}
 }
 
@@ -177,7 +181,7 @@ func (f *Face) publish(ctx context.Context, owner mapping.ConsumerKey, env *enve
 	if ev.Type != "ContentEvent" {
 		return typ, conv, struct{}{}, nil
 	}
-	seq, err := f.sendText(ctx, conv, text, env.ID)
+	seq, err := f.sendText(ctx, conv, text, env.ID, idempotencyKey(env))
 	if err != nil {
 		return typ, nil, nil, err
 	}
@@ -206,12 +210,43 @@ func checkText(reqID json.RawMessage, contentType string, msg any) (string, *api
 	return text, nil
 }
 
+// idempotencyKey names a SEND by what the connector sent: its request id
+// and body. A retry of the same request has the same key.
+func idempotencyKey(env *envelope.Envelope) string {
+	h := sha256.New()
+	h.Write(env.ID)
+	h.Write([]byte{0})
+	h.Write(env.Body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // sendText posts a consumer's text to its conversation and returns its
 // sequence: AXP's messageIndex − 1, so that the consumer's and the agent's
 // messages share one numbering that starts at 0.
-func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage) (int, error) {
+//
+// A SEND is stored once however often it is retried. Before the message
+// goes to AXP, a pending record under the request's idempotency key names
+// the providerMessageId it is sent with; once AXP stored it and before the
+// connector is answered, the record says so. A retry that meets a pending
+// record (the first attempt's answer was lost, the proxy died, AXP did not
+// answer) looks for the message at AXP by that id instead of sending it
+// again, and answers what it finds. The same content sent again after a
+// success is a new message.
+func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage, key string) (int, error) {
 	if !conv.Open() {
 		return 0, closedError(reqID, conv.ID)
+	}
+	rec := mapping.SendRecord{ProviderMessageID: uuid.NewString(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
+	cur, won, err := f.store.BeginSend(ctx, conv.ID, key, rec, f.cfg.SendWindow)
+	if err != nil {
+		return 0, fmt.Errorf("connectorapi: record send: %w", err)
+	}
+	if !won {
+		seq, done, err := f.resumeSend(ctx, conv, key, cur)
+		if done || err != nil {
+			return seq, err
+		}
+		rec = cur // not at AXP: send it again under the same id
 	}
 	msg, err := f.backend.SendMessage(ctx, conv.EngagementID, &engagement.SendMessage{
 		SessionID: conv.SessionID,
@@ -220,14 +255,133 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text st
 			ElementType: "text",
 			ElementText: &engagement.ElementText{Text: text, TextFormat: engagement.TextPlain},
 		},
+		ProviderMessageID: rec.ProviderMessageID,
+		CorrelationID:     rec.ProviderMessageID,
 	})
-	if err != nil {
-		if dialogGone(err) {
-			return 0, closedError(reqID, conv.ID)
-		}
-		return 0, fmt.Errorf("connectorapi: send message: %w", err)
+	if errors.Is(err, engagement.ErrOutcomeUnknown) {
+		msg, err = f.settleSend(ctx, conv, rec.ProviderMessageID, err)
+	}
+	bg := context.WithoutCancel(ctx)
+	switch {
+	case err == nil:
+		return f.sent(bg, conv, key, rec, msg)
+	case errors.Is(err, engagement.ErrOutcomeUnknown):
+		return 0, unconfirmed("the message", err) // the record stays pending
+	case dialogGone(err):
+		_ = f.store.DropSend(bg, conv.ID, key)
+		f.closeGone(bg, conv)
+		return 0, closedError(reqID, conv.ID)
+	}
+	_ = f.store.DropSend(bg, conv.ID, key) // AXP refused it: not stored
+	return 0, fmt.Errorf("connectorapi: send message: %w", err)
+}
+
+// sent records that AXP stored the message, then answers its sequence.
+func (f *Face) sent(ctx context.Context, conv *mapping.Conversation, key string, rec mapping.SendRecord, msg *engagement.Message) (int, error) {
+	rec.State, rec.MessageID, rec.MessageIndex = mapping.SendSent, msg.MessageID, msg.MessageIndex
+	if err := f.store.PutSend(ctx, conv.ID, key, rec, f.cfg.SendWindow); err != nil {
+		// The message is stored; a retry of this request would find it at
+		// AXP by its id, so the answer is still the truth.
+		f.log.Warn("connectorapi: record sent message", "conversation", conv.ID, "err", err)
 	}
 	return max(msg.MessageIndex-1, 0), nil
+}
+
+// resumeSend deals with a pending record met by a retry: done when it
+// answered (the message was found at AXP, or the first attempt finished
+// meanwhile); otherwise the message is not at AXP and its first attempt
+// cannot be under way any more (its process is gone, or its time is up),
+// and the caller sends it, under the same providerMessageId.
+func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key string, cur mapping.SendRecord) (int, bool, error) {
+	deadline := cur.At.Add(f.cfg.RequestTimeout)
+	for pause := 50 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		if cur.State == mapping.SendSent {
+			return max(cur.MessageIndex-1, 0), true, nil
+		}
+		m, err := f.backend.FindMessage(ctx, conv.EngagementID, conv.SessionID, conv.DialogID, cur.ProviderMessageID)
+		switch {
+		case err != nil && dialogGone(err):
+			f.closeGone(context.WithoutCancel(ctx), conv)
+			return 0, true, closedError(nil, conv.ID)
+		case err != nil:
+			return 0, true, fmt.Errorf("connectorapi: look for the message: %w", err)
+		case m != nil:
+			f.m.unknown.WithLabelValues("send_message", "landed").Inc()
+			seq, err := f.sent(context.WithoutCancel(ctx), conv, key, cur, m)
+			return seq, true, err
+		}
+		alive := cur.Holder == f.cfg.ReplicaID
+		if !alive && cur.Holder != "" {
+			if alive, err = f.store.Alive(ctx, cur.Holder); err != nil {
+				return 0, true, fmt.Errorf("connectorapi: is the sender alive: %w", err)
+			}
+		}
+		if !alive || !f.now().Before(deadline) {
+			cur.Holder, cur.At = f.cfg.ReplicaID, f.now()
+			if err := f.store.PutSend(ctx, conv.ID, key, cur, f.cfg.SendWindow); err != nil {
+				return 0, true, fmt.Errorf("connectorapi: record send: %w", err)
+			}
+			return 0, false, nil
+		}
+		if err := sleepCtx(ctx, pause); err != nil {
+			return 0, true, unconfirmed("the message", err)
+		}
+		rec, ok, err := f.store.Send(ctx, conv.ID, key)
+		if err != nil {
+			return 0, true, fmt.Errorf("connectorapi: read send record: %w", err)
+		}
+		if !ok {
+			return 0, false, nil // the first attempt failed and said so
+		}
+		cur = rec
+	}
+}
+
+// settleSend looks for a message AXP did not answer for, for up to
+// SettleTimeout. It returns the message, or the send's error when it was
+// not found.
+func (f *Face) settleSend(ctx context.Context, conv *mapping.Conversation, providerMessageID string, sendErr error) (*engagement.Message, error) {
+	var msg *engagement.Message
+	ok, err := engagement.Await(ctx, f.cfg.SettleTimeout, func(ctx context.Context) (bool, error) {
+		m, err := f.backend.FindMessage(ctx, conv.EngagementID, conv.SessionID, conv.DialogID, providerMessageID)
+		msg = m
+		return m != nil, err
+	})
+	switch {
+	case ok:
+		f.m.unknown.WithLabelValues("send_message", "landed").Inc()
+		return msg, nil
+	case err != nil && dialogGone(err):
+		return nil, err
+	case err != nil:
+		f.m.unknown.WithLabelValues("send_message", "unresolved").Inc()
+	default:
+		f.m.unknown.WithLabelValues("send_message", "not_found").Inc()
+	}
+	return nil, sendErr
+}
+
+// closeGone closes a conversation whose dialog AXP says is over, though it
+// sent no event for it (an inactivity timer, an end on its side): the
+// connector gets the CLOSE a close would bring, and the consumer's next
+// CONVERSATION opens a new one.
+func (f *Face) closeGone(ctx context.Context, conv *mapping.Conversation) {
+	app, ok := f.tokens.App(conv.Owner.Account, conv.Owner.App)
+	if !ok {
+		return
+	}
+	now := f.now()
+	_, err := mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+		if !c.Open() {
+			return nil, mapping.ErrNoChange
+		}
+		return f.closeItems(app, c, closeSystem, "the contact center ended the dialog", now, now), nil
+	})
+	if err != nil {
+		f.log.Warn("connectorapi: close a conversation AXP ended", "conversation", conv.ID, "err", err)
+		return
+	}
+	f.cfg.Changed(conv.ID)
 }
 
 func closedError(reqID json.RawMessage, id string) *apiError {
@@ -314,8 +468,6 @@ func (f *Face) updateField(ctx context.Context, owner mapping.ConsumerKey, env *
 		}
 	}
 
-	unlock := f.lock("conv|" + id)
-	defer unlock()
 	conv, err := f.ownedConversation(ctx, id, owner, env.ID)
 	if err != nil {
 		return nil, nil, err
@@ -346,11 +498,14 @@ func (f *Face) recordCSAT(ctx context.Context, conv *mapping.Conversation, c *co
 		p["csatResolutionConfirmation"] = strconv.FormatBool(*c.CSATResolutionConfirmation)
 	}
 	b, _ := json.Marshal(p)
-	if conv.Attrs == nil {
-		conv.Attrs = map[string]string{}
-	}
-	conv.Attrs[attrCSAT] = string(b)
-	if err := f.store.PutConversation(ctx, conv); err != nil {
+	_, err := mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+		if c.Attrs == nil {
+			c.Attrs = map[string]string{}
+		}
+		c.Attrs[attrCSAT] = string(b)
+		return nil, nil
+	})
+	if err != nil {
 		return fmt.Errorf("connectorapi: record csat: %w", err)
 	}
 	if _, err := f.backend.UpdateSessionParameters(ctx, conv.SessionID, p); err != nil && !sessionGone(err) {
@@ -360,8 +515,11 @@ func (f *Face) recordCSAT(ctx context.Context, conv *mapping.Conversation, c *co
 }
 
 // closeByConsumer disconnects the consumer from the dialog, records the
-// close, queues the CLOSE notification and ends the session when the
+// close with its CLOSE notification, and ends the session when the
 // consumer has no open conversation left. Closing twice is not an error.
+// The disconnect comes first: AXP's PARTICIPANT_DISCONNECTED for it, if it
+// is applied before this commit, closes the conversation the same way, and
+// whichever commits second changes nothing.
 func (f *Face) closeByConsumer(ctx context.Context, conv *mapping.Conversation) error {
 	if !conv.Open() {
 		return nil
@@ -369,13 +527,33 @@ func (f *Face) closeByConsumer(ctx context.Context, conv *mapping.Conversation) 
 	_, err := f.backend.DisconnectEngagement(ctx, conv.EngagementID, &engagement.DisconnectEngagement{
 		SessionID: conv.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonUserClosed,
 	})
+	if errors.Is(err, engagement.ErrOutcomeUnknown) {
+		// A disconnect can be repeated: once more, and the dialog's end is
+		// what it answers.
+		_, err = f.backend.DisconnectEngagement(ctx, conv.EngagementID, &engagement.DisconnectEngagement{
+			SessionID: conv.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonUserClosed,
+		})
+	}
 	if err != nil && !dialogGone(err) {
 		return fmt.Errorf("connectorapi: disconnect: %w", err)
 	}
-	if err := f.markClosed(ctx, conv, closeConsumer, ""); err != nil {
-		return err
+	app, ok := f.tokens.App(conv.Owner.Account, conv.Owner.App)
+	now := f.now()
+	closed, err := mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+		if !c.Open() {
+			return nil, mapping.ErrNoChange
+		}
+		if !ok {
+			c.State, c.CloseReason, c.ClosedAt = mapping.StateClosed, closeConsumer, now
+			return nil, nil
+		}
+		return f.closeItems(app, c, closeConsumer, "", now, now), nil
+	})
+	if err != nil {
+		return fmt.Errorf("connectorapi: record close: %w", err)
 	}
-	convs, err := f.store.Conversations(ctx, conv.Owner)
+	f.cfg.Changed(conv.ID)
+	convs, err := f.store.Conversations(ctx, closed.Owner)
 	if err != nil {
 		f.log.Warn("connectorapi: cannot tell whether the session can end", "conversation", conv.ID, "err", err)
 		return nil
@@ -405,10 +583,31 @@ func (f *Face) setProfile(ctx context.Context, owner mapping.ConsumerKey, env *e
 		ae.ReqID = env.ID
 		return nil, ae
 	}
-	unlock := f.lock("consumer|" + owner.String())
-	defer unlock()
-	if _, _, err := f.ensureSession(ctx, owner, prof); err != nil {
+	if err := f.withClaim(ctx, owner, func() error {
+		_, _, err := f.ensureSession(ctx, owner, prof)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	return map[string]string{"msg": "OK User Profile set successfully"}, nil
+}
+
+// withClaim runs fn holding the consumer's claim (waiting while another
+// request has it), so that the consumer's session is made once across
+// replicas.
+func (f *Face) withClaim(ctx context.Context, owner mapping.ConsumerKey, fn func() error) error {
+	holder := f.cfg.ReplicaID + "/" + uuid.NewString()
+	for {
+		_, won, err := f.store.Claim(ctx, owner, holder, mapping.NewConversationID(owner), claimTTL)
+		if err != nil {
+			return fmt.Errorf("connectorapi: claim consumer: %w", err)
+		}
+		if won {
+			defer func() { _ = f.store.ReleaseClaim(context.WithoutCancel(ctx), owner, holder) }()
+			return fn()
+		}
+		if err := sleepCtx(ctx, claimPoll); err != nil {
+			return fmt.Errorf("connectorapi: waiting for the consumer's claim: %w", err)
+		}
+	}
 }

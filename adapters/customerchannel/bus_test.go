@@ -110,9 +110,7 @@ func TestAgentMessageReachesTheSocketsAnotherReplicaHolds(t *testing.T) {
 	// The webhook reached replica A, which holds no socket of the
 	// conversation.
 	for _, text := range []string{"one", "two", "three"} {
-		if err := r.a.Deliver(context.Background(), conv, agentSays(text)); err != nil {
-			t.Fatal(err)
-		}
+		apply(t, r.a, r.store, conv.ID, agentSays(text))
 	}
 	got := waitEvents(t, customer, EventMessageArrived, 3+1) // the greeting, then the three
 	for i, want := range []string{"one", "two", "three"} {
@@ -153,9 +151,7 @@ func TestConnectorOnOneReplicaReplacesTheOneOnAnother(t *testing.T) {
 	if ch := r.a.hub.connectorOf(first); ch != "" {
 		t.Errorf("replica A still holds its connector of %q", ch)
 	}
-	if err := r.a.Deliver(context.Background(), conv, agentSays("to the new one")); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, r.a, r.store, conv.ID, agentSays("to the new one"))
 	waitEvents(t, second, EventMessageArrived, 1)
 	if got := first.events(EventMessageArrived); len(got) != 0 {
 		t.Errorf("the replaced connector got %s", got)

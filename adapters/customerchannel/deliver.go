@@ -3,11 +3,13 @@ package customerchannel
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/google/uuid"
 )
 
@@ -19,6 +21,8 @@ const (
 	attrPhone       = "cc.phone"
 	attrSubject     = "cc.subject"
 	attrLanguage    = "cc.language"
+	attrRequestID   = "cc.requestId" // init's requestId: a retry of it gets this conversation
+	attrDeparted    = "cc.departed"  // participants seen leaving, comma-separated
 )
 
 // systemParticipant sends the face's own activities (greetings, the end).
@@ -33,44 +37,53 @@ func consumerKey(channel, refID string) mapping.ConsumerKey {
 	return mapping.ConsumerKey{Face: mapping.FaceCustomerChannel, Account: channel, Consumer: refID}
 }
 
-// Deliver turns an AXP event into messageArrived for the conversation's
-// sockets and its channel's connector, and closes the conversation when
-// the event ends it. It returns an error only when the store write of the
-// end fails (so that AXP re-sends); a customer who is not connected finds
+// Apply implements pipeline.Face: it folds an AXP event into one of the
+// face's conversations. What the customer sees (messageArrived to the
+// conversation's sockets and its channel's connector) is emitted once the
+// change is durable, as Effect.After; a customer who is not connected finds
 // the messages in conversationInfo when joining again.
-func (f *Face) Deliver(ctx context.Context, conv *mapping.Conversation, ev *engagement.Event) error {
+func (f *Face) Apply(conv *mapping.Conversation, ev *engagement.Event, now time.Time) pipeline.Effect {
 	switch {
 	case ev.Message != nil:
 		m := ev.Message
 		switch {
 		case m.SenderParticipantType == engagement.ParticipantCustomer:
 			f.m.delivered("message", "skipped") // the customer's own, echoed
-			return nil
+			return pipeline.Effect{}
 		case whisper(m):
 			f.m.delivered("message", "whisper")
-			return nil
+			return pipeline.Effect{}
 		}
 		cm := f.chatMessage(conv, m)
 		if cm.Timestamp == "" {
 			cm.Timestamp = stamp(ev.EventDate.Time)
 		}
-		f.broadcast(ctx, conv, cm)
+		return f.tell(conv, cm)
 	case ev.Participant != nil:
-		return f.deliverParticipant(ctx, conv, ev)
+		return f.applyParticipant(conv, ev, now)
 	case ev.EngagementCreated != nil:
 		// Routing to an agent has started.
-		f.broadcast(ctx, conv, f.activity(conv, ActivityHandOff, systemParticipant, ActivityInfo{Text: "Looking for an agent"}))
+		return f.tell(conv, f.activity(conv, ActivityHandOff, systemParticipant, ActivityInfo{Text: "Looking for an agent"}, now))
 	case ev.EngagementError != nil:
+		if !conv.Open() {
+			return pipeline.Effect{}
+		}
 		e := ev.EngagementError
-		f.broadcast(ctx, conv, f.activity(conv, ActivityNoAgentAvailable, systemParticipant, ActivityInfo{Reason: e.Type, Detail: firstNonEmpty(e.Detail, e.Title)}))
-		return f.closeFromAXP(ctx, conv, engagement.ReasonSystemClosed)
-	default:
-		f.m.delivered("unknown", "skipped")
+		eff := f.tell(conv, f.activity(conv, ActivityNoAgentAvailable, systemParticipant, ActivityInfo{Reason: e.Type, Detail: firstNonEmpty(e.Detail, e.Title)}, now))
+		eff.Merge(f.close(conv, engagement.ReasonSystemClosed, now))
+		return eff
+	case ev.DialogState != nil:
+		d := ev.DialogState.Dialog
+		if conv.Open() && (d.DialogStatus == engagement.DialogTerminated || d.DialogStatus == engagement.DialogTerminating) {
+			return f.close(conv, engagement.ReasonSystemClosed, now)
+		}
+		return pipeline.Effect{}
 	}
-	return nil
+	f.m.delivered("unknown", "skipped")
+	return pipeline.Effect{}
 }
 
-func (f *Face) deliverParticipant(ctx context.Context, conv *mapping.Conversation, ev *engagement.Event) error {
+func (f *Face) applyParticipant(conv *mapping.Conversation, ev *engagement.Event, now time.Time) pipeline.Effect {
 	p := ev.Participant
 	isCustomer := p.ParticipantType == engagement.ParticipantCustomer ||
 		(p.ParticipantID != "" && p.ParticipantID == conv.ParticipantID)
@@ -79,41 +92,72 @@ func (f *Face) deliverParticipant(ctx context.Context, conv *mapping.Conversatio
 	case ev.EventType == engagement.EventParticipantAdded && isCustomer:
 		f.m.delivered("participant", "skipped")
 	case ev.EventType == engagement.EventParticipantAdded:
-		f.broadcast(ctx, conv, f.activity(conv, ActivityParticipantJoined, who, ActivityInfo{Participant: &who}))
+		if departed(conv, p.ParticipantID) {
+			return pipeline.Effect{} // its departure came first
+		}
+		return f.tell(conv, f.activity(conv, ActivityParticipantJoined, who, ActivityInfo{Participant: &who}, now))
 	case isCustomer:
 		// The customer left the dialog at AXP (a timeout, or our own
 		// disconnect, in which case the conversation is closed already).
-		return f.closeFromAXP(ctx, conv, engagement.ReasonUserInactive)
+		return f.close(conv, engagement.ReasonUserInactive, now)
 	default:
-		f.broadcast(ctx, conv, f.activity(conv, ActivityParticipantLeft, who, ActivityInfo{Participant: &who}))
+		markDeparted(conv, p.ParticipantID)
+		eff := f.tell(conv, f.activity(conv, ActivityParticipantLeft, who, ActivityInfo{Participant: &who}, now))
 		// The last agent leaving may end the dialog; AXP sends no event
 		// for that, so ask.
-		eng, err := f.backend.GetEngagement(ctx, conv.EngagementID)
-		if err != nil {
-			f.log.WarnContext(ctx, "customerchannel: get engagement after a participant left", "conversation", conv.ID, "error", err)
-			return nil
-		}
-		if d := eng.Dialog(conv.DialogID); d != nil && (d.DialogStatus == engagement.DialogTerminated || d.DialogStatus == engagement.DialogTerminating) {
-			return f.closeFromAXP(ctx, conv, engagement.ReasonSystemClosed)
-		}
+		eff.Reconcile = conv.Open()
+		return eff
 	}
-	return nil
+	return pipeline.Effect{}
 }
 
-// closeFromAXP closes a conversation AXP ended and tells its sockets. An
-// already closed one is left alone, so the end is told once.
-func (f *Face) closeFromAXP(ctx context.Context, conv *mapping.Conversation, reason string) error {
+// close records a conversation AXP ended and tells its sockets; an already
+// closed one is left alone, so that the end is told once.
+func (f *Face) close(conv *mapping.Conversation, reason string, now time.Time) pipeline.Effect {
 	if !conv.Open() {
-		return nil
+		return pipeline.Effect{}
 	}
-	closed := *conv
-	closed.State, closed.CloseReason, closed.ClosedAt = mapping.StateClosed, reason, f.now()
-	if err := f.store.PutConversation(ctx, &closed); err != nil {
-		return fmt.Errorf("customerchannel: close %s: %w", conv.ID, err)
+	conv.State, conv.CloseReason, conv.ClosedAt = mapping.StateClosed, reason, now
+	closed := conv.Clone()
+	end := f.activity(closed, ActivityEndOfConversation, systemParticipant, ActivityInfo{Reason: reason}, now)
+	eff := f.tell(closed, end)
+	eff.After = append([]func(context.Context){func(ctx context.Context) { f.endSessionIfIdle(ctx, closed) }}, eff.After...)
+	return eff
+}
+
+// tell is the effect of emitting msg to the conversation's sockets once
+// the change is durable.
+func (f *Face) tell(conv *mapping.Conversation, msg any) pipeline.Effect {
+	c := conv.Clone()
+	return pipeline.Effect{After: []func(context.Context){func(ctx context.Context) { f.broadcast(ctx, c, msg) }}}
+}
+
+// maxDeparted bounds the departures a conversation remembers.
+const maxDeparted = 32
+
+// departed reports whether the participant was seen leaving.
+func departed(conv *mapping.Conversation, id string) bool {
+	return id != "" && slices.Contains(strings.Split(conv.Attrs[attrDeparted], ","), id)
+}
+
+// markDeparted remembers that the participant left, so that a join of
+// theirs that arrives later is not told.
+func markDeparted(conv *mapping.Conversation, id string) {
+	if id == "" || departed(conv, id) {
+		return
 	}
-	f.endSessionIfIdle(ctx, &closed)
-	f.broadcast(ctx, &closed, f.activity(&closed, ActivityEndOfConversation, systemParticipant, ActivityInfo{Reason: reason}))
-	return nil
+	ids := strings.Split(conv.Attrs[attrDeparted], ",")
+	if ids[0] == "" {
+		ids = ids[:0]
+	}
+	ids = append(ids, id)
+	if len(ids) > maxDeparted {
+		ids = ids[len(ids)-maxDeparted:]
+	}
+	if conv.Attrs == nil {
+		conv.Attrs = map[string]string{}
+	}
+	conv.Attrs[attrDeparted] = strings.Join(ids, ",")
 }
 
 // broadcast emits messageArrived to the conversation's sockets and, with the
@@ -206,7 +250,7 @@ func (f *Face) chatMessage(conv *mapping.Conversation, m *engagement.Message) *C
 }
 
 // activity builds an ActivityMessage of the conversation.
-func (f *Face) activity(conv *mapping.Conversation, typ string, from Participant, info ActivityInfo) *ActivityMessage {
+func (f *Face) activity(conv *mapping.Conversation, typ string, from Participant, info ActivityInfo, now time.Time) *ActivityMessage {
 	return &ActivityMessage{
 		Type:           TypeActivityMessage,
 		ConversationID: conv.ID,
@@ -215,7 +259,7 @@ func (f *Face) activity(conv *mapping.Conversation, typ string, from Participant
 		To:             []Participant{},
 		ActivityType:   typ,
 		Info:           info,
-		Timestamp:      stamp(f.now()),
+		Timestamp:      stamp(now),
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/google/uuid"
 )
 
@@ -144,7 +146,7 @@ func (f *Face) onJoin(ctx context.Context, s socket, payload json.RawMessage) *e
 		customer.Name = req.Name
 	}
 	if conv.Open() {
-		greet := f.activity(conv, ActivityGreetings, systemParticipant, ActivityInfo{Text: f.cfg.Greeting})
+		greet := f.activity(conv, ActivityGreetings, systemParticipant, ActivityInfo{Text: f.cfg.Greeting}, f.now())
 		greet.To = []Participant{customer}
 		f.emit(ctx, s, EventMessageArrived, greet)
 	}
@@ -276,20 +278,172 @@ func (f *Face) onSend(ctx context.Context, s socket, payload json.RawMessage) (s
 	if req.From != nil && req.From.Name != "" && f.hub.connectorOf(s) == "" {
 		name = req.From.Name
 	}
+	return f.sendText(ctx, conv, req.ID, req.Text, truncate(name, 70))
+}
+
+// sendText sends a customer's text to AXP and returns AXP's message id.
+// With a message id from the client it is stored once however often the
+// client sends it again (a retry after a lost ack): a pending record under
+// the id names the providerMessageId it went with, and a retry that meets
+// it looks for the message at AXP instead of sending it twice. When AXP
+// does not answer, the face looks for the message before it acks, and
+// says truthfully when it could not tell.
+func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientID, text, name string) (string, *eventError) {
+	rec := mapping.SendRecord{ProviderMessageID: uuid.NewString(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
+	key := ""
+	if clientID != "" {
+		key = "cc:" + clientID
+		cur, won, err := f.store.BeginSend(ctx, conv.ID, key, rec, f.cfg.SendWindow)
+		if err != nil {
+			return "", backendFail(conv.ID, "record the message", err)
+		}
+		if !won {
+			id, done, ferr := f.resumeSend(ctx, conv, key, cur)
+			if done || ferr != nil {
+				return id, ferr
+			}
+			rec = cur
+		}
+	}
 	msg, err := f.backend.SendMessage(ctx, conv.EngagementID, &engagement.SendMessage{
 		SessionID: conv.SessionID,
 		DialogID:  conv.DialogID,
 		Body: engagement.Body{
 			ElementType: "text",
-			ElementText: &engagement.ElementText{Text: req.Text, TextFormat: engagement.TextPlain},
+			ElementText: &engagement.ElementText{Text: text, TextFormat: engagement.TextPlain},
 		},
-		SenderParticipantName: truncate(name, 70),
-		CorrelationID:         uuid.NewString(),
+		SenderParticipantName: name,
+		ProviderMessageID:     rec.ProviderMessageID,
+		CorrelationID:         rec.ProviderMessageID,
+	})
+	if errors.Is(err, engagement.ErrOutcomeUnknown) {
+		var found *engagement.Message
+		ok, ferr := engagement.Await(ctx, f.cfg.SettleTimeout, func(ctx context.Context) (bool, error) {
+			m, err := f.backend.FindMessage(ctx, conv.EngagementID, conv.SessionID, conv.DialogID, rec.ProviderMessageID)
+			found = m
+			return m != nil, err
+		})
+		switch {
+		case ok:
+			msg, err = found, nil
+		case ferr != nil && dialogGone(ferr):
+			err = ferr
+		}
+	}
+	bg := context.WithoutCancel(ctx)
+	switch {
+	case err == nil:
+		if key != "" {
+			rec.State, rec.MessageID, rec.MessageIndex = mapping.SendSent, msg.MessageID, msg.MessageIndex
+			if perr := f.store.PutSend(bg, conv.ID, key, rec, f.cfg.SendWindow); perr != nil {
+				f.log.WarnContext(ctx, "customerchannel: record sent message", "conversation", conv.ID, "error", perr)
+			}
+		}
+		return msg.MessageID, nil
+	case errors.Is(err, engagement.ErrOutcomeUnknown):
+		return "", &eventError{code: CodeUnconfirmed, conv: conv.ID, err: err,
+			msg: "the contact center did not confirm the message and it is not there yet; send it again with the same id: it will not be stored twice"}
+	}
+	if key != "" {
+		_ = f.store.DropSend(bg, conv.ID, key)
+	}
+	if dialogGone(err) {
+		f.closeGone(bg, conv)
+		return "", fail(CodeEnded, conv.ID, "the conversation has ended")
+	}
+	return "", backendFail(conv.ID, "send the message", err)
+}
+
+// resumeSend deals with a pending record met by a retry: done when it
+// answered (the message was found at AXP, or the first attempt finished
+// meanwhile); otherwise the caller sends it under the same
+// providerMessageId.
+func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key string, cur mapping.SendRecord) (string, bool, *eventError) {
+	deadline := cur.At.Add(f.cfg.Timeout)
+	for pause := 50 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		if cur.State == mapping.SendSent {
+			return cur.MessageID, true, nil
+		}
+		m, err := f.backend.FindMessage(ctx, conv.EngagementID, conv.SessionID, conv.DialogID, cur.ProviderMessageID)
+		switch {
+		case err != nil && dialogGone(err):
+			f.closeGone(context.WithoutCancel(ctx), conv)
+			return "", true, fail(CodeEnded, conv.ID, "the conversation has ended")
+		case err != nil:
+			return "", true, backendFail(conv.ID, "look for the message", err)
+		case m != nil:
+			cur.State, cur.MessageID, cur.MessageIndex = mapping.SendSent, m.MessageID, m.MessageIndex
+			_ = f.store.PutSend(context.WithoutCancel(ctx), conv.ID, key, cur, f.cfg.SendWindow)
+			return m.MessageID, true, nil
+		}
+		alive := cur.Holder == f.cfg.ReplicaID
+		if !alive && cur.Holder != "" {
+			if alive, err = f.store.Alive(ctx, cur.Holder); err != nil {
+				return "", true, backendFail(conv.ID, "look for the message", err)
+			}
+		}
+		if !alive || !f.now().Before(deadline) {
+			cur.Holder, cur.At = f.cfg.ReplicaID, f.now()
+			if err := f.store.PutSend(ctx, conv.ID, key, cur, f.cfg.SendWindow); err != nil {
+				return "", true, backendFail(conv.ID, "record the message", err)
+			}
+			return "", false, nil
+		}
+		if err := sleepCtx(ctx, pause); err != nil {
+			return "", true, backendFail(conv.ID, "wait for the message", err)
+		}
+		rec, ok, err := f.store.Send(ctx, conv.ID, key)
+		if err != nil {
+			return "", true, backendFail(conv.ID, "look for the message", err)
+		}
+		if !ok {
+			return "", false, nil
+		}
+		cur = rec
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// dialogGone reports an AXP answer meaning the dialog no longer takes
+// messages: 404, or 400 with a violation on the dialog or the session.
+func dialogGone(err error) bool {
+	var p *engagement.Problem
+	if !errors.As(err, &p) {
+		return false
+	}
+	return p.Status == 404 || p.Status == 409 || (p.Status == 400 && (p.Violation("dialogId") != nil || p.Violation("sessionId") != nil))
+}
+
+// closeGone closes a conversation whose dialog AXP says is over though it
+// sent no event for it, and tells its sockets as a close would; the
+// customer's next init opens a new one.
+func (f *Face) closeGone(ctx context.Context, conv *mapping.Conversation) {
+	var eff pipeline.Effect
+	now := f.now()
+	_, err := mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+		if !c.Open() {
+			return nil, mapping.ErrNoChange
+		}
+		eff = f.close(c, engagement.ReasonSystemClosed, now)
+		return nil, nil
 	})
 	if err != nil {
-		return "", backendFail(conv.ID, "send the message", err)
+		f.log.WarnContext(ctx, "customerchannel: close a conversation AXP ended", "conversation", conv.ID, "error", err)
+		return
 	}
-	return msg.MessageID, nil
+	for _, fn := range eff.After {
+		fn(ctx)
+	}
 }
 
 func (f *Face) onEnd(ctx context.Context, s socket, payload json.RawMessage) *eventError {
@@ -310,31 +464,37 @@ func (f *Face) onEnd(ctx context.Context, s socket, payload json.RawMessage) *ev
 	return nil
 }
 
-// endConversation ends a conversation the customer closes: it is marked
-// closed first (so that the webhook AXP sends for the disconnect finds it
-// closed and is not told twice), then disconnected, and its session ended
-// when the customer has no other open conversation.
+// endConversation ends a conversation the customer closes: it is
+// disconnected at AXP, then recorded closed (a PARTICIPANT_DISCONNECTED
+// from AXP applied in between closes it the same way, and the end is told
+// once), and its session ended when the customer has no other open
+// conversation.
 func (f *Face) endConversation(ctx context.Context, conv *mapping.Conversation) error {
-	closed := *conv
-	closed.State, closed.CloseReason, closed.ClosedAt = mapping.StateClosed, engagement.ReasonUserClosed, f.now()
-	if err := f.store.PutConversation(ctx, &closed); err != nil {
-		return fmt.Errorf("mark %s closed: %w", conv.ID, err)
+	req := &engagement.DisconnectEngagement{SessionID: conv.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonUserClosed}
+	_, err := f.backend.DisconnectEngagement(ctx, conv.EngagementID, req)
+	if errors.Is(err, engagement.ErrOutcomeUnknown) {
+		_, err = f.backend.DisconnectEngagement(ctx, conv.EngagementID, req) // it can be repeated
 	}
-	_, err := f.backend.DisconnectEngagement(ctx, conv.EngagementID, &engagement.DisconnectEngagement{
-		SessionID: conv.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonUserClosed,
-	})
-	var p *engagement.Problem
-	if err != nil && !(errors.As(err, &p) && (p.Status == 404 || p.Status == 409)) {
+	if err != nil && !dialogGone(err) {
 		// Not ended at AXP: the conversation stays open so the customer can
-		// try again. A 404 or 409 means the dialog is already over.
-		if rerr := f.store.PutConversation(ctx, conv); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
+		// try again.
 		return fmt.Errorf("disconnect %s: %w", conv.EngagementID, err)
 	}
-	f.endSessionIfIdle(ctx, &closed)
-	end := f.activity(&closed, ActivityEndOfConversation, systemParticipant, ActivityInfo{Reason: engagement.ReasonUserClosed})
-	f.broadcast(ctx, &closed, end)
+	var eff pipeline.Effect
+	now := f.now()
+	_, err = mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+		if !c.Open() {
+			return nil, mapping.ErrNoChange
+		}
+		eff = f.close(c, engagement.ReasonUserClosed, now)
+		return nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark %s closed: %w", conv.ID, err)
+	}
+	for _, fn := range eff.After {
+		fn(ctx)
+	}
 	return nil
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/customerchannel/socketio"
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
-	"github.com/connector-proxy/connector-proxy/relay"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 )
@@ -27,6 +27,8 @@ type Backend interface {
 	DisconnectEngagement(ctx context.Context, engagementID string, req *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error)
 	SendMessage(ctx context.Context, engagementID string, req *engagement.SendMessage) (*engagement.Message, error)
 	AllMessages(ctx context.Context, engagementID, sessionID, dialogID string) iter.Seq2[*engagement.Message, error]
+	FindMessage(ctx context.Context, engagementID, sessionID, dialogID, providerMessageID string) (*engagement.Message, error)
+	FindDialog(ctx context.Context, sessionID, providerDialogID string) (*engagement.Engagement, *engagement.Dialog, error)
 }
 
 // SMTPConfig is the mail server transcripts are sent through.
@@ -59,13 +61,23 @@ type Config struct {
 	Socket socketio.Options
 	// Greeting is the text of the greetings ActivityMessage.
 	Greeting string
-	// Timeout bounds the AXP and store calls of one socket event (default
-	// 15 s); HTTP calls are bounded by the AXP client's own timeout.
+	// Timeout bounds the AXP and store calls of one socket event or init
+	// (default 15 s).
 	Timeout time.Duration
+	// SettleTimeout bounds how long, after AXP did not answer a write, the
+	// face looks for whether it landed before it answers (default 10 s).
+	SettleTimeout time.Duration
+	// SendWindow is how long a sent message's id is remembered against
+	// retries (default 10 min).
+	SendWindow time.Duration
+	// Changed is told of a conversation just made, so that events that
+	// overtook its making apply at once.
+	Changed func(conversation string)
 	// Bus carries events and connector registrations between replicas; nil
 	// when this is the only one.
 	Bus Bus
-	// ReplicaID names this process on the bus (default: a random id).
+	// ReplicaID names this process on the bus and in claims (default: a
+	// random id).
 	ReplicaID string
 	Now       func() time.Time
 	Logger    *slog.Logger
@@ -92,8 +104,8 @@ type Face struct {
 }
 
 var (
-	_ relay.Face = (*Face)(nil)
-	_ Backend    = (*engagement.Client)(nil)
+	_ pipeline.Face = (*Face)(nil)
+	_ Backend       = (*engagement.Client)(nil)
 )
 
 // New builds the face. backend is normally an *engagement.Client.
@@ -118,6 +130,15 @@ func New(cfg Config, backend Backend, store mapping.Store) (*Face, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 15 * time.Second
+	}
+	if cfg.SettleTimeout <= 0 {
+		cfg.SettleTimeout = 10 * time.Second
+	}
+	if cfg.SendWindow <= 0 {
+		cfg.SendWindow = 10 * time.Minute
+	}
+	if cfg.Changed == nil {
+		cfg.Changed = func(string) {}
 	}
 	if cfg.SMTP.Timeout <= 0 {
 		cfg.SMTP.Timeout = 30 * time.Second

@@ -107,7 +107,7 @@ func TestTranscriptAnswers(t *testing.T) {
 	openConv(t, store, "open", "web", "cleo@example.com")
 	closed := openConv(t, store, "closed", "web", "cleo@example.com")
 	closed.State = mapping.StateClosed
-	if err := store.PutConversation(context.Background(), closed); err != nil {
+	if err := store.Commit(context.Background(), &mapping.Change{Conv: closed}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -152,7 +152,9 @@ func TestTranscriptEmailFailureIs503(t *testing.T) {
 	f.sendMail = func(context.Context, string, []byte) error { return errBoom }
 	c := openConv(t, store, "c", "web", "cleo@example.com")
 	c.State = mapping.StateClosed
-	_ = store.PutConversation(context.Background(), c)
+	if err := store.Commit(context.Background(), &mapping.Change{Conv: c}); err != nil {
+		t.Fatal(err)
+	}
 	if resp := serve(f, "GET", "/api/customer/transcript/c/email", "", ""); resp.StatusCode() != 503 {
 		t.Errorf("status %d, want 503", resp.StatusCode())
 	}
@@ -225,9 +227,7 @@ func TestDeliverTurnsAXPEventsIntoMessages(t *testing.T) {
 			connector := &fakeSocket{id: "connector", data: connectorPrincipal{}}
 			f.hub.join(customer, conv.ID)
 			f.hub.register(connector, RegisterRequest{ID: "sms", Channel: "sms"})
-			if err := f.Deliver(context.Background(), conv, tt.ev); err != nil {
-				t.Fatal(err)
-			}
+			apply(t, f, store, conv.ID, tt.ev)
 			got := customer.events(EventMessageArrived)
 			if len(got) != len(tt.wantTypes) {
 				t.Fatalf("customer got %d messages %s, want %v", len(got), got, tt.wantTypes)
@@ -269,13 +269,10 @@ func TestEndOfConversationIsToldOnce(t *testing.T) {
 	s := &fakeSocket{id: "s"}
 	f.hub.join(s, conv.ID)
 	f.handleEvent(context.Background(), s, EventEndConversation, []json.RawMessage{json.RawMessage(`{"conversationId":"1"}`)}, nil)
-	// AXP then reports the customer's disconnect; the relay reads the
-	// conversation from the store, already closed.
-	stored, _ := store.Conversation(context.Background(), conv.ID)
-	if err := f.Deliver(context.Background(), stored, &engagement.Event{EventType: engagement.EventParticipantDisconnected,
-		Participant: &engagement.ParticipantEvent{ParticipantType: "CUSTOMER"}}); err != nil {
-		t.Fatal(err)
-	}
+	// AXP then reports the customer's disconnect; the pipeline applies it
+	// to the stored conversation, already closed.
+	apply(t, f, store, conv.ID, &engagement.Event{EventType: engagement.EventParticipantDisconnected,
+		Participant: &engagement.ParticipantEvent{ParticipantType: "CUSTOMER"}})
 	if n := len(s.events(EventMessageArrived)); n != 1 || b.disconnect != 1 {
 		t.Errorf("endOfConversation told %d times, %d disconnects; want 1 and 1", n, b.disconnect)
 	}

@@ -18,14 +18,14 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
-	"github.com/connector-proxy/connector-proxy/relay"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/simulator"
 	"github.com/valyala/fasthttp"
 )
 
 // The rig wires the whole path on loopback: the AXP simulator, the
-// engagement client, a bolt store, the relay and webhook receiver, the face,
-// and an SMTP sink.
+// engagement client, a bolt store, the webhook receiver and the event
+// pipeline, the face, and an SMTP sink.
 const (
 	rigAccount  = "ABCDEF"
 	rigProvider = "ChatConnector01"
@@ -70,6 +70,8 @@ func newRig(t testing.TB, tweak func(*Config)) *rig {
 		SMTP:              SMTPConfig{Addr: sink.addr, From: "transcripts@proxy.test"},
 		Logger:            slog.New(slog.DiscardHandler),
 	}
+	var pipe *pipeline.Pipeline
+	cfg.Changed = func(conv string) { pipe.Poke(conv) }
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -78,12 +80,26 @@ func newRig(t testing.TB, tweak func(*Config)) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = face.Close() })
-	rl := relay.New(store, map[mapping.Face]relay.Face{mapping.FaceCustomerChannel: face}, relay.Options{Logger: cfg.Logger})
+	pipe, err = pipeline.New(pipeline.Config{
+		Store:        store,
+		Faces:        map[mapping.Face]pipeline.Face{mapping.FaceCustomerChannel: face},
+		Engagements:  backend,
+		Holder:       "rig",
+		PollInterval: 5 * time.Millisecond,
+		Logger:       cfg.Logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, stop := context.WithCancel(ctx)
+	piped := make(chan struct{})
+	go func() { defer close(piped); _ = pipe.Run(pctx) }()
+	t.Cleanup(func() { stop(); <-piped })
 	token, err := engagement.NewWebhookToken()
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv := engagement.NewReceiver(rl, engagement.ReceiverOptions{Token: token, Logger: cfg.Logger})
+	recv := engagement.NewReceiver(pipe, engagement.ReceiverOptions{Token: token, Logger: cfg.Logger})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

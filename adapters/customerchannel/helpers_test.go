@@ -62,6 +62,16 @@ func (b *fakeBackend) CreateEngagement(_ context.Context, req *engagement.Create
 	return &engagement.Engagement{EngagementID: "eng-1", Dialogs: []engagement.Dialog{{DialogID: "dlg-1"}}}, nil
 }
 
+// FindMessage and FindDialog find nothing: the fake never leaves an
+// outcome unknown.
+func (b *fakeBackend) FindMessage(context.Context, string, string, string, string) (*engagement.Message, error) {
+	return nil, nil
+}
+
+func (b *fakeBackend) FindDialog(context.Context, string, string) (*engagement.Engagement, *engagement.Dialog, error) {
+	return nil, nil, nil
+}
+
 func (b *fakeBackend) GetEngagement(context.Context, string) (*engagement.Engagement, error) {
 	if err := b.err("GetEngagement"); err != nil {
 		return nil, err
@@ -170,7 +180,8 @@ func newUnitFace(t testing.TB, b *fakeBackend) (*Face, *mapping.Bolt) {
 	return f, store
 }
 
-// openConv writes an open conversation the way init does.
+// openConv writes an open conversation the way init does (again, open,
+// when it exists).
 func openConv(t testing.TB, store mapping.Store, id, channel, refID string) *mapping.Conversation {
 	t.Helper()
 	c := &mapping.Conversation{
@@ -178,10 +189,44 @@ func openConv(t testing.TB, store mapping.Store, id, channel, refID string) *map
 		ParticipantID: "axp-customer", Channel: channel, RefID: refID, State: mapping.StateOpen, CreatedAt: testNow.Add(-time.Hour),
 		Attrs: map[string]string{attrParticipant: "proof-" + id, attrName: "Cleo Customer", attrEmail: "cleo@example.com", attrSubject: "sales"},
 	}
-	if err := store.PutConversation(context.Background(), c); err != nil {
+	if cur, err := store.Conversation(context.Background(), id); err == nil {
+		c.Version = cur.Version // written again over whatever the test did
+	}
+	if err := store.Commit(context.Background(), &mapping.Change{Conv: c}); err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// apply does with one event of a conversation what the pipeline does: the
+// face's Apply on the stored record, the commit, then the effects.
+func apply(t testing.TB, f *Face, store mapping.Store, id string, ev *engagement.Event) {
+	t.Helper()
+	ctx := context.Background()
+	conv, err := store.Conversation(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eff := f.Apply(conv, ev, f.now())
+	if err := store.Commit(ctx, &mapping.Change{Conv: conv, Outbox: eff.Outbox}); err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range eff.After {
+		fn(ctx)
+	}
+	if !eff.Reconcile || ev.DialogState != nil {
+		return
+	}
+	// The pipeline asks AXP and feeds the answer back in.
+	eng, err := f.backend.GetEngagement(ctx, conv.EngagementID)
+	if err != nil {
+		return
+	}
+	state, err := engagement.DecodeEvent(engagement.NewDialogStateEvent(eng, conv.DialogID, engagement.NewTime(f.now())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, f, store, id, state)
 }
 
 var errBoom = errors.New("boom")

@@ -129,41 +129,131 @@ func (f *Face) initConversation(ctx context.Context, req *InitRequest) (*InitRes
 		name = refID
 	}
 	key := consumerKey(req.Channel, refID)
+	conv, ferr := f.openConversation(ctx, key, req, refID, name)
+	if ferr != nil {
+		return nil, ferr
+	}
+	return &InitResponse{
+		ConversationID: conv.ID,
+		Participant:    customerOf(conv),
+		RequestID:      req.RequestID,
+		Timestamp:      stamp(conv.CreatedAt),
+	}, nil
+}
 
+// claimTTL is how long a claim on a customer lasts: longer than an init
+// takes (two AXP calls and the wait for an unanswered one).
+const claimTTL = 30 * time.Second
+
+// openConversation makes the customer's conversation. An init that repeats
+// the requestId of the customer's open conversation is a retry and gets
+// that conversation. Inits of one customer that overlap, on any replica,
+// make one conversation: the one that takes the customer's claim makes it,
+// the others wait for it. No lock is held while AXP is called.
+func (f *Face) openConversation(ctx context.Context, key mapping.ConsumerKey, req *InitRequest, refID, name string) (*mapping.Conversation, *httpFail) {
+	holder := f.cfg.ReplicaID + "/" + uuid.NewString()
+	var waited *mapping.Claim
+	for {
+		convs, err := f.store.Conversations(ctx, key)
+		if err != nil {
+			return nil, upstreamFail("look up the customer's conversations", err)
+		}
+		for i := len(convs) - 1; i >= 0; i-- {
+			c := convs[i]
+			if !c.Open() {
+				continue
+			}
+			if (req.RequestID != "" && c.Attrs[attrRequestID] == req.RequestID) || (waited != nil && c.ID == waited.Conversation) {
+				return c, nil
+			}
+		}
+		proposed := mapping.NewConversationID(key)
+		claim, won, err := f.store.Claim(ctx, key, holder, proposed, claimTTL)
+		if err != nil {
+			return nil, upstreamFail("claim the customer", err)
+		}
+		if won {
+			return f.openClaimed(ctx, key, claim, claim.Conversation != proposed, req, refID, name)
+		}
+		waited = &claim
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return nil, upstreamFail("wait for the customer's conversation", err)
+		}
+	}
+}
+
+// openClaimed makes the conversation the claim names: the session (reused
+// or created) and a dialog whose providerDialogId is the conversation's
+// id, so that a create AXP did not answer, or one begun by a request that
+// died, is found at AXP instead of made twice.
+func (f *Face) openClaimed(ctx context.Context, key mapping.ConsumerKey, claim mapping.Claim, takenOver bool, req *InitRequest, refID, name string) (conv *mapping.Conversation, ferr *httpFail) {
+	keepClaim := false
+	defer func() {
+		if ferr == nil {
+			return
+		}
+		bg := context.WithoutCancel(ctx)
+		if keepClaim {
+			// The dialog may appear yet: the claim ends but keeps its id,
+			// so that the next init looks for that dialog first.
+			_, _, _ = f.store.Claim(bg, key, claim.Holder, claim.Conversation, time.Millisecond)
+			return
+		}
+		_ = f.store.ReleaseClaim(bg, key, claim.Holder)
+	}()
 	create := &engagement.CreateEngagement{
 		ChannelID:            engagement.ChannelChat,
 		Conversation:         truncate(req.Subject, 256),
 		EngagementParameters: engagementParameters(req, refID),
 		CorrelationID:        truncate(req.RequestID, 256),
+		ProviderDialogID:     claim.Conversation,
 	}
 	ref, reused, err := f.session(ctx, key, req, name)
 	if err != nil {
 		return nil, err
 	}
 	create.SessionID = ref.SessionID
-	eng, cerr := f.backend.CreateEngagement(ctx, create)
-	var p *engagement.Problem
-	if cerr != nil && reused && errors.As(cerr, &p) && (p.Status == 404 || p.Status == 409 || p.Status == 410) {
-		// The remembered session ended at AXP: start a new one.
-		if ref, _, err = f.newSession(ctx, key, req, name); err != nil {
-			return nil, err
+	var (
+		eng    *engagement.Engagement
+		dialog *engagement.Dialog
+		cerr   error
+	)
+	if takenOver && reused {
+		eng, dialog, cerr = f.backend.FindDialog(ctx, ref.SessionID, claim.Conversation)
+	}
+	if dialog == nil {
+		eng, cerr = f.createEngagement(ctx, create)
+		var p *engagement.Problem
+		if cerr != nil && reused && errors.As(cerr, &p) && (p.Status == 404 || p.Status == 409 || p.Status == 410 || p.Status == 400 && p.Violation("sessionId") != nil) {
+			// The remembered session ended at AXP: start a new one.
+			if ref, _, err = f.newSession(ctx, key, req, name); err != nil {
+				return nil, err
+			}
+			create.SessionID = ref.SessionID
+			eng, cerr = f.createEngagement(ctx, create)
 		}
-		create.SessionID = ref.SessionID
-		eng, cerr = f.backend.CreateEngagement(ctx, create)
+		if errors.Is(cerr, engagement.ErrOutcomeUnknown) {
+			keepClaim = true
+			return nil, &httpFail{status: fasthttp.StatusServiceUnavailable, code: "UNCONFIRMED", err: cerr,
+				msg: "the contact center did not confirm the conversation and it is not there yet; send the same init again (same requestId): it will not be made twice"}
+		}
+		if cerr == nil && len(eng.Dialogs) == 0 {
+			cerr = fmt.Errorf("engagement %s has no dialog", eng.EngagementID)
+		}
+		if cerr == nil {
+			dialog = &eng.Dialogs[0]
+		}
 	}
 	if cerr != nil {
 		return nil, upstreamFail("create the engagement", cerr)
 	}
-	if len(eng.Dialogs) == 0 {
-		return nil, upstreamFail("create the engagement", fmt.Errorf("engagement %s has no dialog", eng.EngagementID))
-	}
 	now := f.now()
-	conv := &mapping.Conversation{
-		ID:            uuid.NewString(),
+	conv = &mapping.Conversation{
+		ID:            claim.Conversation,
 		Owner:         key,
 		SessionID:     ref.SessionID,
 		EngagementID:  eng.EngagementID,
-		DialogID:      eng.Dialogs[0].DialogID,
+		DialogID:      dialog.DialogID,
 		ParticipantID: ref.ParticipantID,
 		Channel:       req.Channel,
 		RefID:         refID,
@@ -179,20 +269,41 @@ func (f *Face) initConversation(ctx context.Context, req *InitRequest) (*InitRes
 	setAttr(conv.Attrs, attrPhone, req.Phone)
 	setAttr(conv.Attrs, attrSubject, req.Subject)
 	setAttr(conv.Attrs, attrLanguage, req.Language)
-	if err := f.store.PutConversation(ctx, conv); err != nil {
+	setAttr(conv.Attrs, attrRequestID, req.RequestID)
+	if err := f.store.Commit(ctx, &mapping.Change{Conv: conv, Release: &claim}); err != nil {
 		// Nobody can reach this engagement now: end it rather than leave an
 		// agent waiting on it.
-		_, derr := f.backend.DisconnectEngagement(ctx, eng.EngagementID, &engagement.DisconnectEngagement{
+		_, derr := f.backend.DisconnectEngagement(context.WithoutCancel(ctx), eng.EngagementID, &engagement.DisconnectEngagement{
 			SessionID: ref.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonSystemClosed,
 		})
 		return nil, upstreamFail("store the conversation", errors.Join(err, derr))
 	}
-	return &InitResponse{
-		ConversationID: conv.ID,
-		Participant:    customerOf(conv),
-		RequestID:      req.RequestID,
-		Timestamp:      stamp(now),
-	}, nil
+	f.cfg.Changed(conv.ID)
+	return conv, nil
+}
+
+// createEngagement makes the dialog; when AXP does not answer, it looks for
+// it (by providerDialogId) for up to SettleTimeout before saying that the
+// outcome is unknown.
+func (f *Face) createEngagement(ctx context.Context, in *engagement.CreateEngagement) (*engagement.Engagement, error) {
+	eng, err := f.backend.CreateEngagement(ctx, in)
+	if !errors.Is(err, engagement.ErrOutcomeUnknown) {
+		return eng, err
+	}
+	var found *engagement.Engagement
+	ok, _ := engagement.Await(ctx, f.cfg.SettleTimeout, func(ctx context.Context) (bool, error) {
+		e, d, err := f.backend.FindDialog(ctx, in.SessionID, in.ProviderDialogID)
+		if d != nil {
+			cp := *e
+			cp.Dialogs = []engagement.Dialog{*d}
+			found = &cp
+		}
+		return d != nil, err
+	})
+	if ok {
+		return found, nil
+	}
+	return nil, err
 }
 
 // session returns the customer's remembered session, or a new one.

@@ -146,6 +146,9 @@ const (
 	CodeNotConnector     = "NOT_A_CONNECTOR"
 	CodeUnavailable      = "UNAVAILABLE"
 	CodeBackend          = "BACKEND_ERROR"
+	// CodeUnconfirmed: AXP did not answer a send and the message was not
+	// found there either; sending it again with the same id is safe.
+	CodeUnconfirmed = "UNCONFIRMED"
 )
 
 // Ack is what an event's acknowledgement carries when the client asked for
@@ -167,13 +170,16 @@ type JoinRequest struct {
 // ActivityMessage (typing) as the client writes it. A connector names the
 // customer by RefID (or ConversationID).
 type SendRequest struct {
-	Type           string       `json:"type"`
-	ConversationID string       `json:"conversationId"`
-	From           *Participant `json:"from"`
-	Text           string       `json:"text"`
-	Tag            string       `json:"tag"`
-	RefID          string       `json:"refId"`
-	ActivityType   string       `json:"activityType"`
+	Type           string `json:"type"`
+	ConversationID string `json:"conversationId"`
+	// ID, when the client gives one, names the message: sent again with
+	// the same id (a retry), it is not stored twice.
+	ID           string       `json:"id"`
+	From         *Participant `json:"from"`
+	Text         string       `json:"text"`
+	Tag          string       `json:"tag"`
+	RefID        string       `json:"refId"`
+	ActivityType string       `json:"activityType"`
 }
 
 // EndRequest is the endConversation payload.

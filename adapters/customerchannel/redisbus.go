@@ -32,7 +32,7 @@ import (
 //	cc:bus               the pub/sub channel
 //	cc:connector:<chan>  the channel's connector, "<replica>/<socket id>"
 type RedisBus struct {
-	c       *redis.Client
+	c       redis.UniversalClient
 	prefix  string
 	log     *slog.Logger
 	drop    *redis.Script
@@ -49,6 +49,8 @@ type RedisBusOptions struct {
 	Prefix string
 	// Timeout bounds dialing, reads and writes (default 2 s).
 	Timeout time.Duration
+	// Cluster takes the URL as a Redis Cluster's (mapping.WithRedisCluster).
+	Cluster bool
 	Logger  *slog.Logger
 }
 
@@ -56,10 +58,6 @@ type RedisBusOptions struct {
 // and checks that it answers; an unreachable Redis is an error wrapping
 // mapping.ErrUnavailable.
 func NewRedisBus(ctx context.Context, url string, o RedisBusOptions) (*RedisBus, error) {
-	ro, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("customerchannel: redis url: %w", err)
-	}
 	if o.Prefix == "" {
 		o.Prefix = "connector-proxy:"
 	}
@@ -69,22 +67,16 @@ func NewRedisBus(ctx context.Context, url string, o RedisBusOptions) (*RedisBus,
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	for _, d := range []*time.Duration{&ro.DialTimeout, &ro.ReadTimeout, &ro.WriteTimeout} {
-		if *d == 0 {
-			*d = o.Timeout
-		}
-	}
 	// Fail fast while Redis is down, as the store does: the event that
 	// needs the bus answers UNAVAILABLE instead of hanging.
-	if ro.MaxRetries == 0 {
-		ro.MaxRetries = 1
+	c, err := mapping.NewRedisClient(url, o.Cluster, o.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("customerchannel: %w", err)
 	}
-	ro.ContextTimeoutEnabled = true
-	ro.DisableIdentity = true
-	b := &RedisBus{c: redis.NewClient(ro), prefix: o.Prefix, log: o.Logger, drop: redis.NewScript(dropScript)}
+	b := &RedisBus{c: c, prefix: o.Prefix, log: o.Logger, drop: redis.NewScript(dropScript)}
 	if err := b.c.Ping(ctx).Err(); err != nil {
 		b.c.Close()
-		return nil, fmt.Errorf("customerchannel: bus on redis %s: %w", ro.Addr, unavailable(err))
+		return nil, fmt.Errorf("customerchannel: bus on redis %s: %w", url, unavailable(err))
 	}
 	return b, nil
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,13 +11,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/connector-proxy/connector-proxy/internal/redistest"
+	"github.com/connector-proxy/connector-proxy/mapping"
 )
 
-// The store's keys the tests peek at (mapping.Redis documents the layout).
-const (
-	outboxItemsKey = "connector-proxy:{outbox}:items"
-	leaseKeyPrefix = "connector-proxy:{outbox}:l:"
-)
+// keyPrefix starts the store's keys the tests peek at (mapping.Redis
+// documents the layout).
+const keyPrefix = "connector-proxy:"
 
 // TestTwoReplicasShareOneRedis runs two proxy processes on one
 // redis-server, behind an imaginary load balancer: AXP's webhooks all
@@ -94,8 +94,9 @@ func TestTwoReplicasShareOneRedis(t *testing.T) {
 		ctx := context.Background()
 		var holder string
 		eventually(t, "the notifications queued, one replica holding the lease and failing", func() (bool, string) {
-			depth, _ := rdb.HLen(ctx, outboxItemsKey).Result()
-			holder, _ = rdb.Get(ctx, leaseKeyPrefix+conv).Result()
+			depth := outboxDepth(ctx, rdb)
+			holder, _ = rdb.Get(ctx, shardKey(mapping.ShardOf(conv), "lease")).Result()
+			holder, _, _ = strings.Cut(holder, "#") // the replica id, then its run
 			tried := c.hooks.attemptCount() > before
 			return depth >= int64(len(want)+1) && holder != "" && tried, fmt.Sprintf("depth %d holder %q tried %v", depth, holder, tried)
 		})
@@ -112,8 +113,23 @@ func TestTwoReplicasShareOneRedis(t *testing.T) {
 		t.Logf("%s killed holding the lease; the other replica's first delivery came %s later, all %d in order after %s",
 			dead.id, c.hooks.firstDelivery(conv).Sub(killed).Round(time.Millisecond), len(want), time.Since(killed).Round(time.Millisecond))
 		eventually(t, "the outbox to drain", func() (bool, string) {
-			depth, err := rdb.HLen(ctx, outboxItemsKey).Result()
-			return err == nil && depth == 0, fmt.Sprint(depth, err)
+			depth := outboxDepth(ctx, rdb)
+			return depth == 0, fmt.Sprint(depth)
 		})
 	})
+}
+
+// shardKey is a key of one shard in the store's documented layout.
+func shardKey(shard int, rest string) string {
+	return keyPrefix + "{s" + strconv.Itoa(shard) + "}:" + rest
+}
+
+// outboxDepth counts the notifications waiting in every shard.
+func outboxDepth(ctx context.Context, rdb *redis.Client) int64 {
+	var n int64
+	for s := range mapping.Shards {
+		d, _ := rdb.HLen(ctx, shardKey(s, "oi")).Result()
+		n += d
+	}
+	return n
 }

@@ -36,7 +36,7 @@ func TestEmbeddedStoreSurvivesSIGKILL(t *testing.T) {
 	for _, m := range before {
 		c.sim.agent(t, lpEng, "agentMessage", `{"text":"`+m+`"}`)
 	}
-	queued := `connector_proxy_connectorapi_notifications_total{result="queued",type="ContentEvent"}`
+	queued := `connector_proxy_outbox_items_total{face="connectorapi",kind="ContentEvent",result="queued"}`
 	eventually(t, "the agent's messages queued", func() (bool, string) {
 		n := p.metric(t, queued)
 		return n >= float64(len(before)), fmt.Sprint(n)

@@ -1,0 +1,295 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/mapping"
+)
+
+// Bounds of one conversation's turn on a worker.
+const (
+	applyBatch    = 128 // inbox entries read and committed at once
+	applyRounds   = 16  // batches before the worker makes room for others
+	applyConflict = 8   // reapplications after a concurrent change
+	readyBatch    = 256 // ready conversations read per shard and sweep
+)
+
+// applier runs one worker per conversation with ready inbox entries, never
+// two for one conversation, so that its events apply in order; a slow
+// conversation (a reconciliation waiting on AXP) holds only its own worker.
+type applier struct {
+	p    *Pipeline
+	wake chan struct{}
+	sem  chan struct{}
+	wg   sync.WaitGroup
+
+	mu     sync.Mutex
+	active map[string]bool // conversations with a worker
+	again  map[string]bool // made ready while their worker ran
+	hints  []string        // made ready here since the last sweep
+}
+
+func newApplier(p *Pipeline) *applier {
+	return &applier{p: p, wake: make(chan struct{}, 1), sem: make(chan struct{}, p.cfg.ApplyWorkers),
+		active: map[string]bool{}, again: map[string]bool{}}
+}
+
+func (a *applier) poke() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ready says conversation has entries to apply: its worker goes on, or one
+// starts at the next sweep.
+func (a *applier) ready(conversation string) {
+	a.mu.Lock()
+	if a.active[conversation] {
+		a.again[conversation] = true
+	} else {
+		a.hints = append(a.hints, conversation)
+	}
+	a.mu.Unlock()
+	a.poke()
+}
+
+func (a *applier) run(ctx context.Context) {
+	t := time.NewTicker(a.p.cfg.PollInterval)
+	defer t.Stop()
+	full := true
+	for {
+		a.sweep(ctx, full)
+		select {
+		case <-ctx.Done():
+			a.wg.Wait()
+			return
+		case <-t.C:
+			full = true
+		case <-a.wake:
+			full = false
+		}
+	}
+}
+
+// sweep starts workers for the conversations made ready here and, on a
+// full sweep, for every ready conversation of the shards held (events
+// other replicas received, conversations whose wait ended).
+func (a *applier) sweep(ctx context.Context, full bool) {
+	a.mu.Lock()
+	hints := a.hints
+	a.hints = nil
+	a.mu.Unlock()
+	for _, conv := range hints {
+		if a.p.shards.holds(mapping.ShardOf(conv)) {
+			a.start(ctx, conv)
+		}
+	}
+	if !full {
+		return
+	}
+	now := a.p.now()
+	for _, shard := range a.p.shards.owned() {
+		convs, err := a.p.store.ReadyInbox(ctx, shard, now, readyBatch)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				a.p.log.Warn("pipeline: read ready inbox", "shard", shard, "err", err)
+			}
+			return
+		}
+		for _, conv := range convs {
+			a.start(ctx, conv)
+		}
+	}
+}
+
+// start runs conversation's worker unless it has one; it waits for a free
+// worker, so that the sweep paces itself on the work.
+func (a *applier) start(ctx context.Context, conversation string) {
+	a.mu.Lock()
+	if a.active[conversation] {
+		a.mu.Unlock()
+		return
+	}
+	a.active[conversation] = true
+	a.mu.Unlock()
+	select {
+	case a.sem <- struct{}{}:
+	case <-ctx.Done():
+		a.mu.Lock()
+		delete(a.active, conversation)
+		a.mu.Unlock()
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer func() {
+			<-a.sem
+			a.mu.Lock()
+			delete(a.active, conversation)
+			again := a.again[conversation]
+			delete(a.again, conversation)
+			a.mu.Unlock()
+			if again {
+				a.ready(conversation)
+			}
+		}()
+		for range applyRounds {
+			if more := a.applyOnce(ctx, conversation); !more {
+				return
+			}
+		}
+		a.ready(conversation) // more waits: after the others
+	}()
+}
+
+// applyOnce applies the next batch of a conversation's entries and
+// reports whether more may wait.
+func (a *applier) applyOnce(ctx context.Context, id string) bool {
+	p := a.p
+	shard := mapping.ShardOf(id)
+	if !p.shards.holds(shard) {
+		return false
+	}
+	entries, err := p.store.InboxOf(ctx, id, applyBatch)
+	if err != nil || len(entries) == 0 {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			p.log.Warn("pipeline: read inbox", "conversation", id, "err", err)
+		}
+		return false
+	}
+	now := p.now()
+	conv, err := p.store.Conversation(ctx, id)
+	if errors.Is(err, mapping.ErrNotFound) {
+		return a.park(ctx, id, entries, now)
+	}
+	if err != nil {
+		p.log.Warn("pipeline: load conversation", "conversation", id, "err", err)
+		return false
+	}
+	face := p.cfg.Faces[conv.Owner.Face]
+	events := make([]*engagement.Event, 0, len(entries))
+	for _, e := range entries {
+		ev, err := engagement.DecodeEvent(e.Event)
+		if err != nil {
+			// Only AXP's bodies that decoded once are kept: this is a
+			// record damaged in the store. Applying the rest is right.
+			p.log.Error("pipeline: inbox entry does not decode", "conversation", id, "seq", e.Seq, "err", err)
+			continue
+		}
+		events = append(events, ev)
+	}
+	start := time.Now()
+	var eff Effect
+	for attempt := 0; ; attempt++ {
+		next := conv.Clone()
+		eff = Effect{}
+		if face != nil {
+			for _, ev := range events {
+				eff.Merge(face.Apply(next, ev, now))
+			}
+		}
+		err = p.store.Commit(ctx, &mapping.Change{Conv: next, Outbox: eff.Outbox, Done: entries,
+			Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}})
+		if err == nil {
+			conv = next
+			break
+		}
+		switch {
+		case errors.Is(err, mapping.ErrConflict) && attempt < applyConflict:
+			p.m.conflicts.Inc()
+			if conv, err = p.store.Conversation(ctx, id); err != nil {
+				p.log.Warn("pipeline: reload conversation", "conversation", id, "err", err)
+				return false
+			}
+			continue
+		case errors.Is(err, mapping.ErrNotOwner):
+			p.log.Info("pipeline: shard taken over while applying", "shard", shard, "conversation", id)
+			p.shards.set(shard, false)
+			return false
+		}
+		p.log.Warn("pipeline: commit events", "conversation", id, "events", len(entries), "err", err)
+		return false
+	}
+	p.m.applied(events, time.Since(start))
+	if face == nil {
+		p.log.Warn("pipeline: events of a conversation no face serves were dropped", "conversation", id, "face", conv.Owner.Face)
+	}
+	for _, it := range eff.Outbox {
+		p.m.queued(it)
+	}
+	if len(eff.Outbox) > 0 {
+		p.out.poke()
+	}
+	for _, fn := range eff.After {
+		fn(ctx)
+	}
+	if eff.Reconcile && !onlyDialogStates(events) {
+		a.reconcile(ctx, conv, now)
+	}
+	return len(entries) == applyBatch
+}
+
+func onlyDialogStates(events []*engagement.Event) bool {
+	for _, ev := range events {
+		if ev.DialogState == nil {
+			return false
+		}
+	}
+	return len(events) > 0
+}
+
+// park keeps the events of a conversation that is not known yet: an event
+// can overtake the answer of the call that made its dialog. It is tried
+// again after a growing wait, and discarded once it has waited ParkFor (a
+// dialog of another connector of the same channel provider).
+func (a *applier) park(ctx context.Context, id string, entries []*mapping.InboxEntry, now time.Time) bool {
+	p := a.p
+	waited := now.Sub(entries[0].ReceivedAt)
+	if waited >= p.cfg.ParkFor {
+		if err := p.store.Discard(ctx, entries); err != nil {
+			p.log.Warn("pipeline: discard events", "conversation", id, "err", err)
+			return false
+		}
+		p.m.discarded(len(entries))
+		p.log.Debug("pipeline: events of an unknown conversation discarded", "conversation", id, "events", len(entries), "waited", waited)
+		return len(entries) == applyBatch
+	}
+	wait := min(max(waited, 50*time.Millisecond), 5*time.Second)
+	if err := p.store.Defer(ctx, id, now.Add(wait)); err != nil {
+		p.log.Warn("pipeline: defer events", "conversation", id, "err", err)
+	}
+	p.m.parked.Inc()
+	return false
+}
+
+// reconcile asks AXP for the dialog's state and feeds it to the inbox. A
+// failure is logged: the next event of the conversation may ask again.
+func (a *applier) reconcile(ctx context.Context, conv *mapping.Conversation, now time.Time) {
+	p := a.p
+	if p.cfg.Engagements == nil || conv.EngagementID == "" {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	eng, err := p.cfg.Engagements.GetEngagement(rctx, conv.EngagementID)
+	if err != nil {
+		p.log.Warn("pipeline: reconcile with AXP", "conversation", conv.ID, "err", err)
+		return
+	}
+	body := engagement.NewDialogStateEvent(eng, conv.DialogID, engagement.NewTime(now))
+	if body == nil {
+		return
+	}
+	e := &mapping.InboxEntry{Conversation: conv.ID, Event: body, ReceivedAt: now}
+	if _, err := p.store.Receive(rctx, e, p.cfg.DedupeTTL); err != nil {
+		p.log.Warn("pipeline: keep the dialog's state", "conversation", conv.ID, "err", err)
+		return
+	}
+	a.ready(conv.ID)
+}

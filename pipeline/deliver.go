@@ -1,0 +1,186 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/connector-proxy/connector-proxy/mapping"
+)
+
+// maxLastError bounds the error text an outbox item keeps.
+const maxLastError = 256
+
+// settleFor is how long what an attempt did is remembered against reads
+// that began before its commit (a due index read while it ran may still
+// show the item it removed or rescheduled).
+const settleFor = time.Minute
+
+// deliverer sends the heads of the due outbox queues of the shards this
+// replica holds: one attempt per queue at a time (order within a
+// conversation), at most DeliveryWorkers at once (a failing endpoint delays
+// only its own conversations).
+type deliverer struct {
+	p    *Pipeline
+	wake chan struct{}
+	sem  chan struct{}
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	inflight map[string]bool
+	settled  map[string]settled
+	sweeps   int
+}
+
+// settled is the last thing an attempt did to a queue.
+type settled struct {
+	removed   uint64    // items up to this seq are gone
+	retried   uint64    // this seq waits until notBefore
+	notBefore time.Time //
+	at        time.Time
+}
+
+func newDeliverer(p *Pipeline) *deliverer {
+	return &deliverer{p: p, wake: make(chan struct{}, 1), sem: make(chan struct{}, p.cfg.DeliveryWorkers),
+		inflight: map[string]bool{}, settled: map[string]settled{}}
+}
+
+func (d *deliverer) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *deliverer) run(ctx context.Context) {
+	t := time.NewTicker(d.p.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		d.sweep(ctx)
+		select {
+		case <-ctx.Done():
+			d.wg.Wait()
+			return
+		case <-t.C:
+		case <-d.wake:
+		}
+	}
+}
+
+// stale reports a head that an attempt already dealt with.
+func (d *deliverer) stale(it *mapping.OutboxItem, now time.Time) bool {
+	s, ok := d.settled[it.Queue]
+	return ok && (it.Seq <= s.removed || it.Seq == s.retried && now.Before(s.notBefore))
+}
+
+func (d *deliverer) sweep(ctx context.Context) {
+	p := d.p
+	now := p.now()
+	d.mu.Lock()
+	d.sweeps++
+	if d.sweeps%20 == 1 {
+		for q, s := range d.settled {
+			if now.Sub(s.at) > settleFor {
+				delete(d.settled, q)
+			}
+		}
+	}
+	gauge := d.sweeps%20 == 1
+	d.mu.Unlock()
+	if gauge {
+		if n, err := p.store.Depth(ctx); err == nil {
+			p.m.depth.Set(float64(n))
+		}
+	}
+	for _, shard := range p.shards.owned() {
+		heads, err := p.store.Due(ctx, shard, now, cap(d.sem))
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				p.log.Warn("pipeline: read due outbox", "shard", shard, "err", err)
+			}
+			return
+		}
+		for _, it := range heads {
+			d.mu.Lock()
+			skip := d.inflight[it.Queue] || d.stale(it, now)
+			d.mu.Unlock()
+			if skip {
+				continue
+			}
+			select {
+			case d.sem <- struct{}{}:
+			default:
+				return // every worker busy: the rest wait for the next sweep
+			}
+			d.mu.Lock()
+			d.inflight[it.Queue] = true
+			d.mu.Unlock()
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				s := d.attempt(ctx, it)
+				d.mu.Lock()
+				s.at = p.now()
+				s.removed = max(s.removed, d.settled[it.Queue].removed)
+				d.settled[it.Queue] = s
+				delete(d.inflight, it.Queue)
+				d.mu.Unlock()
+				<-d.sem
+				d.poke() // the queue's next item may be due now
+			}()
+		}
+	}
+}
+
+// attempt delivers one item: removed when delivered, undeliverable or
+// expired, rescheduled otherwise. The send and the store calls after it
+// run even while Run stops, so that a delivered item is not sent again.
+func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) settled {
+	p := d.p
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	now := p.now()
+	sender := p.cfg.Senders[it.Face]
+	if sender == nil || !now.Before(it.Expires) {
+		if err := p.store.Remove(sctx, it); err != nil {
+			p.log.Warn("pipeline: drop notification", "queue", it.Queue, "err", err)
+			return settled{}
+		}
+		p.m.delivery(it, resultDropped)
+		p.log.Warn("pipeline: notification dropped", "queue", it.Queue, "kind", it.Kind, "attempts", it.Attempts, "expired", sender != nil, "last_error", it.LastError)
+		return settled{removed: it.Seq}
+	}
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.DeliveryTimeout)
+	err := sender.Send(dctx, it)
+	dcancel()
+	switch {
+	case err == nil:
+		if err := p.store.Remove(sctx, it); err != nil {
+			p.log.Warn("pipeline: remove delivered notification", "queue", it.Queue, "err", err)
+			return settled{removed: it.Seq} // it is delivered: not again from here
+		}
+		p.m.delivery(it, resultDelivered)
+		return settled{removed: it.Seq}
+	case errors.Is(err, ErrPermanent):
+		if err := p.store.Remove(sctx, it); err != nil {
+			p.log.Warn("pipeline: drop notification", "queue", it.Queue, "err", err)
+			return settled{}
+		}
+		p.m.delivery(it, resultDropped)
+		p.log.Warn("pipeline: notification undeliverable, dropped", "queue", it.Queue, "kind", it.Kind, "err", err)
+		return settled{removed: it.Seq}
+	}
+	it.Attempts++
+	it.NextAttempt = p.now().Add(backoff(it.Attempts))
+	it.LastError = err.Error()
+	if len(it.LastError) > maxLastError {
+		it.LastError = it.LastError[:maxLastError]
+	}
+	p.m.delivery(it, resultFailed)
+	p.log.Info("pipeline: delivery failed", "queue", it.Queue, "kind", it.Kind, "attempts", it.Attempts, "err", err)
+	if err := p.store.Retry(sctx, it); err != nil && !errors.Is(err, mapping.ErrNotFound) {
+		p.log.Warn("pipeline: reschedule notification", "queue", it.Queue, "err", err)
+	}
+	return settled{retried: it.Seq, notBefore: it.NextAttempt}
+}
