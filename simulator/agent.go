@@ -33,6 +33,11 @@ type AgentLeave struct {
 	ParticipantID string `json:"participantId,omitempty"` // default every contact-center participant
 }
 
+// EndDialog is the optional body of …:endDialog.
+type EndDialog struct {
+	DialogID string `json:"dialogId,omitempty"` // default the newest open dialog
+}
+
 // EngagementError is the body of …:engagementError.
 type EngagementError struct {
 	Type     string `json:"type"` // e.g. ENGAGEMENT_CREATION_FAILED
@@ -48,6 +53,8 @@ func (s *Simulator) serveSim(ctx *fasthttp.RequestCtx, r route) {
 	case routeSimHealth:
 		writeJSON(ctx, http.StatusOK, map[string]string{"status": "ok"})
 		return
+	case routeSimStats:
+		m.get = func() *Problem { writeJSON(ctx, http.StatusOK, s.DeliveryStats()); return nil }
 	case routeSimFaults:
 		m = methods{get: func() *Problem { return s.listFaults(ctx) }, post: func() *Problem { return s.addFault(ctx) },
 			delete: func() *Problem { return s.clearFaults(ctx) }}
@@ -78,6 +85,8 @@ func (s *Simulator) simVerb(ctx *fasthttp.RequestCtx, r route) *Problem {
 		return agentVerb(ctx, decodeBody, r.account, r.id, s.agentMessage)
 	case "agentLeave":
 		return agentVerb(ctx, decodeOptional, r.account, r.id, s.agentLeave)
+	case "endDialog":
+		return agentVerb(ctx, decodeOptional, r.account, r.id, s.endDialog)
 	default: // "engagementError": parseRoute admits no other verb
 		return agentVerb(ctx, decodeBody, r.account, r.id, s.engagementError)
 	}
@@ -301,6 +310,27 @@ func (s *Simulator) agentLeave(account, engID string, req AgentLeave) (engagemen
 	return e.snapshot(""), nil
 }
 
+// endDialog ends a dialog the way AXP sometimes does on its own (an
+// inactivity timer, an end on its side) and sends no event at all: a
+// client learns it only from its next call on the dialog.
+func (s *Simulator) endDialog(account, engID string, req EndDialog) (engagement.Engagement, *Problem) {
+	var c checker
+	if req.DialogID != "" {
+		c.uuid("dialogId", req.DialogID)
+	}
+	if p := c.problem(); p != nil {
+		return engagement.Engagement{}, p
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, d, p := s.simDialog(account, engID, req.DialogID)
+	if p != nil {
+		return engagement.Engagement{}, p
+	}
+	s.terminateDialogLocked(d)
+	return e.snapshot(""), nil
+}
+
 // engagementError fires ENGAGEMENT_ERROR for a dialog (so that faces can test
 // the no-agent path). The dialog's state is left as it is: the client is
 // expected to disconnect, as it would on AXP.
@@ -347,6 +377,12 @@ func (s *Simulator) AgentJoin(account, engagementID string, req AgentJoin) (enga
 // AgentMessage is the Go form of …:agentMessage; an error is a *Problem.
 func (s *Simulator) AgentMessage(account, engagementID string, req AgentMessage) (engagement.Message, error) {
 	out, p := s.agentMessage(account, engagementID, req)
+	return out, asError(p)
+}
+
+// EndDialog is the Go form of …:endDialog; an error is a *Problem.
+func (s *Simulator) EndDialog(account, engagementID string, req EndDialog) (engagement.Engagement, error) {
+	out, p := s.endDialog(account, engagementID, req)
 	return out, asError(p)
 }
 

@@ -13,8 +13,8 @@
 //	/api/digital/channel/v1beta/accounts/{accountId}/engagements[/{id}[:join|:disconnect]]
 //	/api/digital/channel/v1beta/accounts/{accountId}/engagements/{id}/messages
 //	/api/digital/webhook/v1beta/accounts/{accountId}/subscriptions[/{id}]
-//	/sim/accounts/{accountId}/engagements[/{id}:agentJoin|:agentMessage|:agentLeave|:engagementError]
-//	/sim/faults, /sim/health
+//	/sim/accounts/{accountId}/engagements[/{id}:agentJoin|:agentMessage|:agentLeave|:engagementError|:endDialog]
+//	/sim/faults, /sim/health, /sim/stats
 //
 // Where the reference is silent the simulator decides as follows:
 //
@@ -68,8 +68,17 @@
 // MESSAGES (customData, e.g. {"whisper":"true"}, is passed through);
 // :agentLeave fires PARTICIPANT_DISCONNECTED for each contact-center
 // participant and TERMINATES the dialog; :engagementError fires
-// ENGAGEMENT_ERROR and leaves the dialog as it is. They answer 409 when the
-// dialog is TERMINATED or no agent has joined. Faults (/sim/faults) delay or
-// fail API calls, the token endpoint included (narrow them with pathContains),
-// never /sim calls.
+// ENGAGEMENT_ERROR and leaves the dialog as it is; :endDialog TERMINATES
+// the dialog and sends no event at all, as AXP does when it ends a dialog on
+// its own (its client learns it from its next call). They answer 409 when
+// the dialog is TERMINATED or no agent has joined.
+//
+// Faults (/sim/faults) are what AXP is seen to do, injected on demand:
+// API calls failed (status), slowed before they are applied (latencyMs: the
+// write lands late) or applied at once and answered late (answerLatencyMs:
+// the caller times out on a write that happened), the token endpoint
+// included (narrow them with pathContains and method), never /sim calls;
+// and webhook deliveries (webhook: drop, duplicate, delay with latencyMs,
+// reorder with the next event), narrowed by eventType. /sim/stats counts
+// callbacks delivered, failed and dropped.
 package simulator

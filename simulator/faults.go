@@ -10,11 +10,29 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Fault is an injected failure or delay of API calls (never of /sim paths).
+// Webhook faults: what AXP's webhook delivery is seen to do.
+const (
+	WebhookDrop      = "drop"      // the event is never sent
+	WebhookDuplicate = "duplicate" // sent again once accepted (as a slow 200 makes AXP do)
+	WebhookDelay     = "delay"     // held LatencyMs while later events go first
+	WebhookReorder   = "reorder"   // the next event goes first
+)
+
+// Fault is an injected failure or delay of API calls (never of /sim
+// paths), or, with Webhook set, a misbehaviour of webhook delivery.
 type Fault struct {
 	ID string `json:"id"`
-	// LatencyMs delays each matching call (at most 60000).
+	// LatencyMs delays each matching call before it is served (the write
+	// lands late; at most 60000); for a WebhookDelay fault, how long the
+	// event is held.
 	LatencyMs int `json:"latencyMs,omitempty"`
+	// AnswerLatencyMs serves the call at once and holds its answer that
+	// long (the write lands, its answer comes late; at most 60000).
+	AnswerLatencyMs int `json:"answerLatencyMs,omitempty"`
+	// Webhook, when set, makes this a fault of webhook delivery, matched by
+	// EventType (any when empty) instead of path and method.
+	Webhook   string `json:"webhook,omitempty"`
+	EventType string `json:"eventType,omitempty"`
 	// Status, when set (400..599), answers matching calls with that status as
 	// a problem document instead of serving them.
 	Status int `json:"status,omitempty"`
@@ -38,8 +56,26 @@ func (f *Fault) check() *Problem {
 	if f.LatencyMs < 0 || f.LatencyMs > 60000 {
 		c.add("latencyMs", "must be between 0 and 60000", codeSize)
 	}
-	if f.Status == 0 && f.LatencyMs == 0 {
-		c.add("status", "a fault needs a status or a latencyMs", codeNotNull)
+	if f.AnswerLatencyMs < 0 || f.AnswerLatencyMs > 60000 {
+		c.add("answerLatencyMs", "must be between 0 and 60000", codeSize)
+	}
+	switch f.Webhook {
+	case "":
+		if f.Status == 0 && f.LatencyMs == 0 && f.AnswerLatencyMs == 0 {
+			c.add("status", "a fault needs a status, a latencyMs or an answerLatencyMs", codeNotNull)
+		}
+		if f.EventType != "" {
+			c.add("eventType", "only webhook faults match an event type", codeEnum)
+		}
+	case WebhookDrop, WebhookDuplicate, WebhookReorder, WebhookDelay:
+		if f.Status != 0 || f.AnswerLatencyMs != 0 || f.PathContains != "" || f.Method != "" {
+			c.add("webhook", "a webhook fault takes only eventType, latencyMs (delay), count and ratio", codeEnum)
+		}
+		if f.Webhook == WebhookDelay && f.LatencyMs == 0 {
+			c.add("latencyMs", "a delay needs a latencyMs", codeNotNull)
+		}
+	default:
+		c.add("webhook", "must be one of drop, duplicate, delay, reorder", codeEnum)
 	}
 	if f.Count < 0 {
 		c.add("count", "must not be negative", codeSize)
@@ -53,48 +89,71 @@ func (f *Fault) check() *Problem {
 	return c.problem()
 }
 
-// applyFaults applies the first fault matching the call. It reports whether
-// it answered the call.
-func (s *Simulator) applyFaults(ctx *fasthttp.RequestCtx, path string) bool {
-	method := string(ctx.Method())
+// takeFault returns the first fault that match accepts, using up one of
+// its count.
+func (s *Simulator) takeFault(match func(*Fault) bool) (Fault, bool) {
 	s.faultMu.Lock()
-	if len(s.faults) == 0 {
-		s.faultMu.Unlock()
-		return false
-	}
-	var hit Fault
-	found := false
+	defer s.faultMu.Unlock()
 	for i, f := range s.faults {
-		if f.Method != "" && !strings.EqualFold(f.Method, method) ||
-			f.PathContains != "" && !strings.Contains(path, f.PathContains) {
+		if !match(f) {
 			continue
 		}
 		if f.Ratio > 0 && s.cfg.Rand() >= f.Ratio {
 			continue
 		}
-		hit, found = *f, true
+		hit := *f
 		if f.Count > 0 {
 			f.Count--
 			if f.Count == 0 {
 				s.faults = slices.Delete(s.faults, i, i+1)
 			}
 		}
-		break
+		return hit, true
 	}
+	return Fault{}, false
+}
+
+// webhookFault returns the webhook fault that applies to an event about to
+// be delivered, if any.
+func (s *Simulator) webhookFault(eventType string) (Fault, bool) {
+	return s.takeFault(func(f *Fault) bool {
+		return f.Webhook != "" && (f.EventType == "" || f.EventType == eventType)
+	})
+}
+
+// wait sleeps d or until the simulator closes.
+func (s *Simulator) wait(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.done:
+	}
+}
+
+// applyFaults applies the first API fault matching the call. It reports
+// whether it answered the call, and how long to hold the answer of a call
+// it lets through.
+func (s *Simulator) applyFaults(ctx *fasthttp.RequestCtx, path string) (bool, time.Duration) {
+	method := string(ctx.Method())
+	s.faultMu.Lock()
+	none := len(s.faults) == 0
 	s.faultMu.Unlock()
+	if none {
+		return false, 0
+	}
+	hit, found := s.takeFault(func(f *Fault) bool {
+		return f.Webhook == "" && (f.Method == "" || strings.EqualFold(f.Method, method)) &&
+			(f.PathContains == "" || strings.Contains(path, f.PathContains))
+	})
 	if !found {
-		return false
+		return false, 0
 	}
 	if hit.LatencyMs > 0 {
-		t := time.NewTimer(time.Duration(hit.LatencyMs) * time.Millisecond)
-		select {
-		case <-t.C:
-		case <-s.done:
-			t.Stop()
-		}
+		s.wait(time.Duration(hit.LatencyMs) * time.Millisecond)
 	}
 	if hit.Status == 0 {
-		return false
+		return false, time.Duration(hit.AnswerLatencyMs) * time.Millisecond
 	}
 	retry := hit.RetryAfter
 	if retry == 0 && hit.Status == http.StatusTooManyRequests {
@@ -106,7 +165,7 @@ func (s *Simulator) applyFaults(ctx *fasthttp.RequestCtx, path string) bool {
 	p := newProblem(hit.Status, "")
 	p.Detail += " (injected fault " + hit.ID + ")"
 	writeProblem(ctx, p)
-	return true
+	return true, 0
 }
 
 // listFaults is GET /sim/faults.

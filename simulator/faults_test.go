@@ -1,8 +1,11 @@
 package simulator
 
 import (
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 )
 
 func TestFaultsFailTheNextMatchingCalls(t *testing.T) {
@@ -117,9 +120,109 @@ func TestInvalidFaultsAreRefused(t *testing.T) {
 		{"status": 503, "ratio": 1.5},
 		{"latencyMs": -1},
 		{"status": 503, "count": -1},
+		{"answerLatencyMs": 60001},
+		{"webhook": "lose"},
+		{"webhook": "delay"},
+		{"webhook": "drop", "status": 503},
+		{"status": 503, "eventType": "MESSAGES"},
 	} {
 		if r := a.sim("POST", "/sim/faults", f); r.status != 400 {
 			t.Errorf("fault %v: status %d", f, r.status)
 		}
+	}
+}
+
+// TestAnswerLatencyAppliesTheCallAndAnswersLate: the caller that gives up
+// before the answer finds the write done.
+func TestAnswerLatencyAppliesTheCallAndAnswersLate(t *testing.T) {
+	a := newAPI(t, Config{})
+	s := a.createSession("john")
+	e := a.createEngagement(s.SessionID)
+	a.expect(a.sim("POST", "/sim/faults", map[string]any{"answerLatencyMs": 400, "pathContains": "/messages", "method": "POST", "count": 1}), 201)
+	done := make(chan struct{})
+	go func() { defer close(done); a.send(e, s.SessionID, "late answer") }()
+	// Before the answer comes, the message is there.
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for {
+		page := a.listPage(e, s.SessionID, "")
+		if len(page.Messages) == 1 && page.Messages[0].Text() == "late answer" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the write had not landed before its answer")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case <-done:
+		t.Fatal("answered before its latency")
+	default:
+	}
+	<-done
+}
+
+func TestWebhookFaultsBendDeliveryAsAXPDoes(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault map[string]any
+		want  []string // texts in arrival order
+	}{
+		{"drop", map[string]any{"webhook": "drop", "eventType": "MESSAGES", "count": 1}, []string{"zero", "two", "three"}},
+		{"duplicate", map[string]any{"webhook": "duplicate", "count": 1}, []string{"zero", "one", "one", "two", "three"}},
+		{"reorder", map[string]any{"webhook": "reorder", "count": 1}, []string{"zero", "two", "one", "three"}},
+		{"delay", map[string]any{"webhook": "delay", "latencyMs": 300, "count": 1}, []string{"zero", "two", "three", "one"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The receiver holds its first answer until the test has queued
+			// the events behind it, so that the fault meets them queued.
+			started, release := make(chan struct{}), make(chan struct{})
+			hook := newReceiver(t, func(n int) (int, time.Duration) {
+				if n == 1 {
+					close(started)
+					<-release
+				}
+				return 200, 0
+			})
+			a := newAPI(t, Config{})
+			a.subscribe(hook.URL, "CUSTOMER_MESSAGES")
+			s := a.createSession("john")
+			e := a.createEngagement(s.SessionID)
+			a.send(e, s.SessionID, "zero")
+			<-started
+			a.expect(a.sim("POST", "/sim/faults", tt.fault), 201)
+			for _, text := range []string{"one", "two", "three"} {
+				a.send(e, s.SessionID, text)
+			}
+			close(release)
+			var got []string
+			for range tt.want {
+				var m engagement.Message
+				hook.next(t).decodeInto(t, &m)
+				got = append(got, m.Text())
+			}
+			hook.quiet(t, 100*time.Millisecond)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("arrived %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEndDialogEndsItWithoutAnEvent(t *testing.T) {
+	hook := newReceiver(t, nil)
+	a := newAPI(t, Config{})
+	a.subscribe(hook.URL, "ALL")
+	s := a.createSession("john")
+	e := a.createEngagement(s.SessionID)
+	hook.nextOf(t, "ENGAGEMENT_CREATED")
+	a.expect(a.agent(e, "endDialog", nil), 200)
+	hook.quiet(t, 150*time.Millisecond)
+	p := a.expect(a.channel("POST", "/engagements/"+e.EngagementID+"/messages", engagement.SendMessage{
+		SessionID: s.SessionID, DialogID: e.Dialogs[0].DialogID,
+		Body: engagement.Body{ElementType: "text", ElementText: &engagement.ElementText{Text: "anyone?"}},
+	}), 400).problem(t)
+	if len(p.Violations) != 1 || p.Violations[0].Field != "dialogId" {
+		t.Fatalf("send to the ended dialog: %+v", p)
 	}
 }

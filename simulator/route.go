@@ -24,6 +24,7 @@ const (
 	routeSimEngagementVerb
 	routeSimFaults
 	routeSimHealth
+	routeSimStats
 )
 
 // channelBase prefixes the channel API's paths, and the urls the simulator
@@ -43,7 +44,7 @@ type route struct {
 // sim reports whether the route belongs to the /sim agent API (no auth, no faults).
 func (r route) sim() bool {
 	return r.kind == routeSimEngagements || r.kind == routeSimEngagementVerb ||
-		r.kind == routeSimFaults || r.kind == routeSimHealth
+		r.kind == routeSimFaults || r.kind == routeSimHealth || r.kind == routeSimStats
 }
 
 // parseRoute maps an (already percent-decoded) path onto a route. One trailing
@@ -83,12 +84,14 @@ func parseRoute(path string) route {
 		return route{kind: routeSimFaults}
 	case len(seg) == 2 && seg[0] == "sim" && seg[1] == "health":
 		return route{kind: routeSimHealth}
+	case len(seg) == 2 && seg[0] == "sim" && seg[1] == "stats":
+		return route{kind: routeSimStats}
 	case len(seg) >= 4 && seg[0] == "sim" && seg[1] == "accounts" && seg[3] == "engagements":
 		switch len(seg) {
 		case 4:
 			return route{kind: routeSimEngagements, account: seg[2]}
 		case 5:
-			id, verb, ok := splitVerb(seg[4], "agentJoin", "agentMessage", "agentLeave", "engagementError")
+			id, verb, ok := splitVerb(seg[4], "agentJoin", "agentMessage", "agentLeave", "engagementError", "endDialog")
 			if ok && verb != "" {
 				return route{kind: routeSimEngagementVerb, account: seg[2], id: id, verb: verb}
 			}

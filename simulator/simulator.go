@@ -189,8 +189,14 @@ func (s *Simulator) Handler(ctx *fasthttp.RequestCtx) {
 		s.serveSim(ctx, r)
 		return
 	}
-	if s.applyFaults(ctx, path) {
+	answered, hold := s.applyFaults(ctx, path)
+	if answered {
 		return
+	}
+	if hold > 0 {
+		// Served now, answered late: the response leaves when the
+		// handler returns.
+		defer s.wait(hold)
 	}
 	switch r.kind {
 	case routeUnknown:

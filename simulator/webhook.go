@@ -75,7 +75,7 @@ func (s *Simulator) emitLocked(account, cpid, eventType, senderType string, payl
 			}
 			body = b
 		}
-		st.d.enqueue(body)
+		st.d.enqueue(eventType, body)
 	}
 }
 
@@ -246,18 +246,29 @@ func (s *Simulator) deleteSubscription(ctx *fasthttp.RequestCtx, account, id str
 
 // deliverer sends one subscription's events in order: a failing callback is
 // re-sent after a growing delay and later events wait behind it, so one slow
-// receiver delays only its own subscription.
+// receiver delays only its own subscription. Webhook faults change that
+// order the way AXP is seen to: an event dropped, sent twice, held back
+// while later ones go, or overtaken by the next.
 type deliverer struct {
 	s     *Simulator
 	subID string
 
-	mu    sync.Mutex
-	url   string
-	queue [][]byte
+	mu      sync.Mutex
+	url     string
+	queue   []queuedEvent
+	delayed []queuedEvent // held by a delay fault, in due order
 
 	wake chan struct{}
 	stop chan struct{}
 	once sync.Once
+}
+
+// queuedEvent is one event waiting for delivery.
+type queuedEvent struct {
+	eventType string
+	body      []byte
+	due       time.Time // of a delayed event
+	faulted   bool      // a fault bent it already: no second one
 }
 
 func newDeliverer(s *Simulator, subID, callbackURL string) *deliverer {
@@ -267,16 +278,20 @@ func newDeliverer(s *Simulator, subID, callbackURL string) *deliverer {
 	return d
 }
 
-func (d *deliverer) enqueue(body []byte) {
+func (d *deliverer) enqueue(eventType string, body []byte) {
 	d.mu.Lock()
-	if len(d.queue) >= d.s.cfg.MaxQueuedDeliveries {
+	if len(d.queue)+len(d.delayed) >= d.s.cfg.MaxQueuedDeliveries {
 		d.mu.Unlock()
 		d.s.stats.dropped.Add(1)
 		d.s.log.Warn("webhook queue full, event dropped", "subscriptionId", d.subID)
 		return
 	}
-	d.queue = append(d.queue, body)
+	d.queue = append(d.queue, queuedEvent{eventType: eventType, body: body})
 	d.mu.Unlock()
+	d.poke()
+}
+
+func (d *deliverer) poke() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -291,6 +306,30 @@ func (d *deliverer) setURL(u string) {
 
 func (d *deliverer) close() { d.once.Do(func() { close(d.stop) }) }
 
+// next takes the event to send now: a delayed one whose time came, else the
+// queue's head; wait is how long to sleep when there is none.
+func (d *deliverer) next() (ev queuedEvent, ok bool, wait time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	if len(d.delayed) > 0 && !now.Before(d.delayed[0].due) {
+		ev = d.delayed[0]
+		d.delayed = d.delayed[1:]
+		return ev, true, 0
+	}
+	if len(d.queue) > 0 {
+		ev = d.queue[0]
+		d.queue[0] = queuedEvent{}
+		d.queue = d.queue[1:]
+		return ev, true, 0
+	}
+	wait = time.Hour
+	if len(d.delayed) > 0 {
+		wait = d.delayed[0].due.Sub(now)
+	}
+	return ev, false, wait
+}
+
 func (d *deliverer) run() {
 	defer d.s.wg.Done()
 	for {
@@ -301,28 +340,64 @@ func (d *deliverer) run() {
 			return
 		default:
 		}
-		d.mu.Lock()
-		if len(d.queue) == 0 {
-			d.mu.Unlock()
+		ev, ok, wait := d.next()
+		if !ok {
+			t := time.NewTimer(wait)
 			select {
 			case <-d.wake:
-				continue
+			case <-t.C:
 			case <-d.stop:
+				t.Stop()
 				return
 			case <-d.s.done:
+				t.Stop()
 				return
 			}
+			t.Stop()
+			continue
 		}
-		body := d.queue[0]
-		d.mu.Unlock()
-		if !d.deliver(body) {
+		if !d.send(ev) {
 			return // stopped
 		}
-		d.mu.Lock()
-		d.queue[0] = nil
-		d.queue = d.queue[1:]
-		d.mu.Unlock()
 	}
+}
+
+// send delivers one event, as a webhook fault (if one applies) bends it;
+// it returns false when the deliverer was stopped meanwhile.
+func (d *deliverer) send(ev queuedEvent) bool {
+	if ev.faulted {
+		return d.deliver(ev.body)
+	}
+	f, ok := d.s.webhookFault(ev.eventType)
+	if !ok {
+		return d.deliver(ev.body)
+	}
+	d.s.log.Info("webhook fault", "fault", f.Webhook, "eventType", ev.eventType, "subscriptionId", d.subID)
+	ev.faulted = true
+	switch f.Webhook {
+	case WebhookDrop:
+		d.s.stats.dropped.Add(1)
+		return true
+	case WebhookDuplicate:
+		return d.deliver(ev.body) && d.deliver(ev.body)
+	case WebhookDelay:
+		ev.due = time.Now().Add(time.Duration(f.LatencyMs) * time.Millisecond)
+		d.mu.Lock()
+		i, _ := slices.BinarySearchFunc(d.delayed, ev, func(a, b queuedEvent) int { return a.due.Compare(b.due) })
+		d.delayed = slices.Insert(d.delayed, i, ev)
+		d.mu.Unlock()
+		return true
+	}
+	// WebhookReorder: the next event, when there is one, goes first.
+	d.mu.Lock()
+	if len(d.queue) == 0 {
+		d.mu.Unlock()
+		return d.deliver(ev.body)
+	}
+	second := d.queue[0]
+	d.queue[0] = ev
+	d.mu.Unlock()
+	return d.deliver(second.body)
 }
 
 // deliver sends body until it is accepted or MaxDeliveryAttempts is spent;
