@@ -484,7 +484,8 @@ func (b *Bolt) Receive(ctx context.Context, e *InboxEntry, ttl time.Duration) (b
 				return err
 			}
 		}
-		return inboxReady.keepEarlier(tx, e.Conversation, now)
+		// Ready by the receiver's clock, which is the one that reads it.
+		return inboxReady.keepEarlier(tx, e.Conversation, e.ReceivedAt)
 	})
 	if errors.Is(err, errSeen) {
 		return true, nil

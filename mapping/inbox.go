@@ -20,7 +20,8 @@ type InboxEntry struct {
 	Key string `json:"key,omitempty"`
 	// Event is the webhook body as AXP sent it.
 	Event json.RawMessage `json:"event"`
-	// ReceivedAt is when the first copy arrived.
+	// ReceivedAt is when the first copy arrived (set by Receive when zero);
+	// the queue is ready from then on.
 	ReceivedAt time.Time `json:"receivedAt"`
 }
 

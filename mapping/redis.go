@@ -500,7 +500,8 @@ func (r *Redis) Receive(ctx context.Context, e *InboxEntry, ttl time.Duration) (
 	t := r.convTag(e.Conversation)
 	seen := t + "seen:" + e.Key
 	keys := append([]string{seen, t + "iseq"}, r.queueKeys(e.Conversation)[:3]...)
-	seq, err := r.scripts.receive.Run(ctx, r.c, keys, e.Key, ms(ttl), raw, e.Conversation, msAt(now)).Int64()
+	// Ready by the receiver's clock, which is the one that reads it.
+	seq, err := r.scripts.receive.Run(ctx, r.c, keys, e.Key, ms(ttl), raw, e.Conversation, msAt(e.ReceivedAt)).Int64()
 	if err != nil {
 		return false, unavailable(err)
 	}
