@@ -14,11 +14,10 @@ import (
 )
 
 // Bucket names. Conversations are indexed by dialog and by owner (a
-// consumer's list). Inbox entries and outbox items live in one sub-bucket
-// per conversation, keyed by big-endian sequence so that a cursor's First
-// is the queue's head; each has an index by due time (key: shard, time,
-// conversation) with a reverse entry per conversation, so that a sweep
-// reads only what is due.
+// consumer's list). Inbox entries and outbox items are queues per
+// conversation (see queueKey); each has an index by due time (key: shard,
+// time, conversation) with a reverse entry per conversation, so that a
+// sweep reads only what is due.
 const (
 	bucketSessions  = "sessions"
 	bucketConvs     = "conversations"
@@ -89,7 +88,10 @@ func WithCommitObserver(fn func(writes int, took time.Duration)) BoltOption {
 // OpenBolt opens (creating when missing) the store at path. A second process
 // on the same file fails after a second instead of waiting for the lock.
 func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType,
+		// The freelist is rebuilt from the pages on open: not writing it on
+		// every commit makes commits smaller.
+		NoFreelistSync: true, InitialMmapSize: 64 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("mapping: open %s: %w", path, err)
 	}
@@ -311,6 +313,7 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 		}
 	}
 	seqs := make([]uint64, len(ch.Outbox))
+	now := b.now()
 	err := b.update(ctx, func(tx *bolt.Tx) error {
 		// Refusals first, before anything is written.
 		if ch.Fence != nil && !b.holds(ch.Fence.Shard, ch.Fence.Holder) {
@@ -324,9 +327,26 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 			if ok != (ch.Conv.Version > 0) || v != ch.Conv.Version {
 				return fmt.Errorf("%w: %s is at version %d, the change was made at %d", ErrConflict, next.ID, v, ch.Conv.Version)
 			}
+		}
+		if e := ch.Applied; e != nil {
+			if k, _ := first(bucket(tx, bucketInbox), e.Conversation); k != nil {
+				return fmt.Errorf("%w: %s has events waiting", ErrConflict, e.Conversation)
+			}
+			if e.Key != "" && seenLive(bucket(tx, bucketSeen), e.Key, now) {
+				return fmt.Errorf("%w: %s", ErrDuplicate, e.Key)
+			}
+			if e.Key != "" {
+				if err := bucket(tx, bucketSeen).Put([]byte(e.Key), u64(uint64(now.Add(ch.AppliedTTL).UnixNano()))); err != nil {
+					return err
+				}
+			}
+		}
+		if next != nil {
 			if err := bucket(tx, bucketConvs).Put([]byte(next.ID), convRaw); err != nil {
 				return err
 			}
+		}
+		if next != nil && ch.Conv.Version == 0 { // the indexes do not change after
 			if err := bucket(tx, bucketOwners).Put(ownerKey(next), []byte(next.ID)); err != nil {
 				return err
 			}
@@ -444,7 +464,56 @@ func (d dueIndex) scan(tx *bolt.Tx, shard int, now time.Time, limit int) []strin
 	return out
 }
 
-// Inbox.
+// Queues of the inbox and of the outbox are flat: one bucket each, keyed
+// by the conversation, a zero byte and the big-endian sequence, so that a
+// queue is a key range whose first key is its head, and no bucket is made
+// or dropped as queues fill and drain.
+
+func queuePrefix(conv string) []byte { return append([]byte(conv), 0) }
+
+func queueKey(conv string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(queuePrefix(conv), seq)
+}
+
+// first returns the head of a queue in bk, nil when it is empty.
+func first(bk *bolt.Bucket, conv string) (k, v []byte) {
+	prefix := queuePrefix(conv)
+	k, v = bk.Cursor().Seek(prefix)
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return nil, nil
+	}
+	return k, v
+}
+
+func seqOf(k []byte) uint64 { return binary.BigEndian.Uint64(k[len(k)-8:]) }
+
+// Inbox entries are stored in binary: when they arrived (unix ns), the
+// dedupe key's length and the key, then AXP's body as it came.
+func encodeEntry(e *InboxEntry) []byte {
+	b := make([]byte, 0, 8+binary.MaxVarintLen64+len(e.Key)+len(e.Event))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.ReceivedAt.UnixNano()))
+	b = binary.AppendUvarint(b, uint64(len(e.Key)))
+	b = append(b, e.Key...)
+	return append(b, e.Event...)
+}
+
+func decodeEntry(conv string, k, v []byte) (*InboxEntry, error) {
+	if len(v) < 9 {
+		return nil, errors.New("inbox entry too short")
+	}
+	n, w := binary.Uvarint(v[8:])
+	if w <= 0 || uint64(len(v)-8-w) < n {
+		return nil, errors.New("inbox entry key does not fit")
+	}
+	key := v[8+w : 8+w+int(n)]
+	return &InboxEntry{
+		Conversation: conv,
+		Seq:          seqOf(k),
+		Key:          string(key),
+		Event:        bytes.Clone(v[8+w+int(n):]),
+		ReceivedAt:   time.Unix(0, int64(binary.BigEndian.Uint64(v[:8]))),
+	}, nil
+}
 
 // seenLive reports whether key was recorded and has not expired.
 func seenLive(seen *bolt.Bucket, key string, now time.Time) bool {
@@ -461,22 +530,19 @@ func (b *Bolt) Receive(ctx context.Context, e *InboxEntry, ttl time.Duration) (b
 	if e.ReceivedAt.IsZero() {
 		e.ReceivedAt = now
 	}
+	raw := encodeEntry(e)
 	var seq uint64
 	err := b.update(ctx, func(tx *bolt.Tx) error {
 		seen := bucket(tx, bucketSeen)
 		if e.Key != "" && seenLive(seen, e.Key, now) {
 			return errSeen
 		}
-		q, err := bucket(tx, bucketInbox).CreateBucketIfNotExists([]byte(e.Conversation))
-		if err != nil {
+		in := bucket(tx, bucketInbox)
+		var err error
+		if seq, err = in.NextSequence(); err != nil {
 			return err
 		}
-		if seq, err = bucket(tx, bucketInbox).NextSequence(); err != nil {
-			return err
-		}
-		entry := *e
-		entry.Seq = seq
-		if err := putJSON(q, u64(seq), &entry); err != nil {
+		if err := in.Put(queueKey(e.Conversation, seq), raw); err != nil {
 			return err
 		}
 		if e.Key != "" {
@@ -510,15 +576,12 @@ func (b *Bolt) ReadyInbox(ctx context.Context, shard int, now time.Time, limit i
 // InboxOf implements Inbox.
 func (b *Bolt) InboxOf(ctx context.Context, conversation string, limit int) ([]*InboxEntry, error) {
 	var out []*InboxEntry
+	prefix := queuePrefix(conversation)
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		q := bucket(tx, bucketInbox).Bucket([]byte(conversation))
-		if q == nil {
-			return nil
-		}
-		cur := q.Cursor()
-		for k, v := cur.First(); k != nil && len(out) < limit; k, v = cur.Next() {
-			e := new(InboxEntry)
-			if err := json.Unmarshal(v, e); err != nil {
+		cur := bucket(tx, bucketInbox).Cursor()
+		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = cur.Next() {
+			e, err := decodeEntry(conversation, k, v)
+			if err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -531,7 +594,7 @@ func (b *Bolt) InboxOf(ctx context.Context, conversation string, limit int) ([]*
 // Defer implements Inbox.
 func (b *Bolt) Defer(ctx context.Context, conversation string, until time.Time) error {
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		if bucket(tx, bucketInbox).Bucket([]byte(conversation)) == nil {
+		if k, _ := first(bucket(tx, bucketInbox), conversation); k == nil {
 			return nil
 		}
 		return inboxReady.set(tx, conversation, until)
@@ -544,27 +607,19 @@ func (b *Bolt) Discard(ctx context.Context, entries []*InboxEntry) error {
 }
 
 // removeEntries deletes applied or discarded entries; a queue left empty
-// leaves the ready index, one with more stays ready now.
+// leaves the ready index, one with more stays ready.
 func (b *Bolt) removeEntries(tx *bolt.Tx, entries []*InboxEntry) error {
-	root := bucket(tx, bucketInbox)
+	in := bucket(tx, bucketInbox)
 	touched := map[string]bool{}
 	for _, e := range entries {
-		q := root.Bucket([]byte(e.Conversation))
-		if q == nil {
-			continue
-		}
-		if err := q.Delete(u64(e.Seq)); err != nil {
+		if err := in.Delete(queueKey(e.Conversation, e.Seq)); err != nil {
 			return err
 		}
 		touched[e.Conversation] = true
 	}
 	for conv := range touched {
-		q := root.Bucket([]byte(conv))
-		if k, _ := q.Cursor().First(); k != nil {
+		if k, _ := first(in, conv); k != nil {
 			continue
-		}
-		if err := root.DeleteBucket([]byte(conv)); err != nil {
-			return err
 		}
 		if err := inboxReady.del(tx, conv); err != nil {
 			return err
@@ -587,25 +642,18 @@ func addDepth(meta *bolt.Bucket, delta int) error {
 // enqueue appends one item to its queue; a queue that was empty becomes
 // due at the item's NextAttempt.
 func (b *Bolt) enqueue(tx *bolt.Tx, it *OutboxItem) (uint64, error) {
-	root := bucket(tx, bucketOutbox)
-	q, err := root.CreateBucketIfNotExists([]byte(it.Queue))
-	if err != nil {
-		return 0, err
-	}
-	wasEmpty := true
-	if k, _ := q.Cursor().First(); k != nil {
-		wasEmpty = false
-	}
-	seq, err := root.NextSequence()
+	out := bucket(tx, bucketOutbox)
+	head, _ := first(out, it.Queue)
+	seq, err := out.NextSequence()
 	if err != nil {
 		return 0, err
 	}
 	stored := *it
 	stored.Seq = seq
-	if err := putJSON(q, u64(seq), &stored); err != nil {
+	if err := putJSON(out, queueKey(it.Queue, seq), &stored); err != nil {
 		return 0, err
 	}
-	if wasEmpty {
+	if head == nil {
 		if err := outboxDue.set(tx, it.Queue, it.NextAttempt); err != nil {
 			return 0, err
 		}
@@ -613,22 +661,26 @@ func (b *Bolt) enqueue(tx *bolt.Tx, it *OutboxItem) (uint64, error) {
 	return seq, addDepth(bucket(tx, bucketMeta), 1)
 }
 
+func decodeItem(v []byte) (*OutboxItem, error) {
+	it := new(OutboxItem)
+	if err := json.Unmarshal(v, it); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
 // Due implements Outbox.
 func (b *Bolt) Due(ctx context.Context, shard int, now time.Time, limit int) ([]*OutboxItem, error) {
 	var out []*OutboxItem
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		root := bucket(tx, bucketOutbox)
+		bk := bucket(tx, bucketOutbox)
 		for _, queue := range outboxDue.scan(tx, shard, now, limit) {
-			q := root.Bucket([]byte(queue))
-			if q == nil {
-				continue
-			}
-			_, v := q.Cursor().First()
+			_, v := first(bk, queue)
 			if v == nil {
 				continue
 			}
-			it := new(OutboxItem)
-			if err := json.Unmarshal(v, it); err != nil {
+			it, err := decodeItem(v)
+			if err != nil {
 				return err
 			}
 			out = append(out, it)
@@ -638,6 +690,21 @@ func (b *Bolt) Due(ctx context.Context, shard int, now time.Time, limit int) ([]
 	return out, err
 }
 
+// Head implements Outbox.
+func (b *Bolt) Head(ctx context.Context, queue string) (*OutboxItem, error) {
+	var it *OutboxItem
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		_, v := first(bucket(tx, bucketOutbox), queue)
+		if v == nil {
+			return nil
+		}
+		var err error
+		it, err = decodeItem(v)
+		return err
+	})
+	return it, err
+}
+
 // Retry implements Outbox.
 func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 	raw, err := json.Marshal(item)
@@ -645,14 +712,15 @@ func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 		return fmt.Errorf("mapping: outbox item %s/%d: %w", item.Queue, item.Seq, err)
 	}
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		q := bucket(tx, bucketOutbox).Bucket([]byte(item.Queue))
-		if q == nil || q.Get(u64(item.Seq)) == nil {
+		out := bucket(tx, bucketOutbox)
+		k := queueKey(item.Queue, item.Seq)
+		if out.Get(k) == nil {
 			return fmt.Errorf("%w: outbox item %s/%d", ErrNotFound, item.Queue, item.Seq)
 		}
-		if err := q.Put(u64(item.Seq), raw); err != nil {
+		if err := out.Put(k, raw); err != nil {
 			return err
 		}
-		if k, _ := q.Cursor().First(); bytes.Equal(k, u64(item.Seq)) {
+		if head, _ := first(out, item.Queue); bytes.Equal(head, k) {
 			return outboxDue.set(tx, item.Queue, item.NextAttempt)
 		}
 		return nil
@@ -663,29 +731,24 @@ func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 // error: two deliverers racing after a restart both end in the same state.
 func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		root := bucket(tx, bucketOutbox)
-		q := root.Bucket([]byte(item.Queue))
-		if q == nil || q.Get(u64(item.Seq)) == nil {
+		out := bucket(tx, bucketOutbox)
+		k := queueKey(item.Queue, item.Seq)
+		if out.Get(k) == nil {
 			return nil
 		}
-		if err := q.Delete(u64(item.Seq)); err != nil {
+		if err := out.Delete(k); err != nil {
 			return err
 		}
-		if _, v := q.Cursor().First(); v != nil {
-			next := new(OutboxItem)
-			if err := json.Unmarshal(v, next); err != nil {
+		if _, v := first(out, item.Queue); v != nil {
+			next, err := decodeItem(v)
+			if err != nil {
 				return err
 			}
 			if err := outboxDue.set(tx, item.Queue, next.NextAttempt); err != nil {
 				return err
 			}
-		} else {
-			if err := root.DeleteBucket([]byte(item.Queue)); err != nil {
-				return err
-			}
-			if err := outboxDue.del(tx, item.Queue); err != nil {
-				return err
-			}
+		} else if err := outboxDue.del(tx, item.Queue); err != nil {
+			return err
 		}
 		return addDepth(bucket(tx, bucketMeta), -1)
 	})

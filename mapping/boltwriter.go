@@ -23,7 +23,7 @@ var errClosed = errors.New("mapping: store closed")
 // previous commit takes, which also bounds the latency it adds.
 //
 // A write function runs inside the shared transaction. It returns a
-// "refusal" (ErrConflict, ErrNotFound, ErrNotOwner, errSeen) only before it
+// "refusal" (ErrConflict, ErrNotFound, ErrNotOwner, ErrDuplicate, errSeen) only before it
 // has written anything, so that the others' writes commit; any other error
 // aborts the transaction, and each write of the batch is then retried in a
 // transaction of its own, so that one failing write fails alone.
@@ -54,7 +54,8 @@ func newGroupWriter(db *bolt.DB, observe func(int, time.Duration)) *groupWriter 
 // refusal reports an error a write function returns without having
 // written: the transaction goes on for the others.
 func refusal(err error) bool {
-	return errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotOwner) || errors.Is(err, errSeen)
+	return errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotOwner) ||
+		errors.Is(err, errSeen) || errors.Is(err, ErrDuplicate)
 }
 
 // write runs fn in the next group transaction and returns its outcome once

@@ -40,6 +40,8 @@ type Outbox interface {
 	// Due returns the heads of up to limit queues of shard whose head is
 	// due by now, the earliest due first.
 	Due(ctx context.Context, shard int, now time.Time, limit int) ([]*OutboxItem, error)
+	// Head returns the first item of a queue, nil when it is empty.
+	Head(ctx context.Context, queue string) (*OutboxItem, error)
 	// Retry stores the head's new Attempts, NextAttempt and LastError.
 	Retry(ctx context.Context, item *OutboxItem) error
 	// Remove deletes a delivered or expired item; the queue's next item,

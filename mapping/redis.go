@@ -438,6 +438,16 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 	for _, e := range ch.Done {
 		args = append(args, e.Seq)
 	}
+	keys = append(keys, keys[5])
+	switch e := ch.Applied; {
+	case e == nil:
+		args = append(args, "", 0)
+	case e.Key == "":
+		args = append(args, "-", 0)
+	default:
+		keys[len(keys)-1] = r.convTag(e.Conversation) + "seen:" + e.Key
+		args = append(args, e.Key, ms(ch.AppliedTTL))
+	}
 	res, err := r.scripts.commit.Run(ctx, r.c, keys, args...).Int64Slice()
 	if err != nil {
 		return unavailable(err)
@@ -449,6 +459,10 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 		return fmt.Errorf("%w: %s is at version %d, the change was made at %d", ErrConflict, id, res[1], ch.Conv.Version)
 	case res[0] == -2:
 		return fmt.Errorf("%w: shard %d", ErrNotOwner, ch.Fence.Shard)
+	case res[0] == -3:
+		return fmt.Errorf("%w: %s", ErrDuplicate, ch.Applied.Key)
+	case res[0] == -4:
+		return fmt.Errorf("%w: %s has events waiting", ErrConflict, id)
 	case len(res) != 1+len(ch.Outbox):
 		return unavailable(fmt.Errorf("commit answered %d sequences for %d items", len(res)-1, len(ch.Outbox)))
 	}
@@ -585,6 +599,28 @@ func (r *Redis) Due(ctx context.Context, shard int, now time.Time, limit int) ([
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// Head implements Outbox.
+func (r *Redis) Head(ctx context.Context, queue string) (*OutboxItem, error) {
+	q := r.queueKeys(queue)
+	flat, err := r.scripts.head.Run(ctx, r.c, []string{q[5], q[4]}).StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if len(flat) != 2 || flat[1] == "" {
+		return nil, nil
+	}
+	seq, err := strconv.ParseUint(flat[0], 10, 64)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("outbox head %q: %w", flat[0], err))
+	}
+	it, err := decodeOutboxValue(flat[1])
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("outbox item %d: %w", seq, err))
+	}
+	it.Seq = seq
+	return it, nil
 }
 
 // Retry implements Outbox.
@@ -765,7 +801,7 @@ func (r *Redis) keysUnder(ctx context.Context) ([]string, error) {
 
 type redisScripts struct {
 	commit, ownerConvs, receive, inboxOf, discard *redis.Script
-	due, retry, remove                            *redis.Script
+	due, head, retry, remove                      *redis.Script
 	lease, release, replicas, alive               *redis.Script
 	claim, releaseClaim, beginSend                *redis.Script
 }
@@ -773,19 +809,31 @@ type redisScripts struct {
 func newRedisScripts() redisScripts {
 	return redisScripts{
 		// KEYS: conv, owner index, keep set, claim, lease, spare,
-		//       iq, ie, ir, oseq, oi, oq, od
+		//       iq, ie, ir, oseq, oi, oq, od, seen
 		// ARGV: hasConv, expected version, new version, json, id, owner
 		//       member, ttl ms (0: keep), retention ms, release holder,
-		//       fence holder, now ms, n, n × outbox value, m, m × inbox seq
-		// Answers {0, seqs…}, {-1, stored version} or {-2}.
+		//       fence holder, now ms, n, n × outbox value, m, m × inbox seq,
+		//       applied key ('' none, '-' one without key), its ttl ms
+		// Answers {0, seqs…}, {-1, stored version}, {-2} (not the lease
+		// holder), {-3} (applied event seen before), {-4} (events waiting).
+		// Every refusal comes before the first write.
 		commit: redis.NewScript(`
 if ARGV[10] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[10] then return {-2} end
 local id = ARGV[5]
+local n = tonumber(ARGV[12])
+local m = tonumber(ARGV[13 + n])
+local applied = ARGV[14 + n + m]
 if ARGV[1] == '1' then
   local v = redis.call('HGET', KEYS[1], 'v') or '0'
   if v ~= ARGV[2] then return {-1, tonumber(v)} end
+end
+if applied ~= '' then
+  if redis.call('ZCARD', KEYS[7]) > 0 then return {-4} end
+  if applied ~= '-' and not redis.call('SET', KEYS[14], '1', 'NX', 'PX', ARGV[15 + n + m]) then return {-3} end
+end
+if ARGV[1] == '1' then
   redis.call('HSET', KEYS[1], 'v', ARGV[3], 'j', ARGV[4])
-  redis.call('ZADD', KEYS[2], 0, ARGV[6])
+  if ARGV[2] == '0' then redis.call('ZADD', KEYS[2], 0, ARGV[6]) end
   local ttl = tonumber(ARGV[7])
   if ttl > 0 then
     redis.call('PEXPIRE', KEYS[1], ttl)
@@ -801,7 +849,6 @@ if ARGV[1] == '1' then
   end
 end
 local out = {0}
-local n = tonumber(ARGV[12])
 if n > 0 then
   local wasEmpty = redis.call('ZCARD', KEYS[12]) == 0
   for i = 1, n do
@@ -815,7 +862,6 @@ if n > 0 then
     end
   end
 end
-local m = tonumber(ARGV[13 + n])
 if m > 0 then
   for i = 1, m do
     local seq = ARGV[13 + n + i]
@@ -874,6 +920,11 @@ for _, q in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT'
   end
 end
 return out`),
+		// KEYS: oq, oi. Answers seq, value, or nothing.
+		head: redis.NewScript(`
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+if not head then return {} end
+return {head, redis.call('HGET', KEYS[2], head) or ''}`),
 		// KEYS: oq, oi, od; ARGV: seq, value, queue, next ms
 		retry: redis.NewScript(`
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end

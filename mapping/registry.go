@@ -22,6 +22,10 @@ var ErrConflict = errors.New("mapping: conversation changed meanwhile")
 // lease the holder no longer has: another replica took the shard over.
 var ErrNotOwner = errors.New("mapping: shard lease lost")
 
+// ErrDuplicate is returned (wrapped) by Commit when the event it applies
+// (Change.Applied) was received before: nothing was written.
+var ErrDuplicate = errors.New("mapping: event received before")
+
 // Face names the client protocol a conversation was opened through.
 type Face string
 
@@ -132,6 +136,13 @@ type Change struct {
 	// Fence, when set, refuses the change with ErrNotOwner unless the
 	// holder still has the shard's lease.
 	Fence *Fence
+	// Applied, when set, is an event this change applies as it arrives,
+	// without queueing it: its dedupe key is recorded with the change for
+	// AppliedTTL. The change is refused with ErrDuplicate when the key is
+	// there already, and with ErrConflict when the conversation's inbox
+	// holds events (they come first).
+	Applied    *InboxEntry
+	AppliedTTL time.Duration
 }
 
 // Registry is the conversation registry. Every method does I/O and may

@@ -379,6 +379,42 @@ func testStore(t *testing.T, b storeBackend) {
 				t.Fatalf("conversation = %+v", got)
 			}
 		}},
+		{"an event applied as it arrives records its key, and waits behind queued events", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			next := c.Clone()
+			next.Attrs["log"] = "m1"
+			if err := s.Commit(ctx, &Change{Conv: next, Outbox: []*OutboxItem{item(c, "n1")}, Applied: event(c, "m1"), AppliedTTL: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			again := next.Clone()
+			again.Attrs["log"] = "m1,m1"
+			err := s.Commit(ctx, &Change{Conv: again, Outbox: []*OutboxItem{item(c, "n1 again")}, Applied: event(c, "m1"), AppliedTTL: time.Hour})
+			if !errors.Is(err, ErrDuplicate) {
+				t.Fatalf("applying the same event twice = %v, want ErrDuplicate", err)
+			}
+			if dup, _ := s.Receive(ctx, event(c, "m1"), time.Hour); !dup {
+				t.Fatal("a re-send of an event applied at once is taken again")
+			}
+			// Once an event waits in the inbox, the next cannot overtake it.
+			if _, err := s.Receive(ctx, event(c, "m2"), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			third := again.Clone()
+			third.Attrs["log"] = "m1,m3"
+			if err := s.Commit(ctx, &Change{Conv: third, Applied: event(c, "m3"), AppliedTTL: time.Hour}); !errors.Is(err, ErrConflict) {
+				t.Fatalf("applying past a queued event = %v, want ErrConflict", err)
+			}
+			if dup, _ := s.Receive(ctx, event(c, "m3"), time.Hour); dup {
+				t.Fatal("a refused application kept its key")
+			}
+			got, _ := s.Conversation(ctx, c.ID)
+			if got.Version != 2 || got.Attrs["log"] != "m1" {
+				t.Fatalf("conversation = %+v", got)
+			}
+			if out := drainOutbox(t, s); fmt.Sprint(out[c.ID]) != "[n1]" {
+				t.Fatalf("outbox = %v", out)
+			}
+		}},
 		{"a deferred queue is ready again only at its time, and a discarded one stays deduped", func(t *testing.T, s Store) {
 			c := conv(alice, "d1", time.Unix(1, 0)) // not created: the event overtook it
 			if _, err := s.Receive(ctx, event(c, "early"), time.Hour); err != nil {
@@ -481,6 +517,12 @@ func testStore(t *testing.T, b storeBackend) {
 			}
 			if heads, _ := s.Due(ctx, shard, time.Unix(500, 0), 10); len(heads) != 1 || string(heads[0].Body) != "y" {
 				t.Fatalf("after remove the next item must be the head: %v", heads)
+			}
+			if h, err := s.Head(ctx, c.ID); err != nil || h == nil || h.Seq != second.Seq || string(h.Body) != "y" {
+				t.Fatalf("head = %+v, %v", h, err)
+			}
+			if h, err := s.Head(ctx, NewConversationID(alice)); err != nil || h != nil {
+				t.Fatalf("head of an empty queue = %+v, %v", h, err)
 			}
 			if d, _ := s.Depth(ctx); d != 1 {
 				t.Fatalf("depth = %d after removing twice", d)

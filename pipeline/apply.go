@@ -130,14 +130,7 @@ func (a *applier) start(ctx context.Context, conversation string) {
 		defer a.wg.Done()
 		defer func() {
 			<-a.sem
-			a.mu.Lock()
-			delete(a.active, conversation)
-			again := a.again[conversation]
-			delete(a.again, conversation)
-			a.mu.Unlock()
-			if again {
-				a.ready(conversation)
-			}
+			a.unreserve(conversation)
 		}()
 		for range applyRounds {
 			if more := a.applyOnce(ctx, conversation); !more {
@@ -146,6 +139,99 @@ func (a *applier) start(ctx context.Context, conversation string) {
 		}
 		a.ready(conversation) // more waits: after the others
 	}()
+}
+
+// inline applies an event as it arrives, when it can be: this replica
+// holds the shard and no worker has the conversation (it is reserved, so
+// none starts meanwhile), and the commit finds its inbox empty. It reports
+// whether the event was taken (applied, or a duplicate); otherwise the
+// caller queues it. The effects after the commit run on their own
+// goroutine, the conversation still reserved, so that the webhook is
+// answered at once and the conversation's next events wait their turn.
+func (a *applier) inline(ctx context.Context, e *mapping.InboxEntry, ev *engagement.Event) bool {
+	p := a.p
+	shard := mapping.ShardOf(e.Conversation)
+	if !p.shards.holds(shard) || !a.reserve(e.Conversation) {
+		return false
+	}
+	held := false
+	defer func() {
+		if !held {
+			a.unreserve(e.Conversation)
+		}
+	}()
+	conv, err := p.store.Conversation(ctx, e.Conversation)
+	if err != nil {
+		return false // unknown yet (it waits in the inbox), or the store failed
+	}
+	face := p.cfg.Faces[conv.Owner.Face]
+	if face == nil {
+		return false
+	}
+	start := time.Now()
+	now := p.now()
+	next := conv.Clone()
+	eff := face.Apply(next, ev, now)
+	err = p.store.Commit(ctx, &mapping.Change{Conv: next, Outbox: eff.Outbox, Applied: e, AppliedTTL: p.cfg.DedupeTTL,
+		Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}})
+	switch {
+	case errors.Is(err, mapping.ErrDuplicate):
+		p.m.event(ev.EventType, outcomeDuplicate)
+		return true
+	case err != nil:
+		if errors.Is(err, mapping.ErrConflict) {
+			p.m.conflicts.Inc()
+		}
+		return false // queued, and applied by the worker in its turn
+	}
+	p.m.event(ev.EventType, outcomeAccepted)
+	p.m.applied([]*engagement.Event{ev}, time.Since(start))
+	for _, it := range eff.Outbox {
+		p.m.queued(it)
+	}
+	if len(eff.Outbox) > 0 {
+		p.out.hint(e.Conversation)
+	}
+	if len(eff.After) == 0 && !eff.Reconcile {
+		return true
+	}
+	held = true
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer a.unreserve(e.Conversation)
+		bg := context.WithoutCancel(ctx)
+		for _, fn := range eff.After {
+			fn(bg)
+		}
+		if eff.Reconcile && ev.DialogState == nil {
+			a.reconcile(bg, next, now)
+		}
+	}()
+	return true
+}
+
+// reserve marks a conversation as worked on, unless it is.
+func (a *applier) reserve(conversation string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.active[conversation] {
+		return false
+	}
+	a.active[conversation] = true
+	return true
+}
+
+// unreserve ends reserve; events that arrived meanwhile get a worker.
+func (a *applier) unreserve(conversation string) {
+	a.mu.Lock()
+	delete(a.active, conversation)
+	again := a.again[conversation]
+	delete(a.again, conversation)
+	a.mu.Unlock()
+	if again {
+		a.ready(conversation)
+	}
 }
 
 // applyOnce applies the next batch of a conversation's entries and
@@ -224,7 +310,7 @@ func (a *applier) applyOnce(ctx context.Context, id string) bool {
 		p.m.queued(it)
 	}
 	if len(eff.Outbox) > 0 {
-		p.out.poke()
+		p.out.hint(id)
 	}
 	for _, fn := range eff.After {
 		fn(ctx)

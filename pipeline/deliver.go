@@ -17,10 +17,17 @@ const maxLastError = 256
 // show the item it removed or rescheduled).
 const settleFor = time.Minute
 
+// drainRounds bounds the items one queue's worker sends before it makes
+// room for other queues.
+const drainRounds = 64
+
 // deliverer sends the heads of the due outbox queues of the shards this
-// replica holds: one attempt per queue at a time (order within a
+// replica holds: one worker per queue at a time (order within a
 // conversation), at most DeliveryWorkers at once (a failing endpoint delays
-// only its own conversations).
+// only its own conversations). A worker goes on with its queue's next item
+// as soon as one is delivered; queues that got items are hinted by the
+// applier and looked at at once; a periodic sweep of the due index finds
+// the rest (other replicas' commits, backoffs that ended).
 type deliverer struct {
 	p    *Pipeline
 	wake chan struct{}
@@ -29,6 +36,7 @@ type deliverer struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool
+	hints    []string
 	settled  map[string]settled
 	sweeps   int
 }
@@ -53,17 +61,30 @@ func (d *deliverer) poke() {
 	}
 }
 
+// hint says a queue got items: it is looked at at the next wake.
+func (d *deliverer) hint(queue string) {
+	d.mu.Lock()
+	if !d.inflight[queue] {
+		d.hints = append(d.hints, queue)
+	}
+	d.mu.Unlock()
+	d.poke()
+}
+
 func (d *deliverer) run(ctx context.Context) {
 	t := time.NewTicker(d.p.cfg.PollInterval)
 	defer t.Stop()
+	full := true
 	for {
-		d.sweep(ctx)
+		d.sweep(ctx, full)
 		select {
 		case <-ctx.Done():
 			d.wg.Wait()
 			return
 		case <-t.C:
+			full = true
 		case <-d.wake:
+			full = false
 		}
 	}
 }
@@ -74,8 +95,28 @@ func (d *deliverer) stale(it *mapping.OutboxItem, now time.Time) bool {
 	return ok && (it.Seq <= s.removed || it.Seq == s.retried && now.Before(s.notBefore))
 }
 
-func (d *deliverer) sweep(ctx context.Context) {
+// sweep starts workers for the hinted queues and, on a full sweep, for
+// every due queue of the shards held.
+func (d *deliverer) sweep(ctx context.Context, full bool) {
 	p := d.p
+	d.mu.Lock()
+	hints := d.hints
+	d.hints = nil
+	d.mu.Unlock()
+	for i, q := range hints {
+		if !p.shards.holds(mapping.ShardOf(q)) {
+			continue
+		}
+		if !d.start(ctx, q, nil) {
+			d.mu.Lock()
+			d.hints = append(d.hints, hints[i:]...) // every worker busy: later
+			d.mu.Unlock()
+			break
+		}
+	}
+	if !full {
+		return
+	}
 	now := p.now()
 	d.mu.Lock()
 	d.sweeps++
@@ -102,35 +143,71 @@ func (d *deliverer) sweep(ctx context.Context) {
 			return
 		}
 		for _, it := range heads {
-			d.mu.Lock()
-			skip := d.inflight[it.Queue] || d.stale(it, now)
-			d.mu.Unlock()
-			if skip {
-				continue
-			}
-			select {
-			case d.sem <- struct{}{}:
-			default:
+			if !d.start(ctx, it.Queue, it) {
 				return // every worker busy: the rest wait for the next sweep
 			}
-			d.mu.Lock()
-			d.inflight[it.Queue] = true
-			d.mu.Unlock()
-			d.wg.Add(1)
-			go func() {
-				defer d.wg.Done()
-				s := d.attempt(ctx, it)
-				d.mu.Lock()
-				s.at = p.now()
-				s.removed = max(s.removed, d.settled[it.Queue].removed)
-				d.settled[it.Queue] = s
-				delete(d.inflight, it.Queue)
-				d.mu.Unlock()
-				<-d.sem
-				d.poke() // the queue's next item may be due now
-			}()
 		}
 	}
+}
+
+// start runs queue's worker, beginning with head (nil: read it), unless
+// one runs; it reports false when every worker is busy.
+func (d *deliverer) start(ctx context.Context, queue string, head *mapping.OutboxItem) bool {
+	d.mu.Lock()
+	if d.inflight[queue] || head != nil && d.stale(head, d.p.now()) {
+		d.mu.Unlock()
+		return true
+	}
+	select {
+	case d.sem <- struct{}{}:
+	default:
+		d.mu.Unlock()
+		return false
+	}
+	d.inflight[queue] = true
+	d.mu.Unlock()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.drain(ctx, queue, head)
+		d.mu.Lock()
+		delete(d.inflight, queue)
+		d.mu.Unlock()
+		<-d.sem
+	}()
+	return true
+}
+
+// drain delivers a queue's due items, one after the other, until it is
+// empty, its head waits for a backoff, or it has had its turn.
+func (d *deliverer) drain(ctx context.Context, queue string, it *mapping.OutboxItem) {
+	p := d.p
+	for range drainRounds {
+		if it == nil {
+			var err error
+			if it, err = p.store.Head(ctx, queue); err != nil || it == nil {
+				return
+			}
+		}
+		now := p.now()
+		d.mu.Lock()
+		skip := now.Before(it.NextAttempt) || d.stale(it, now)
+		d.mu.Unlock()
+		if skip {
+			return
+		}
+		s := d.attempt(ctx, it)
+		d.mu.Lock()
+		s.at = p.now()
+		s.removed = max(s.removed, d.settled[queue].removed)
+		d.settled[queue] = s
+		d.mu.Unlock()
+		if s.retried != 0 || s.removed < it.Seq || ctx.Err() != nil {
+			return // it waits for its backoff, or its outcome was not stored
+		}
+		it = nil
+	}
+	d.hint(queue) // more may wait: after the others
 }
 
 // attempt delivers one item: removed when delivered, undeliverable or

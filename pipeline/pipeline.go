@@ -178,6 +178,11 @@ func New(cfg Config) (*Pipeline, error) {
 // then acknowledged. A duplicate is acknowledged and not kept again. An
 // event that names no conversation of ours (no providerDialogId, and a
 // dialog the proxy does not know) is acknowledged and dropped.
+//
+// When this replica holds the conversation's shard, no worker has it and
+// nothing waits in its inbox, the event is applied at once instead: its
+// dedupe key, the conversation's new state and its notifications are
+// written in the one transaction, and the event never needs queueing.
 func (p *Pipeline) HandleEvent(ctx context.Context, ev *engagement.Event) error {
 	conv := ev.ProviderDialogID()
 	if conv == "" {
@@ -198,6 +203,9 @@ func (p *Pipeline) HandleEvent(ctx context.Context, ev *engagement.Event) error 
 		conv = c.ID
 	}
 	e := &mapping.InboxEntry{Conversation: conv, Key: ev.DedupeKey(), Event: ev.Raw, ReceivedAt: p.now()}
+	if p.apply.inline(ctx, e, ev) {
+		return nil
+	}
 	dup, err := p.store.Receive(ctx, e, p.cfg.DedupeTTL)
 	if err != nil {
 		p.m.event(ev.EventType, outcomeFailed)
@@ -217,7 +225,7 @@ func (p *Pipeline) HandleEvent(ctx context.Context, ev *engagement.Event) error 
 // waited for it may apply now, and its outbox may be due.
 func (p *Pipeline) Poke(conversation string) {
 	p.apply.ready(conversation)
-	p.out.poke()
+	p.out.hint(conversation)
 }
 
 // Run works the shards this replica holds until ctx ends: it takes and

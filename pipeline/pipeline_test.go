@@ -106,15 +106,16 @@ func TestEventsOfAConversationThatNeverComesAreDiscardedAfterParkFor(t *testing.
 	}
 }
 
-// conflictStore makes the first commit of events meet a client command
-// that changed the conversation just before.
+// conflictStore makes the first commit of events (applied as they arrive,
+// or from the inbox) meet a client command that changed the conversation
+// just before.
 type conflictStore struct {
 	mapping.Store
 	once sync.Once
 }
 
 func (s *conflictStore) Commit(ctx context.Context, ch *mapping.Change) error {
-	if len(ch.Done) > 0 {
+	if len(ch.Done) > 0 || ch.Applied != nil {
 		s.once.Do(func() {
 			_, _ = mapping.Update(ctx, s.Store, ch.Conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
 				if c.Attrs == nil {
@@ -145,6 +146,9 @@ func TestAConcurrentClientCommandMakesTheEventsApplyAgainOnItsState(t *testing.T
 	r.send.waitDelivered(t, c.ID, "msg:m1")
 	if r.face.calls != 2 {
 		t.Fatalf("Apply ran %d times, want twice (once more after the conflict)", r.face.calls)
+	}
+	if es := r.inbox(c.ID); len(es) != 0 {
+		t.Fatalf("inbox keeps %d entries", len(es))
 	}
 }
 
@@ -400,24 +404,44 @@ func TestAReconciliationFeedsTheDialogsStateBackInOrder(t *testing.T) {
 	r.waitApplied(c.ID, "msg:ambiguous,state:TERMINATED,")
 }
 
-// slowStore keeps the first Receive from answering until the webhook's
-// deadline has passed, though its write landed: AXP is answered 503 for an
-// event the proxy kept.
+// slowStore keeps the first write of an event (queued, or applied as it
+// arrives) from answering until the webhook's deadline has passed, though
+// the write landed: AXP is answered 503 for an event the proxy kept.
 type slowStore struct {
 	mapping.Store
 	once sync.Once
-	hold time.Duration
+}
+
+// late holds the first caller until its deadline.
+func (s *slowStore) late(ctx context.Context) error {
+	slow := false
+	s.once.Do(func() { slow = true })
+	if !slow {
+		return nil
+	}
+	<-ctx.Done()
+	return fmt.Errorf("%w: %w", mapping.ErrUnavailable, ctx.Err())
 }
 
 func (s *slowStore) Receive(ctx context.Context, e *mapping.InboxEntry, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil { // as the store does: nothing after the deadline
+		return false, fmt.Errorf("%w: %w", mapping.ErrUnavailable, err)
+	}
 	dup, err := s.Store.Receive(context.WithoutCancel(ctx), e, ttl)
-	slow := false
-	s.once.Do(func() { slow = true })
-	if slow {
-		<-ctx.Done()
-		return false, fmt.Errorf("%w: %w", mapping.ErrUnavailable, ctx.Err())
+	if lerr := s.late(ctx); lerr != nil {
+		return false, lerr
 	}
 	return dup, err
+}
+
+func (s *slowStore) Commit(ctx context.Context, ch *mapping.Change) error {
+	err := s.Store.Commit(context.WithoutCancel(ctx), ch)
+	if ch.Applied != nil {
+		if lerr := s.late(ctx); lerr != nil {
+			return lerr
+		}
+	}
+	return err
 }
 
 // TestAnEventWhoseHandlingRunsPastItsDeadlineIsDeliveredOnceAfterTheResend
