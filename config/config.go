@@ -82,6 +82,14 @@ type AXP struct {
 	// WebhookToken is the unguessable path segment of the callback URL;
 	// generated and kept in DataDir when empty.
 	WebhookToken string `yaml:"webhook_token"`
+	// APIVersion is the generation of AXP's Digital API: v1beta (default,
+	// on {region}.cc.avayacloud.com) or v1, the GA API (on
+	// {region}.api.avayacloud.com, with an appkey on every call).
+	APIVersion string `yaml:"api_version"`
+	// AppKey is the GA API's application key, sent as the appkey header;
+	// required when APIVersion is v1 (in demo mode it defaults to the
+	// embedded simulator's).
+	AppKey string `yaml:"app_key"`
 }
 
 // Demo configures the embedded simulator used when AXP.BaseURL is empty.
@@ -189,6 +197,7 @@ const (
 	DemoAppClientID     = "demo-app"
 	DemoAppClientSecret = "demo-app-secret"
 	DemoConnectorSecret = "demo-connector-secret"
+	DemoAppKey          = "demo-appkey"
 	defaultListen       = ":8080"
 	defaultAdminListen  = ":9090"
 	defaultSimListen    = "127.0.0.1:8090"
@@ -218,6 +227,7 @@ func (c *Config) defaults() {
 		c.Store.CacheSize = 10_000
 	}
 	defDur(&c.AXP.Timeout, 10*time.Second)
+	def(&c.AXP.APIVersion, engagement.APIV1Beta)
 	def(&c.Demo.SimListen, defaultSimListen)
 	def(&c.ConnectorAPI.Issuer, "connector-proxy")
 	defDur(&c.CustomerChannel.PingInterval, 25*time.Second)
@@ -232,6 +242,9 @@ func (c *Config) defaults() {
 		def(&c.AXP.ClientID, DemoClientID)
 		def(&c.AXP.ClientSecret, DemoClientSecret)
 		def(&c.AXP.ChannelProviderID, DemoChannelProvider)
+		if c.AXP.APIVersion == engagement.APIV1 {
+			def(&c.AXP.AppKey, DemoAppKey)
+		}
 		if len(c.ConnectorAPI.Apps) == 0 {
 			c.ConnectorAPI.Apps = []auth.App{{ClientID: DemoAppClientID, ClientSecret: DemoAppClientSecret, AccountID: DemoAccount}}
 		}
@@ -239,6 +252,37 @@ func (c *Config) defaults() {
 		if len(c.CustomerChannel.AllowedOrigins) == 0 {
 			c.CustomerChannel.AllowedOrigins = []string{"*"}
 		}
+	}
+}
+
+// checkAPIVersion checks the AXP generation, its app key, and that the base
+// URL is not AXP's host of the other generation (a v1 call to
+// *.cc.avayacloud.com, or a v1beta one to *.api.avayacloud.com, could only
+// ever answer 404).
+func (c *Config) checkAPIVersion(bad func(field, format string, args ...any)) {
+	switch c.AXP.APIVersion {
+	case engagement.APIV1Beta:
+	case engagement.APIV1:
+		if c.AXP.AppKey == "" {
+			bad("axp.app_key", "is required when axp.api_version is v1 (AXP's GA API refuses every call without an appkey)")
+		}
+	default:
+		bad("axp.api_version", "must be v1beta or v1, got %q", c.AXP.APIVersion)
+		return
+	}
+	if c.DemoMode() {
+		return
+	}
+	u, err := url.Parse(c.AXP.BaseURL)
+	if err != nil {
+		return // reported as axp.base_url
+	}
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case c.AXP.APIVersion == engagement.APIV1 && strings.HasSuffix(host, ".cc.avayacloud.com"):
+		bad("axp.base_url", "%s is AXP's v1beta host; the GA v1 API is served on {region}.api.avayacloud.com", host)
+	case c.AXP.APIVersion == engagement.APIV1Beta && strings.HasSuffix(host, ".api.avayacloud.com"):
+		bad("axp.base_url", "%s is AXP's GA host; v1beta is served on {region}.cc.avayacloud.com (or set axp.api_version: v1)", host)
 	}
 }
 
@@ -309,6 +353,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.checkAPIVersion(bad)
 	if !sixLetters(c.AXP.AccountID) {
 		bad("axp.account_id", "must be six letters, got %q", c.AXP.AccountID)
 	}
