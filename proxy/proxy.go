@@ -99,6 +99,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 		sim, err := simulator.Start(ctx, simulator.Config{
 			ClientID:     cfg.AXP.ClientID,
 			ClientSecret: cfg.AXP.ClientSecret,
+			APIVersion:   cfg.AXP.APIVersion, // demo mode runs on the generation configured
+			AppKey:       cfg.AXP.AppKey,
 			AutoAgent:    !cfg.Demo.ManualAgent,
 			Logger:       log.With("component", "engagement-sim"),
 		}, cfg.Demo.SimListen)
@@ -114,6 +116,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 		AccountID:    cfg.AXP.AccountID,
 		ClientID:     cfg.AXP.ClientID,
 		ClientSecret: cfg.AXP.ClientSecret,
+		APIVersion:   cfg.AXP.APIVersion,
+		AppKey:       cfg.AXP.AppKey,
 		Timeout:      cfg.AXP.Timeout,
 		Metrics:      p.axpMetrics,
 		Logger:       log.With("component", "axp"),
