@@ -1,0 +1,3 @@
+// Package legacyv1 is connector-proxy's face for clients of AXP's legacy
+// /api/digital/v1 engagement API.
+package legacyv1
