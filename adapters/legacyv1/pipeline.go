@@ -14,10 +14,10 @@ import (
 // is written against these small interfaces; wiring them is the pipeline's
 // part (see the package doc).
 
-// Face is the conversation owner the legacy face writes into the registry:
+// OwnerFace is the conversation owner the legacy face writes into the registry:
 // the pipeline routes an event of a dialog whose conversation has this
 // face to Apply.
-const Face mapping.Face = "legacyv1"
+const OwnerFace mapping.Face = "legacyv1"
 
 // Registry is what the face keeps in the proxy's store: the sessions it
 // made (keyed by Face, account and session id, so that a legacy client

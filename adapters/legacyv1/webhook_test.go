@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite testdata/webhook/*.json from th
 func legacyConv() *mapping.Conversation {
 	return &mapping.Conversation{
 		ID:        "legacyv1:fc741b00-710b-11eb-9439-0242ac130002",
-		Owner:     mapping.ConsumerKey{Face: Face, Account: "ABCDEF", Consumer: "10494b78-710c-11eb-9439-0242ac130002"},
+		Owner:     mapping.ConsumerKey{Face: OwnerFace, Account: "ABCDEF", Consumer: "10494b78-710c-11eb-9439-0242ac130002"},
 		SessionID: "10494b78-710c-11eb-9439-0242ac130002", EngagementID: "8d7cf5b8-70ad-11eb-9439-0242ac130002",
 		DialogID: "fc741b00-710b-11eb-9439-0242ac130002", ParticipantID: "4dc53692-e25c-4e8c-a780-0b2f05008478",
 		State: mapping.StateOpen,
