@@ -47,7 +47,27 @@ type Config struct {
 	ConnectorAPI    ConnectorAPI    `yaml:"connector_api"`
 	TLS             TLS             `yaml:"tls"`
 	CustomerChannel CustomerChannel `yaml:"customer_channel"`
+	LegacyV1        LegacyV1        `yaml:"legacy_v1"`
 }
+
+// LegacyV1 serves clients of AXP's legacy /api/digital/v1 engagement API
+// (package adapters/legacyv1) on the public listener. It is on when a
+// client id is set; in demo mode it is on with the demo client.
+type LegacyV1 struct {
+	// ClientID and ClientSecret are what the legacy client sends to the
+	// realm token endpoint (/auth/realms/{axp.account_id}/…).
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	// IdentifierKey is the Customer Journey identifier name the legacy
+	// single customerIdentifier is filed under (default customerIdentifier).
+	IdentifierKey string `yaml:"identifier_key"`
+	// AllowInsecureWebhooks accepts plain-http webhook callbacks to hosts
+	// other than the loopback.
+	AllowInsecureWebhooks bool `yaml:"allow_insecure_webhooks"`
+}
+
+// Enabled reports whether the legacy face is served.
+func (l LegacyV1) Enabled() bool { return l.ClientID != "" }
 
 // Log configures log/slog.
 type Log struct {
@@ -198,6 +218,8 @@ const (
 	DemoAppClientSecret = "demo-app-secret"
 	DemoConnectorSecret = "demo-connector-secret"
 	DemoAppKey          = "demo-appkey"
+	DemoLegacyClientID  = "demo-legacy"
+	DemoLegacySecret    = "demo-legacy-secret"
 	defaultListen       = ":8080"
 	defaultAdminListen  = ":9090"
 	defaultSimListen    = "127.0.0.1:8090"
@@ -249,6 +271,9 @@ func (c *Config) defaults() {
 			c.ConnectorAPI.Apps = []auth.App{{ClientID: DemoAppClientID, ClientSecret: DemoAppClientSecret, AccountID: DemoAccount}}
 		}
 		def(&c.CustomerChannel.ConnectorSecret, DemoConnectorSecret)
+		if c.LegacyV1.ClientID == "" {
+			c.LegacyV1.ClientID, c.LegacyV1.ClientSecret = DemoLegacyClientID, DemoLegacySecret
+		}
 		if len(c.CustomerChannel.AllowedOrigins) == 0 {
 			c.CustomerChannel.AllowedOrigins = []string{"*"}
 		}
@@ -389,6 +414,12 @@ func (c *Config) Validate() error {
 		if err := auth.CheckApp(a); err != nil {
 			bad(f, "%v", err)
 		}
+	}
+	if c.LegacyV1.Enabled() && c.LegacyV1.ClientSecret == "" {
+		bad("legacy_v1.client_secret", "is required when legacy_v1.client_id is set")
+	}
+	if n := len(c.LegacyV1.IdentifierKey); n > 50 {
+		bad("legacy_v1.identifier_key", "must be at most 50 characters (a Customer Journey identifier name), got %d", n)
 	}
 	if c.CustomerChannel.MaxPayload < 1024 {
 		bad("customer_channel.max_payload", "must be at least 1024 bytes")

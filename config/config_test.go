@@ -27,12 +27,13 @@ func TestLoadWithNothingIsDemoMode(t *testing.T) {
 		t.Fatal("no axp.base_url must mean demo mode")
 	}
 	checks := map[string][2]string{
-		"listen":       {c.Listen, ":8080"},
-		"admin_listen": {c.AdminListen, ":9090"},
-		"sim_listen":   {c.Demo.SimListen, "127.0.0.1:8090"},
-		"account":      {c.AXP.AccountID, DemoAccount},
-		"store":        {c.Store.Driver, "bolt"},
-		"demo app":     {c.ConnectorAPI.Apps[0].ClientID, DemoAppClientID},
+		"listen":        {c.Listen, ":8080"},
+		"admin_listen":  {c.AdminListen, ":9090"},
+		"sim_listen":    {c.Demo.SimListen, "127.0.0.1:8090"},
+		"account":       {c.AXP.AccountID, DemoAccount},
+		"store":         {c.Store.Driver, "bolt"},
+		"demo app":      {c.ConnectorAPI.Apps[0].ClientID, DemoAppClientID},
+		"legacy client": {c.LegacyV1.ClientID, DemoLegacyClientID},
 	}
 	for name, got := range checks {
 		if got[0] != got[1] {
@@ -108,6 +109,7 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		{"v1 without an app key, from the environment", "", []string{"CONNECTOR_PROXY_AXP_API_VERSION=v1", "CONNECTOR_PROXY_AXP_BASE_URL=https://na.api.avayacloud.com",
 			"CONNECTOR_PROXY_AXP_CLIENT_ID=a", "CONNECTOR_PROXY_AXP_CLIENT_SECRET=b", "CONNECTOR_PROXY_AXP_ACCOUNT_ID=ABCDEF", "CONNECTOR_PROXY_AXP_CHANNEL_PROVIDER_ID=abc"}, "axp.app_key"},
 		{"unknown api version", "axp: {api_version: v2}\n", nil, "axp.api_version"},
+		{"legacy client without a secret", "legacy_v1: {client_id: legacy}\n", nil, "legacy_v1.client_secret"},
 		{"v1 on the v1beta host", "axp: {api_version: v1, app_key: k, base_url: 'https://na.cc.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", nil, "axp.base_url"},
 		{"v1beta on the GA host", "axp: {base_url: 'https://na.api.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", nil, "axp.base_url"},
 	}

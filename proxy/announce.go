@@ -50,6 +50,11 @@ Try the Customer Channel API:
   then connect socket.io-client to %[6]s and emit joinConversation.
   Channel connectors authenticate with {"secret":"%[7]s"}.
 
+Legacy /api/digital/v1 clients: their token from
+  %[6]s/auth/realms/%[5]s/protocol/openid-connect/token (client %[9]s / %[10]s),
+  then %[6]s/api/digital/v1/sessions, /engagements, ...
+
 The README walks through a whole conversation.
-`, p.SimulatorURL(), cfg.DataDir, app.ClientID, app.ClientSecret, app.AccountID, base, cfg.CustomerChannel.ConnectorSecret, cfg.AXP.APIVersion)
+`, p.SimulatorURL(), cfg.DataDir, app.ClientID, app.ClientSecret, app.AccountID, base, cfg.CustomerChannel.ConnectorSecret, cfg.AXP.APIVersion,
+		cfg.LegacyV1.ClientID, cfg.LegacyV1.ClientSecret)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/customerchannel"
 	"github.com/connector-proxy/connector-proxy/adapters/customerchannel/socketio"
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/adapters/legacyv1"
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/config"
 	"github.com/connector-proxy/connector-proxy/mapping"
@@ -53,6 +54,7 @@ type Proxy struct {
 	backend  *engagement.Client
 	lp       *connectorapi.Face
 	cc       *customerchannel.Face
+	legacy   *legacyv1.Face // nil unless legacy_v1 is configured
 	receiver *engagement.Receiver
 
 	public, admin     *fasthttp.Server
@@ -126,6 +128,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 		return nil, fmt.Errorf("proxy: AXP client: %w", err)
 	}
 	if err := p.provisionFaces(); err != nil {
+		return nil, err
+	}
+	if err := p.provisionLegacy(); err != nil {
 		return nil, err
 	}
 	if err := p.provisionReceiver(); err != nil {
@@ -344,6 +349,8 @@ func (p *Proxy) route(ctx *fasthttp.RequestCtx) {
 		p.lp.Handler(ctx)
 	case hasPrefix(path, "/api/customer/"), hasPrefix(path, "/socket.io/"):
 		p.cc.Handler(ctx)
+	case p.legacy != nil && legacyPath(path):
+		p.legacy.Handler(ctx)
 	default:
 		ctx.Error(`{"error":"not found"}`, fasthttp.StatusNotFound)
 		ctx.SetContentType("application/json")
