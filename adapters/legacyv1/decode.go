@@ -140,7 +140,9 @@ func channelProvider(c *checks, id string, b Binding) {
 }
 
 // reasons are the legacy disconnect and terminate reasons (seed 000).
-var reasons = [...]string{"UNKNOWN", ReasonUserDisconnected, "USER_CLOSED", "USER_INACTIVE", "SYSTEM_CLOSED"}
+func reasons() []string {
+	return []string{"UNKNOWN", ReasonUserDisconnected, "USER_CLOSED", "USER_INACTIVE", "SYSTEM_CLOSED"}
+}
 
 // DecodeCreateSession reads and checks POST /v1/sessions.
 func DecodeCreateSession(body []byte, b Binding) (*CreateSession, *Error) {
@@ -170,7 +172,7 @@ func DecodeTerminateSession(body []byte, b Binding) (*TerminateSession, *Error) 
 		return nil, e
 	}
 	var c checks
-	c.oneOf("reason", r.Reason, reasons[:]...)
+	c.oneOf("reason", r.Reason, reasons()...)
 	channelProvider(&c, r.ChannelProviderID, b)
 	if e := c.err(); e != nil {
 		return nil, e
@@ -223,7 +225,7 @@ func DecodeDisconnectEngagement(body []byte) (*DisconnectEngagement, *Error) {
 	var c checks
 	c.required("sessionId", r.SessionID)
 	c.required("dialogId", r.DialogID)
-	c.oneOf("reason", r.Reason, reasons[:]...)
+	c.oneOf("reason", r.Reason, reasons()...)
 	if e := c.err(); e != nil {
 		return nil, e
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 )
@@ -31,8 +32,10 @@ const (
 )
 
 // eventTypes are those a registration may name.
-var eventTypes = [...]string{EventAll, EventMessages, EventCustomerMessages, EventCCMessages,
-	EventParticipantAdded, EventParticipantDisconnected, EventEngagementCreated, EventEngagementError}
+func eventTypes() []string {
+	return []string{EventAll, EventMessages, EventCustomerMessages, EventCCMessages,
+		EventParticipantAdded, EventParticipantDisconnected, EventEngagementCreated, EventEngagementError}
+}
 
 // Limits of a registration (the v1beta subscription's, per element).
 const (
@@ -105,8 +108,8 @@ func DecodeWebhookRegistration(body []byte, allowInsecure bool) ([]WebhookRegist
 			c.add(at+".eventTypes", "at most "+strconv.Itoa(maxEventTypes)+" event types", codeSize)
 		}
 		for j, et := range r.EventTypes {
-			if !slices.Contains(eventTypes[:], et) {
-				c.add(fmt.Sprintf("%s.eventTypes[%d]", at, j), "must be one of ALL, MESSAGES, CUSTOMER_MESSAGES, CC_MESSAGES, PARTICIPANT_ADDED, PARTICIPANT_DISCONNECTED, ENGAGEMENT_CREATED, ENGAGEMENT_ERROR", codeEnum)
+			if !slices.Contains(eventTypes(), et) {
+				c.add(fmt.Sprintf("%s.eventTypes[%d]", at, j), "must be one of "+strings.Join(eventTypes(), ", "), codeEnum)
 			}
 		}
 	}
