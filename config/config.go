@@ -47,7 +47,27 @@ type Config struct {
 	ConnectorAPI    ConnectorAPI    `yaml:"connector_api"`
 	TLS             TLS             `yaml:"tls"`
 	CustomerChannel CustomerChannel `yaml:"customer_channel"`
+	LegacyV1        LegacyV1        `yaml:"legacy_v1"`
 }
+
+// LegacyV1 serves clients of AXP's legacy /api/digital/v1 engagement API
+// (package adapters/legacyv1) on the public listener. It is on when a
+// client id is set; in demo mode it is on with the demo client.
+type LegacyV1 struct {
+	// ClientID and ClientSecret are what the legacy client sends to the
+	// realm token endpoint (/auth/realms/{axp.account_id}/…).
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	// IdentifierKey is the Customer Journey identifier name the legacy
+	// single customerIdentifier is filed under (default customerIdentifier).
+	IdentifierKey string `yaml:"identifier_key"`
+	// AllowInsecureWebhooks accepts plain-http webhook callbacks to hosts
+	// other than the loopback.
+	AllowInsecureWebhooks bool `yaml:"allow_insecure_webhooks"`
+}
+
+// Enabled reports whether the legacy face is served.
+func (l LegacyV1) Enabled() bool { return l.ClientID != "" }
 
 // Log configures log/slog.
 type Log struct {
@@ -86,6 +106,14 @@ type AXP struct {
 	// WebhookToken is the unguessable path segment of the callback URL;
 	// generated and kept in DataDir when empty.
 	WebhookToken string `yaml:"webhook_token"`
+	// APIVersion is the generation of AXP's Digital API: v1beta (default,
+	// on {region}.cc.avayacloud.com) or v1, the GA API (on
+	// {region}.api.avayacloud.com, with an appkey on every call).
+	APIVersion string `yaml:"api_version"`
+	// AppKey is the GA API's application key, sent as the appkey header;
+	// required when APIVersion is v1 (in demo mode it defaults to the
+	// embedded simulator's).
+	AppKey string `yaml:"app_key"`
 }
 
 // Demo configures the embedded simulator used when AXP.BaseURL is empty.
@@ -193,6 +221,9 @@ const (
 	DemoAppClientID     = "demo-app"
 	DemoAppClientSecret = "demo-app-secret"
 	DemoConnectorSecret = "demo-connector-secret"
+	DemoAppKey          = "demo-appkey"
+	DemoLegacyClientID  = "demo-legacy"
+	DemoLegacySecret    = "demo-legacy-secret"
 	defaultListen       = ":8080"
 	defaultAdminListen  = ":9090"
 	defaultSimListen    = "127.0.0.1:8090"
@@ -222,6 +253,7 @@ func (c *Config) defaults() {
 		c.Store.CacheSize = 10_000
 	}
 	defDur(&c.AXP.Timeout, 10*time.Second)
+	def(&c.AXP.APIVersion, engagement.APIV1Beta)
 	def(&c.Demo.SimListen, defaultSimListen)
 	def(&c.ConnectorAPI.Issuer, "connector-proxy")
 	defDur(&c.CustomerChannel.PingInterval, 25*time.Second)
@@ -236,13 +268,50 @@ func (c *Config) defaults() {
 		def(&c.AXP.ClientID, DemoClientID)
 		def(&c.AXP.ClientSecret, DemoClientSecret)
 		def(&c.AXP.ChannelProviderID, DemoChannelProvider)
+		if c.AXP.APIVersion == engagement.APIV1 {
+			def(&c.AXP.AppKey, DemoAppKey)
+		}
 		if len(c.ConnectorAPI.Apps) == 0 {
 			c.ConnectorAPI.Apps = []auth.App{{ClientID: DemoAppClientID, ClientSecret: DemoAppClientSecret, AccountID: DemoAccount}}
 		}
 		def(&c.CustomerChannel.ConnectorSecret, DemoConnectorSecret)
+		if c.LegacyV1.ClientID == "" {
+			c.LegacyV1.ClientID, c.LegacyV1.ClientSecret = DemoLegacyClientID, DemoLegacySecret
+		}
 		if len(c.CustomerChannel.AllowedOrigins) == 0 {
 			c.CustomerChannel.AllowedOrigins = []string{"*"}
 		}
+	}
+}
+
+// checkAPIVersion checks the AXP generation, its app key, and that the base
+// URL is not AXP's host of the other generation (a v1 call to
+// *.cc.avayacloud.com, or a v1beta one to *.api.avayacloud.com, could only
+// ever answer 404).
+func (c *Config) checkAPIVersion(bad func(field, format string, args ...any)) {
+	switch c.AXP.APIVersion {
+	case engagement.APIV1Beta:
+	case engagement.APIV1:
+		if c.AXP.AppKey == "" {
+			bad("axp.app_key", "is required when axp.api_version is v1 (AXP's GA API refuses every call without an appkey)")
+		}
+	default:
+		bad("axp.api_version", "must be v1beta or v1, got %q", c.AXP.APIVersion)
+		return
+	}
+	if c.DemoMode() {
+		return
+	}
+	u, err := url.Parse(c.AXP.BaseURL)
+	if err != nil {
+		return // reported as axp.base_url
+	}
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case c.AXP.APIVersion == engagement.APIV1 && strings.HasSuffix(host, ".cc.avayacloud.com"):
+		bad("axp.base_url", "%s is AXP's v1beta host; the GA v1 API is served on {region}.api.avayacloud.com", host)
+	case c.AXP.APIVersion == engagement.APIV1Beta && strings.HasSuffix(host, ".api.avayacloud.com"):
+		bad("axp.base_url", "%s is AXP's GA host; v1beta is served on {region}.cc.avayacloud.com (or set axp.api_version: v1)", host)
 	}
 }
 
@@ -313,6 +382,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.checkAPIVersion(bad)
 	if !sixLetters(c.AXP.AccountID) {
 		bad("axp.account_id", "must be six letters, got %q", c.AXP.AccountID)
 	}
@@ -348,6 +418,12 @@ func (c *Config) Validate() error {
 		if err := auth.CheckApp(a); err != nil {
 			bad(f, "%v", err)
 		}
+	}
+	if c.LegacyV1.Enabled() && c.LegacyV1.ClientSecret == "" {
+		bad("legacy_v1.client_secret", "is required when legacy_v1.client_id is set")
+	}
+	if n := len(c.LegacyV1.IdentifierKey); n > 50 {
+		bad("legacy_v1.identifier_key", "must be at most 50 characters (a Customer Journey identifier name), got %d", n)
 	}
 	if c.CustomerChannel.MaxPayload < 1024 {
 		bad("customer_channel.max_payload", "must be at least 1024 bytes")

@@ -27,12 +27,13 @@ func TestLoadWithNothingIsDemoMode(t *testing.T) {
 		t.Fatal("no axp.base_url must mean demo mode")
 	}
 	checks := map[string][2]string{
-		"listen":       {c.Listen, ":8080"},
-		"admin_listen": {c.AdminListen, ":9090"},
-		"sim_listen":   {c.Demo.SimListen, "127.0.0.1:8090"},
-		"account":      {c.AXP.AccountID, DemoAccount},
-		"store":        {c.Store.Driver, "bolt"},
-		"demo app":     {c.ConnectorAPI.Apps[0].ClientID, DemoAppClientID},
+		"listen":        {c.Listen, ":8080"},
+		"admin_listen":  {c.AdminListen, ":9090"},
+		"sim_listen":    {c.Demo.SimListen, "127.0.0.1:8090"},
+		"account":       {c.AXP.AccountID, DemoAccount},
+		"store":         {c.Store.Driver, "bolt"},
+		"demo app":      {c.ConnectorAPI.Apps[0].ClientID, DemoAppClientID},
+		"legacy client": {c.LegacyV1.ClientID, DemoLegacyClientID},
 	}
 	for name, got := range checks {
 		if got[0] != got[1] {
@@ -104,6 +105,13 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		{"bad env duration", "", []string{"CONNECTOR_PROXY_AXP_TIMEOUT=soon"}, "axp.timeout"},
 		{"bad env int", "", []string{"CONNECTOR_PROXY_STORE_CACHE_SIZE=many"}, "store.cache_size"},
 		{"bad log level", "log: {level: loud}\n", nil, "log.level"},
+		{"v1 without an app key", "axp: {api_version: v1, base_url: 'https://na.api.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", nil, "axp.app_key"},
+		{"v1 without an app key, from the environment", "", []string{"CONNECTOR_PROXY_AXP_API_VERSION=v1", "CONNECTOR_PROXY_AXP_BASE_URL=https://na.api.avayacloud.com",
+			"CONNECTOR_PROXY_AXP_CLIENT_ID=a", "CONNECTOR_PROXY_AXP_CLIENT_SECRET=b", "CONNECTOR_PROXY_AXP_ACCOUNT_ID=ABCDEF", "CONNECTOR_PROXY_AXP_CHANNEL_PROVIDER_ID=abc"}, "axp.app_key"},
+		{"unknown api version", "axp: {api_version: v2}\n", nil, "axp.api_version"},
+		{"legacy client without a secret", "legacy_v1: {client_id: legacy}\n", nil, "legacy_v1.client_secret"},
+		{"v1 on the v1beta host", "axp: {api_version: v1, app_key: k, base_url: 'https://na.cc.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", nil, "axp.base_url"},
+		{"v1beta on the GA host", "axp: {base_url: 'https://na.api.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", nil, "axp.base_url"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,6 +125,30 @@ func TestLoadNamesTheBadField(t *testing.T) {
 			var fe *FieldError
 			if tc.name != "unknown yaml key" && !errors.As(err, &fe) {
 				t.Fatalf("error %v is not a *FieldError", err)
+			}
+		})
+	}
+}
+
+func TestLoadAPIVersion(t *testing.T) {
+	cases := []struct {
+		name            string
+		yaml            string
+		version, appKey string
+	}{
+		{"the default is v1beta", "", "v1beta", ""},
+		{"GA by configuration", "axp: {api_version: v1, app_key: k-1, base_url: 'https://na.api.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", "v1", "k-1"},
+		{"a local AXP may be GA on any host", "axp: {api_version: v1, app_key: k-1, base_url: 'http://127.0.0.1:8090', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", "v1", "k-1"},
+		{"demo mode on GA takes the simulator's app key", "axp: {api_version: v1}\n", "v1", DemoAppKey},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(writeFile(t, tc.yaml), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.AXP.APIVersion != tc.version || c.AXP.AppKey != tc.appKey {
+				t.Fatalf("api_version, app_key = %q, %q; want %q, %q", c.AXP.APIVersion, c.AXP.AppKey, tc.version, tc.appKey)
 			}
 		})
 	}

@@ -32,13 +32,13 @@ func Announce(w io.Writer, cfg *config.Config, p *Proxy) {
 		fmt.Fprintln(w)
 	}
 	if !cfg.DemoMode() {
-		fmt.Fprintf(w, "AXP: %s, account %s, channel provider %s\n", cfg.AXP.BaseURL, cfg.AXP.AccountID, cfg.AXP.ChannelProviderID)
+		fmt.Fprintf(w, "AXP: %s (API %s), account %s, channel provider %s\n", cfg.AXP.BaseURL, cfg.AXP.APIVersion, cfg.AXP.AccountID, cfg.AXP.ChannelProviderID)
 		return
 	}
 	app := cfg.ConnectorAPI.Apps[0]
 	fmt.Fprintf(w, `
 DEMO MODE: no AXP configured, so the embedded AXP simulator answers at %[1]s
-(its agent joins and replies by itself; drive it by hand through %[1]s/sim/...).
+(API %[8]s; its agent joins and replies by itself; drive it by hand through %[1]s/sim/...).
 State is kept in %[2]s.
 
 Try the Messaging Connector API (demo app %[3]s / %[4]s, account %[5]s):
@@ -50,6 +50,11 @@ Try the Customer Channel API:
   then connect socket.io-client to %[6]s and emit joinConversation.
   Channel connectors authenticate with {"secret":"%[7]s"}.
 
+Legacy /api/digital/v1 clients: their token from
+  %[6]s/auth/realms/%[5]s/protocol/openid-connect/token (client %[9]s / %[10]s),
+  then %[6]s/api/digital/v1/sessions, /engagements, ...
+
 The README walks through a whole conversation.
-`, p.SimulatorURL(), cfg.DataDir, app.ClientID, app.ClientSecret, app.AccountID, base, cfg.CustomerChannel.ConnectorSecret)
+`, p.SimulatorURL(), cfg.DataDir, app.ClientID, app.ClientSecret, app.AccountID, base, cfg.CustomerChannel.ConnectorSecret, cfg.AXP.APIVersion,
+		cfg.LegacyV1.ClientID, cfg.LegacyV1.ClientSecret)
 }

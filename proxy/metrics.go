@@ -72,6 +72,10 @@ func routeName(p []byte) string {
 		return "socketio"
 	case has("/webhooks/axp/"):
 		return "axp_webhook"
+	case has("/api/digital/v1/"):
+		return "legacyv1"
+	case has("/auth/realms/"):
+		return "legacyv1_token"
 	}
 	return "other"
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/customerchannel"
 	"github.com/connector-proxy/connector-proxy/adapters/customerchannel/socketio"
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/adapters/legacyv1"
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/config"
 	"github.com/connector-proxy/connector-proxy/mapping"
@@ -54,6 +55,7 @@ type Proxy struct {
 	lp       *connectorapi.Face
 	cc       *customerchannel.Face
 	pipe     *pipeline.Pipeline
+	legacy   *legacyv1.Face // nil unless legacy_v1 is configured
 	receiver *engagement.Receiver
 
 	public, admin     *fasthttp.Server
@@ -107,6 +109,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 		sim, err := simulator.Start(ctx, simulator.Config{
 			ClientID:     cfg.AXP.ClientID,
 			ClientSecret: cfg.AXP.ClientSecret,
+			APIVersion:   cfg.AXP.APIVersion, // demo mode runs on the generation configured
+			AppKey:       cfg.AXP.AppKey,
 			AutoAgent:    !cfg.Demo.ManualAgent,
 			Logger:       log.With("component", "engagement-sim"),
 		}, cfg.Demo.SimListen)
@@ -122,6 +126,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 		AccountID:    cfg.AXP.AccountID,
 		ClientID:     cfg.AXP.ClientID,
 		ClientSecret: cfg.AXP.ClientSecret,
+		APIVersion:   cfg.AXP.APIVersion,
+		AppKey:       cfg.AXP.AppKey,
 		Timeout:      cfg.AXP.Timeout,
 		Metrics:      p.axpMetrics,
 		Logger:       log.With("component", "axp"),
@@ -130,6 +136,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 		return nil, fmt.Errorf("proxy: AXP client: %w", err)
 	}
 	if err := p.provisionFaces(); err != nil {
+		return nil, err
+	}
+	if err := p.provisionLegacy(); err != nil {
 		return nil, err
 	}
 	if err := p.provisionReceiver(); err != nil {
@@ -375,6 +384,8 @@ func (p *Proxy) route(ctx *fasthttp.RequestCtx) {
 		p.lp.Handler(ctx)
 	case hasPrefix(path, "/api/customer/"), hasPrefix(path, "/socket.io/"):
 		p.cc.Handler(ctx)
+	case p.legacy != nil && legacyPath(path):
+		p.legacy.Handler(ctx)
 	default:
 		ctx.Error(`{"error":"not found"}`, fasthttp.StatusNotFound)
 		ctx.SetContentType("application/json")

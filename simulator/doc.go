@@ -1,20 +1,35 @@
-// Package simulator is a stand-alone, in-memory AXP v1beta Digital (Custom
-// Chat) backend: the Keycloak token endpoint, sessions, engagements with
+// Package simulator is a stand-alone, in-memory AXP Digital (Custom Chat)
+// backend, v1beta, GA v1 or both (Config.APIVersion): the token endpoints,
+// sessions, engagements with
 // dialogs and connections, messages with pagination, webhook subscriptions
 // with at-least-once delivery, RFC 7807 problems with violations, and an
 // agent side (/sim) that tests and demos drive. It follows
 // shared/reference/avaya-digital-connection-api.md; it is a product feature
 // (try the proxy without a contact center), not a test double.
 //
-// Paths (host root):
+// Paths (host root; {gen} is v1beta or v1):
 //
-//	POST /auth/realms/{accountId}/protocol/openid-connect/token
-//	/api/digital/channel/v1beta/accounts/{accountId}/sessions[/{id}[:appendIdentifiers|:updateSessionParameters]]
-//	/api/digital/channel/v1beta/accounts/{accountId}/engagements[/{id}[:join|:disconnect]]
-//	/api/digital/channel/v1beta/accounts/{accountId}/engagements/{id}/messages
-//	/api/digital/webhook/v1beta/accounts/{accountId}/subscriptions[/{id}]
+//	POST /auth/realms/{accountId}/protocol/openid-connect/token      (v1beta)
+//	POST /api/auth/v1/{accountId}/protocol/openid-connect/token      (GA v1)
+//	/api/digital/channel/{gen}/accounts/{accountId}/sessions[/{id}[:appendIdentifiers|:updateSessionParameters]]
+//	/api/digital/channel/{gen}/accounts/{accountId}/engagements[/{id}[:join|:disconnect]]
+//	/api/digital/channel/{gen}/accounts/{accountId}/engagements/{id}/messages
+//	/api/digital/webhook/{gen}/accounts/{accountId}/subscriptions[/{id}]
 //	/sim/accounts/{accountId}/engagements[/{id}:agentJoin|:agentMessage|:agentLeave|:engagementError|:endDialog]
 //	/sim/faults, /sim/health, /sim/stats
+//
+// The generations differ only where the reference says they do (§0.2, §1):
+// GA paths, the GA token endpoint, and an appkey header that every GA call
+// must carry, the token request included. A GA call without it, or with
+// another key than Config.AppKey, is refused with 401 and a problem document
+// whose detail names the Appkey (AXP's gateway distinguishes "(Appkey)" from
+// "(Access-Token)"), before its bearer token is looked at. A path of a
+// generation the simulator does not serve is an unknown path: 404. GA token
+// errors are problem documents (the GA Auth API's), v1beta's Keycloak's
+// OAuth body. With APIBoth one state serves both, as one tenant is on both
+// hosts during a migration: a token from either endpoint is good on either
+// generation's paths, and the urls of an answer are written under the base
+// of the call that asked.
 //
 // Where the reference is silent the simulator decides as follows:
 //

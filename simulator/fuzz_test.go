@@ -10,7 +10,10 @@ import (
 func FuzzParseRoute(f *testing.F) {
 	for _, p := range []string{
 		"/auth/realms/ABCDEF/protocol/openid-connect/token",
+		"/api/auth/v1/ABCDEF/protocol/openid-connect/token",
 		"/api/digital/channel/v1beta/accounts/ABCDEF/sessions",
+		"/api/digital/channel/v1/accounts/ABCDEF/engagements/x/messages",
+		"/api/digital/webhook/v1/accounts/ABCDEF/subscriptions",
 		"/api/digital/channel/v1beta/accounts/ABCDEF/sessions/10494b78-710c-11eb-9439-0242ac130002:appendIdentifiers",
 		"/api/digital/channel/v1beta/accounts/ABCDEF/engagements/d3c8400d-c44f-4451-8316-435c08c6e3f2:disconnect/",
 		"/api/digital/channel/v1beta/accounts/ABCDEF/engagements/x/messages",
@@ -39,8 +42,15 @@ func (r route) path() string {
 	if r.verb != "" {
 		idv += ":" + r.verb
 	}
+	channelBase, webhookBase := channelBase, webhookBase
+	if r.gen == APIV1 {
+		channelBase, webhookBase = gaChannelBase, "/api/digital/webhook/v1/accounts/"
+	}
 	switch r.kind {
 	case routeToken:
+		if r.gen == APIV1 {
+			return "/api/auth/v1/" + r.account + "/protocol/openid-connect/token"
+		}
 		return "/auth/realms/" + r.account + "/protocol/openid-connect/token"
 	case routeSessions:
 		return channelBase + r.account + "/sessions"

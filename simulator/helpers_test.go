@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -357,4 +358,35 @@ func waitStats(t *testing.T, s *Simulator, ok func(DeliveryStats) bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// doHeaders sends body (a form when the path is a token endpoint, else
+// JSON) with exactly the given headers; the generation tests use it to
+// send or leave out appkey.
+func doHeaders(t testing.TB, method, url string, headers map[string]string, body string) reply {
+	t.Helper()
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(url)
+	req.Header.SetMethod(method)
+	if body != "" {
+		req.Header.SetContentType("application/json")
+		if strings.HasSuffix(url, "/openid-connect/token") {
+			req.Header.SetContentType("application/x-www-form-urlencoded")
+		}
+		req.SetBodyString(body)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if err := testHTTP.DoTimeout(req, resp, 10*time.Second); err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	r := reply{status: resp.StatusCode(), header: map[string]string{}, body: append([]byte(nil), resp.Body()...)}
+	for k, v := range resp.Header.All() {
+		r.header[string(k)] = string(v)
+	}
+	return r
 }

@@ -114,6 +114,9 @@ func writeProblem(ctx *fasthttp.RequestCtx, p *Problem) {
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	if gaPath(ctx.Path()) {
+		v = rebaseURLs(v)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		writeProblem(ctx, newProblem(http.StatusInternalServerError, ""))

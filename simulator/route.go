@@ -27,18 +27,33 @@ const (
 	routeSimStats
 )
 
-// channelBase prefixes the channel API's paths, and the urls the simulator
-// writes into sessions, engagements and page links.
-const channelBase = "/api/digital/channel/v1beta/accounts/"
+// channelBase prefixes the v1beta channel API's paths, and the urls the
+// simulator writes into sessions, engagements and page links; an answer to a
+// GA call has them under gaChannelBase instead (rebaseURLs).
+const (
+	channelBase   = "/api/digital/channel/v1beta/accounts/"
+	gaChannelBase = "/api/digital/channel/v1/accounts/"
+)
 
 // route is a parsed request path. account and id are raw path segments: the
 // handlers validate them, so that a malformed id is a 400 with a violation
-// rather than an unknown path.
+// rather than an unknown path. gen is the API generation of the path
+// (APIV1Beta or APIV1), "" for the /sim API.
 type route struct {
 	kind    routeKind
+	gen     string
 	account string
 	id      string
 	verb    string
+}
+
+// generation maps a path's version segment onto an API generation.
+func generation(seg string) (string, bool) {
+	switch seg {
+	case APIV1Beta, APIV1:
+		return seg, true
+	}
+	return "", false
 }
 
 // sim reports whether the route belongs to the /sim agent API (no auth, no faults).
@@ -65,20 +80,36 @@ func parseRoute(path string) route {
 	switch {
 	case len(seg) == 6 && seg[0] == "auth" && seg[1] == "realms" && seg[3] == "protocol" &&
 		seg[4] == "openid-connect" && seg[5] == "token":
-		return route{kind: routeToken, account: seg[2]}
-	case len(seg) >= 7 && seg[0] == "api" && seg[1] == "digital" && seg[2] == "channel" &&
-		seg[3] == "v1beta" && seg[4] == "accounts":
-		return parseChannel(seg[5], seg[6:])
+		// v1beta's Keycloak realm endpoint.
+		return route{kind: routeToken, gen: APIV1Beta, account: seg[2]}
+	case len(seg) == 7 && seg[0] == "api" && seg[1] == "auth" && seg[2] == "v1" && seg[4] == "protocol" &&
+		seg[5] == "openid-connect" && seg[6] == "token":
+		// The GA token endpoint (the reference, §1.2).
+		return route{kind: routeToken, gen: APIV1, account: seg[3]}
+	case len(seg) >= 7 && seg[0] == "api" && seg[1] == "digital" && seg[2] == "channel" && seg[4] == "accounts":
+		gen, ok := generation(seg[3])
+		if !ok {
+			return route{}
+		}
+		r := parseChannel(seg[5], seg[6:])
+		if r.kind != routeUnknown {
+			r.gen = gen
+		}
+		return r
 	case len(seg) >= 7 && seg[0] == "api" && seg[1] == "digital" && seg[2] == "webhook" &&
-		seg[3] == "v1beta" && seg[4] == "accounts" && seg[6] == "subscriptions":
+		seg[4] == "accounts" && seg[6] == "subscriptions":
+		gen, ok := generation(seg[3])
+		if !ok {
+			return route{}
+		}
 		switch len(seg) {
 		case 7:
-			return route{kind: routeSubscriptions, account: seg[5]}
+			return route{kind: routeSubscriptions, gen: gen, account: seg[5]}
 		case 8:
 			if strings.Contains(seg[7], ":") {
 				return route{}
 			}
-			return route{kind: routeSubscription, account: seg[5], id: seg[7]}
+			return route{kind: routeSubscription, gen: gen, account: seg[5], id: seg[7]}
 		}
 	case len(seg) == 2 && seg[0] == "sim" && seg[1] == "faults":
 		return route{kind: routeSimFaults}

@@ -24,6 +24,9 @@ type Server struct {
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves the
 // simulator in the background until ctx ends or Close is called.
 func Start(ctx context.Context, cfg Config, addr string) (*Server, error) {
+	if err := CheckAPIVersion(cfg.APIVersion); err != nil {
+		return nil, err
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {

@@ -22,6 +22,14 @@ type Config struct {
 	ClientID, ClientSecret string        // defaults "demo-client" / "demo-secret"
 	TokenTTL               time.Duration // default 900s, AXP's token lifetime
 
+	// APIVersion is the generation served: APIV1Beta (default), APIV1 (the
+	// GA API) or APIBoth. Paths of a generation not served answer 404 (with
+	// a value CheckAPIVersion refuses, every API path does; Start refuses it).
+	APIVersion string
+	// AppKey is the application key every GA call must carry as appkey
+	// (default "demo-appkey"); v1beta calls need none.
+	AppKey string
+
 	// AutoAgent joins each new dialog after AutoAgentDelay and answers each
 	// customer message with "You said: …".
 	AutoAgent      bool
@@ -77,6 +85,8 @@ func (c *Config) defaults() {
 	}
 	def(&c.ClientID, "demo-client")
 	def(&c.ClientSecret, "demo-secret")
+	def(&c.APIVersion, APIV1Beta)
+	def(&c.AppKey, "demo-appkey")
 	def(&c.AutoAgentName, "Demo Agent")
 	defDur(&c.TokenTTL, 900*time.Second)
 	defDur(&c.AutoAgentDelay, 200*time.Millisecond)
@@ -105,8 +115,8 @@ func (c *Config) defaults() {
 	}
 }
 
-// Simulator is an in-memory AXP v1beta Custom Chat backend. It is safe for
-// concurrent use; serve it with Handler.
+// Simulator is an in-memory AXP Custom Chat backend, v1beta, GA v1 or both.
+// It is safe for concurrent use; serve it with Handler.
 type Simulator struct {
 	cfg    Config
 	log    *slog.Logger
@@ -180,8 +190,8 @@ func (s *Simulator) Close() error {
 
 func (s *Simulator) now() engagement.Time { return engagement.NewTime(s.cfg.Now()) }
 
-// Handler serves the token endpoint, the v1beta channel and webhook APIs and
-// the /sim agent API.
+// Handler serves the token endpoints, the channel and webhook APIs of the
+// configured generations and the /sim agent API.
 func (s *Simulator) Handler(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	r := parseRoute(path)
@@ -198,12 +208,18 @@ func (s *Simulator) Handler(ctx *fasthttp.RequestCtx) {
 		// handler returns.
 		defer s.wait(hold)
 	}
-	switch r.kind {
-	case routeUnknown:
+	if r.kind == routeUnknown || !s.serves(r.gen) {
 		writeProblem(ctx, newProblem(http.StatusNotFound, "There is no API method associated with the URL path "+path))
 		return
-	case routeToken:
-		s.serveToken(ctx, r.account)
+	}
+	if r.gen == APIV1 {
+		if p := s.checkAppKey(ctx); p != nil {
+			writeProblem(ctx, p)
+			return
+		}
+	}
+	if r.kind == routeToken {
+		s.serveToken(ctx, r.account, r.gen)
 		return
 	}
 	if p := s.authorize(ctx, r.account); p != nil {

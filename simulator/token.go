@@ -32,19 +32,44 @@ type oauthError struct {
 	Description string `json:"error_description,omitempty"`
 }
 
-// serveToken is POST /auth/realms/{accountId}/protocol/openid-connect/token.
-func (s *Simulator) serveToken(ctx *fasthttp.RequestCtx, account string) {
+// serveToken is the token endpoint of generation gen: v1beta's Keycloak
+// realm, POST /auth/realms/{accountId}/protocol/openid-connect/token, or
+// the GA POST /api/auth/v1/{accountId}/protocol/openid-connect/token (whose
+// appkey Handler has checked). Both take the same form and answer the same
+// token; their errors differ: Keycloak's OAuth body on v1beta, a problem
+// document on GA (the reference §1.2: "400/401/403/404/409/415/500 as
+// application/problem+json").
+func (s *Simulator) serveToken(ctx *fasthttp.RequestCtx, account, gen string) {
+	fail := func(status int, oauthCode, desc, field string) {
+		if gen != APIV1 {
+			writeJSON(ctx, status, oauthError{Error: oauthCode, Description: desc})
+			return
+		}
+		if field != "" {
+			code := codeNotNull
+			if oauthCode == "unsupported_grant_type" {
+				code = codeEnum
+			}
+			writeProblem(ctx, violationProblem([]Violation{{Field: field, Message: desc, Code: code}}))
+			return
+		}
+		writeProblem(ctx, newProblem(status, desc))
+	}
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST")
-		writeJSON(ctx, http.StatusMethodNotAllowed, oauthError{Error: "invalid_request", Description: "HTTP method not allowed"})
+		fail(http.StatusMethodNotAllowed, "invalid_request", "HTTP method not allowed", "")
 		return
 	}
 	if !isAccountID(account) {
+		if gen == APIV1 {
+			writeProblem(ctx, &Problem{Type: typeBlank, Title: "Bad Request", Status: http.StatusBadRequest, Detail: "Invalid AccountID"})
+			return
+		}
 		writeJSON(ctx, http.StatusNotFound, oauthError{Error: "Realm does not exist"})
 		return
 	}
 	if !strings.HasPrefix(string(ctx.Request.Header.ContentType()), "application/x-www-form-urlencoded") {
-		writeJSON(ctx, http.StatusUnsupportedMediaType, oauthError{Error: "invalid_request", Description: "expected application/x-www-form-urlencoded"})
+		fail(http.StatusUnsupportedMediaType, "invalid_request", "expected application/x-www-form-urlencoded", "")
 		return
 	}
 	form := ctx.PostArgs()
@@ -55,20 +80,24 @@ func (s *Simulator) serveToken(ctx *fasthttp.RequestCtx, account string) {
 	grant := string(form.Peek("grant_type"))
 	switch {
 	case grant == "":
-		writeJSON(ctx, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: "Missing form parameter: grant_type"})
+		fail(http.StatusBadRequest, "invalid_request", "Missing form parameter: grant_type", "grant_type")
 		return
 	case grant != "client_credentials":
-		writeJSON(ctx, http.StatusBadRequest, oauthError{Error: "unsupported_grant_type", Description: "Unsupported grant_type"})
+		fail(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant_type", "grant_type")
 		return
 	case id != s.cfg.ClientID || secret != s.cfg.ClientSecret:
-		writeJSON(ctx, http.StatusUnauthorized, oauthError{Error: "invalid_client", Description: "Invalid client or Invalid client credentials"})
+		fail(http.StatusUnauthorized, "invalid_client", "Invalid client or Invalid client credentials", "")
 		return
+	}
+	issuer := "http://" + string(ctx.Host()) + "/auth/realms/" + account
+	if gen == APIV1 {
+		issuer = "http://" + string(ctx.Host()) + "/api/auth/v1/" + account
 	}
 	now := s.cfg.Now()
 	claims := tokenClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			ID:        uuid.NewString(),
-			Issuer:    "http://" + string(ctx.Host()) + "/auth/realms/" + account,
+			Issuer:    issuer,
 			Subject:   "service-account-" + id,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.TokenTTL)),
@@ -82,7 +111,7 @@ func (s *Simulator) serveToken(ctx *fasthttp.RequestCtx, account string) {
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.key)
 	if err != nil {
-		writeJSON(ctx, http.StatusInternalServerError, oauthError{Error: "server_error"})
+		fail(http.StatusInternalServerError, "server_error", "", "")
 		return
 	}
 	ctx.Response.Header.Set("Cache-Control", "no-store")

@@ -53,15 +53,26 @@ type Config struct {
 	MaxResponseBodySize int
 	// TLSConfig is used for https base URLs (default: system roots).
 	TLSConfig *tls.Config
+
+	// APIVersion is the generation of AXP's API: APIV1Beta (default) or
+	// APIV1, the GA API. It decides paths, the token endpoint and the
+	// appkey header only; the models are the same.
+	APIVersion string
+	// AppKey is the GA API's application key, sent as appkey on every
+	// call; required with APIV1, not sent with APIV1Beta.
+	AppKey string
 }
 
-// Client is a typed v1beta client. It is safe for concurrent use.
+// Client is a typed client of AXP's Digital API, v1beta or GA v1 (see
+// Config.APIVersion). It is safe for concurrent use.
 type Client struct {
 	hc          *fasthttp.HostClient
-	channelBase string // …/api/digital/channel/v1beta/accounts/{acct}
-	webhookBase string // …/api/digital/webhook/v1beta/accounts/{acct}
+	channelBase string // …/api/digital/channel/{v1beta|v1}/accounts/{acct}
+	webhookBase string // …/api/digital/webhook/{v1beta|v1}/accounts/{acct}
 	tokenURL    string
 	tokenForm   []byte
+	apiVersion  string
+	appKey      string // sent as appkey on every call when set (GA v1)
 
 	timeout       time.Duration
 	maxRetryAfter time.Duration
@@ -174,6 +185,13 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	origin := u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/")
 	acct := url.PathEscape(cfg.AccountID)
+	ep, err := generationEndpoints(cfg.APIVersion, cfg.AppKey, origin, acct)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.APIVersion == "" {
+		cfg.APIVersion = APIV1Beta
+	}
 	form := url.Values{
 		"grant_type":    {"client_credentials"},
 		"client_id":     {cfg.ClientID},
@@ -181,10 +199,12 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		hc:            hc,
-		channelBase:   origin + "/api/digital/channel/v1beta/accounts/" + acct,
-		webhookBase:   origin + "/api/digital/webhook/v1beta/accounts/" + acct,
-		tokenURL:      origin + "/auth/realms/" + acct + "/protocol/openid-connect/token",
+		channelBase:   ep.channelBase,
+		webhookBase:   ep.webhookBase,
+		tokenURL:      ep.tokenURL,
 		tokenForm:     []byte(form.Encode()),
+		apiVersion:    cfg.APIVersion,
+		appKey:        ep.appKey,
 		timeout:       cfg.Timeout,
 		maxRetryAfter: cfg.MaxRetryAfter,
 		now:           cfg.Now,
@@ -225,12 +245,17 @@ type pooledExchange struct {
 	abandoned bool
 }
 
-// acquireExchange takes a request for method and url that asks for JSON.
-func acquireExchange(method, url string) pooledExchange {
+// acquireExchange takes a request for method and url that asks for JSON and
+// carries the generation's headers (appkey on GA v1, the token request
+// included).
+func (c *Client) acquireExchange(method, url string) pooledExchange {
 	x := pooledExchange{req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse()}
 	x.req.Header.SetMethod(method)
 	x.req.SetRequestURI(url)
 	x.req.Header.Set(fasthttp.HeaderAccept, "application/json")
+	if c.appKey != "" {
+		x.req.Header.Set(HeaderAppKey, c.appKey)
+	}
 	return x
 }
 
@@ -258,7 +283,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	x := acquireExchange(cl.method, cl.url)
+	x := c.acquireExchange(cl.method, cl.url)
 	defer x.release()
 	req, resp := x.req, x.resp
 	if cl.body != nil {

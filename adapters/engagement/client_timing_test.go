@@ -11,7 +11,9 @@ import (
 // simulator over loopback TCP (token cached, keep-alive connection).
 func BenchmarkSendMessage(b *testing.B) {
 	sim := startSim(b)
-	c, err := engagement.NewClient(engagement.Config{BaseURL: sim.URL, AccountID: acct, ClientID: clientID, ClientSecret: secret})
+	cfg := engagement.Config{BaseURL: sim.URL, AccountID: acct, ClientID: clientID, ClientSecret: secret}
+	clientGeneration(b, &cfg)
+	c, err := engagement.NewClient(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

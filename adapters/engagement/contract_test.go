@@ -29,10 +29,12 @@ const (
 func startSim(t testing.TB) *simulator.Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := simulator.Start(ctx, simulator.Config{
+	cfg := simulator.Config{
 		ClientID: clientID, ClientSecret: secret,
 		RedeliveryDelay: 50 * time.Millisecond,
-	}, "127.0.0.1:0")
+	}
+	simGeneration(t, &cfg)
+	srv, err := simulator.Start(ctx, cfg, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +45,7 @@ func startSim(t testing.TB) *simulator.Server {
 func newClient(t *testing.T, sim *simulator.Server, tweak func(*engagement.Config)) *engagement.Client {
 	t.Helper()
 	cfg := engagement.Config{BaseURL: sim.URL, AccountID: acct, ClientID: clientID, ClientSecret: secret, Timeout: 5 * time.Second}
+	clientGeneration(t, &cfg)
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -391,8 +394,10 @@ func TestContractErrorPaths(t *testing.T) {
 	})
 
 	t.Run("an address that never answers is unreachable", func(t *testing.T) {
-		c, err := engagement.NewClient(engagement.Config{BaseURL: "http://127.0.0.1:1", AccountID: acct, ClientID: clientID, ClientSecret: secret,
-			Sleep: (&engagement.SleepRecorder{}).Sleep})
+		cfg := engagement.Config{BaseURL: "http://127.0.0.1:1", AccountID: acct, ClientID: clientID, ClientSecret: secret,
+			Sleep: (&engagement.SleepRecorder{}).Sleep}
+		clientGeneration(t, &cfg)
+		c, err := engagement.NewClient(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

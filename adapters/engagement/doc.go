@@ -1,6 +1,11 @@
 // Package engagement is connector-proxy's face towards AXP: a typed client for
-// the v1beta Digital (Custom Chat) engagement API on fasthttp, the models with
+// the Digital (Custom Chat) engagement API on fasthttp, the models with
 // v1beta's exact field names, and the receiver for AXP's webhook callbacks.
+//
+// The client speaks either generation of the API, v1beta or GA v1
+// (Config.APIVersion): one client and one set of models, since the GA schema
+// is v1beta's; the generation decides the paths, the token endpoint and the
+// appkey header the GA API requires on every call.
 //
 // The client knows nothing of the client-side protocols; the faces translate
 // onto it (see package mapping) and implement Sink to receive AXP's events.

@@ -14,8 +14,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// The v1beta operations. Paths are those of the reference note (§2–§5); ids
-// are path-escaped so that a client-supplied id cannot reach another path.
+// The operations. Paths are those of the reference note (§2–§5), under the
+// bases of the client's generation (generation.go); ids are path-escaped so
+// that a client-supplied id cannot reach another path.
 
 // CreateSession opens a customer session (POST /sessions → 201).
 func (c *Client) CreateSession(ctx context.Context, in *CreateSession) (*Session, error) {

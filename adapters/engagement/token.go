@@ -90,7 +90,7 @@ func (c *Client) refresh(ctx context.Context, f *tokenFlight) {
 }
 
 func (c *Client) fetchToken(ctx context.Context) (*TokenResponse, error) {
-	x := acquireExchange(fasthttp.MethodPost, c.tokenURL)
+	x := c.acquireExchange(fasthttp.MethodPost, c.tokenURL)
 	defer x.release()
 	x.req.Header.SetContentType("application/x-www-form-urlencoded")
 	x.req.SetBodyRaw(c.tokenForm)

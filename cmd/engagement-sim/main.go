@@ -1,6 +1,8 @@
-// Command engagement-sim serves the AXP v1beta simulator (package simulator)
-// on its own listener, so that connector-proxy can be tried and tested
-// without a contact center.
+// Command engagement-sim serves the AXP simulator (package simulator) on its
+// own listener, so that connector-proxy can be tried and tested without a
+// contact center. -api-version chooses the generation it serves: v1beta
+// (default), v1 (the GA API, which refuses calls without -app-key as
+// appkey) or both.
 //
 // Every flag has an environment variable that sets its default (SIM_ADDR,
 // SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_AUTO_AGENT, …); a flag given on the
@@ -76,6 +78,8 @@ func run(args []string) error {
 	addr := fs.String("addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address (SIM_ADDR)")
 	fs.StringVar(&cfg.ClientID, "client-id", env("SIM_CLIENT_ID", cfg.ClientID), "client_id the token endpoint accepts (SIM_CLIENT_ID)")
 	fs.StringVar(&cfg.ClientSecret, "client-secret", env("SIM_CLIENT_SECRET", cfg.ClientSecret), "client_secret the token endpoint accepts (SIM_CLIENT_SECRET)")
+	fs.StringVar(&cfg.APIVersion, "api-version", env("SIM_API_VERSION", cfg.APIVersion), "API generation served: v1beta, v1 (GA) or both (SIM_API_VERSION)")
+	fs.StringVar(&cfg.AppKey, "app-key", env("SIM_APP_KEY", cfg.AppKey), "appkey every GA v1 call must carry (SIM_APP_KEY)")
 	fs.DurationVar(&cfg.TokenTTL, "token-ttl", envDur("SIM_TOKEN_TTL", cfg.TokenTTL), "access token lifetime (SIM_TOKEN_TTL)")
 	fs.BoolVar(&cfg.AutoAgent, "auto-agent", envBool("SIM_AUTO_AGENT"), "join each new engagement and answer each customer message (SIM_AUTO_AGENT)")
 	fs.StringVar(&cfg.AutoAgentName, "auto-agent-name", env("SIM_AUTO_AGENT_NAME", cfg.AutoAgentName), "the auto-agent's display name (SIM_AUTO_AGENT_NAME)")
@@ -93,6 +97,9 @@ func run(args []string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	if err := simulator.CheckAPIVersion(cfg.APIVersion); err != nil {
+		return err
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("log level: %w", err)
@@ -106,8 +113,14 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("engagement simulator listening", "url", srv.URL, "autoAgent", cfg.AutoAgent,
-		"token", srv.URL+"/auth/realms/{accountId}/protocol/openid-connect/token")
+	attrs := []any{"url", srv.URL, "apiVersion", cfg.APIVersion, "autoAgent", cfg.AutoAgent}
+	if cfg.APIVersion != simulator.APIV1 {
+		attrs = append(attrs, "token", srv.URL+"/auth/realms/{accountId}/protocol/openid-connect/token")
+	}
+	if cfg.APIVersion != simulator.APIV1Beta {
+		attrs = append(attrs, "gaToken", srv.URL+"/api/auth/v1/{accountId}/protocol/openid-connect/token")
+	}
+	log.Info("engagement simulator listening", attrs...)
 	<-ctx.Done()
 	log.Info("shutting down")
 	return srv.Close()

@@ -21,6 +21,8 @@ func TestMalformedSettingsAreErrors(t *testing.T) {
 		{"integer", "SIM_MAX_DELIVERY_ATTEMPTS", "many", nil, "SIM_MAX_DELIVERY_ATTEMPTS"},
 		{"boolean", "SIM_AUTO_AGENT", "maybe", nil, "SIM_AUTO_AGENT"},
 		{"log level", "SIM_LOG_LEVEL", "loud", nil, "log level"},
+		{"API version", "SIM_API_VERSION", "v2", nil, "v2"},
+		{"API version flag", "", "", []string{"-api-version", "v0"}, "v0"},
 		{"unknown flag", "", "", []string{"-no-such-flag"}, "no-such-flag"},
 		{"unusable address", "", "", []string{"-addr", "256.0.0.1:0"}, "listen"},
 	}

@@ -194,7 +194,7 @@ func startSim(t *testing.T) *sim {
 	p := startProcess(t, "engagement-sim", binaries.sim, []string{
 		"-addr", addr(port), "-auto-agent=false", "-client-id", axpClientID, "-client-secret", axpClientSecret,
 		"-redelivery-delay", "200ms", "-max-delivery-attempts", "30",
-	}, nil)
+	}, simGenerationEnv(t))
 	s := &sim{process: p, URL: "http://" + addr(port)}
 	eventually(t, "the simulator to answer", func() (bool, string) {
 		code, body := do(t, "GET", s.URL+"/sim/health", nil, "")
@@ -438,11 +438,11 @@ customer_channel:
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p.process = startProcess(t, "connector-proxy "+id, binaries.proxy, []string{"-config", cfgPath}, []string{
+	p.process = startProcess(t, "connector-proxy "+id, binaries.proxy, []string{"-config", cfgPath}, append([]string{
 		"CONNECTOR_PROXY_REPLICA_ID=" + id,
 		"CONNECTOR_PROXY_CONNECTOR_API_LEASE_TTL=2s",
 		"CONNECTOR_PROXY_LOG_LEVEL=info",
-	})
+	}, proxyGenerationEnv(t)...))
 	p.waitReady(t)
 	return p
 }
