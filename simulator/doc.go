@@ -14,7 +14,7 @@
 //	/api/digital/channel/v1beta/accounts/{accountId}/engagements/{id}/messages
 //	/api/digital/webhook/v1beta/accounts/{accountId}/subscriptions[/{id}]
 //	/sim/accounts/{accountId}/engagements[/{id}:agentJoin|:agentMessage|:agentLeave|:engagementError]
-//	/sim/faults, /sim/health
+//	/sim/faults, /sim/health, /sim/auto-agent
 //
 // Where the reference is silent the simulator decides as follows:
 //
@@ -69,7 +69,11 @@
 // :agentLeave fires PARTICIPANT_DISCONNECTED for each contact-center
 // participant and TERMINATES the dialog; :engagementError fires
 // ENGAGEMENT_ERROR and leaves the dialog as it is. They answer 409 when the
-// dialog is TERMINATED or no agent has joined. Faults (/sim/faults) delay or
+// dialog is TERMINATED or no agent has joined. GET /sim/auto-agent answers
+// {"enabled", "name", "delayMs"}; PUT {"enabled": bool} switches the
+// auto-agent at run time (Config.AutoAgent is only its initial state): off,
+// it also drops the actions it had scheduled and not yet taken; on, it acts
+// on dialogs created and messages sent from then on. Faults (/sim/faults) delay or
 // fail API calls, the token endpoint included (narrow them with pathContains),
 // never /sim calls.
 package simulator

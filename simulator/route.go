@@ -24,6 +24,7 @@ const (
 	routeSimEngagementVerb
 	routeSimFaults
 	routeSimHealth
+	routeSimAutoAgent
 )
 
 // channelBase prefixes the channel API's paths, and the urls the simulator
@@ -43,7 +44,7 @@ type route struct {
 // sim reports whether the route belongs to the /sim agent API (no auth, no faults).
 func (r route) sim() bool {
 	return r.kind == routeSimEngagements || r.kind == routeSimEngagementVerb ||
-		r.kind == routeSimFaults || r.kind == routeSimHealth
+		r.kind == routeSimFaults || r.kind == routeSimHealth || r.kind == routeSimAutoAgent
 }
 
 // parseRoute maps an (already percent-decoded) path onto a route. One trailing
@@ -83,6 +84,8 @@ func parseRoute(path string) route {
 		return route{kind: routeSimFaults}
 	case len(seg) == 2 && seg[0] == "sim" && seg[1] == "health":
 		return route{kind: routeSimHealth}
+	case len(seg) == 2 && seg[0] == "sim" && seg[1] == "auto-agent":
+		return route{kind: routeSimAutoAgent}
 	case len(seg) >= 4 && seg[0] == "sim" && seg[1] == "accounts" && seg[3] == "engagements":
 		switch len(seg) {
 		case 4:
