@@ -72,6 +72,14 @@ func routeName(p []byte) string {
 		return "socketio"
 	case has("/webhooks/axp/"):
 		return "axp_webhook"
+	case has("/demo/hooks/"):
+		return "demo_hooks"
+	case has("/demo/agent/"):
+		return "demo_agent"
+	case string(p) == "/demo/notifications":
+		return "demo_notifications"
+	case has("/demo/"), string(p) == "/demo":
+		return "demo"
 	}
 	return "other"
 }

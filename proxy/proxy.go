@@ -22,6 +22,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/config"
+	"github.com/connector-proxy/connector-proxy/console"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/relay"
 	"github.com/connector-proxy/connector-proxy/simulator"
@@ -54,6 +55,8 @@ type Proxy struct {
 	lp       *connectorapi.Face
 	cc       *customerchannel.Face
 	receiver *engagement.Receiver
+	tokens   *auth.Service
+	console  *console.Console // when demo.console is on
 
 	public, admin     *fasthttp.Server
 	publicLn, adminLn net.Listener
@@ -194,6 +197,7 @@ func (p *Proxy) provisionFaces() error {
 	if err != nil {
 		return fmt.Errorf("proxy: connector API auth: %w", err)
 	}
+	p.tokens = tokens
 	p.lp, err = connectorapi.New(connectorapi.Config{
 		ChannelProviderID: cfg.AXP.ChannelProviderID,
 		PublicHost:        p.domainHost(),
@@ -318,6 +322,9 @@ func (p *Proxy) listen() error {
 		Logger:             slogPrinter{p.log},
 	}
 	p.callbackURL = p.publicURL() + p.receiver.Path()
+	if err := p.provisionConsole(); err != nil {
+		return err
+	}
 	p.admin = &fasthttp.Server{
 		Handler:         p.adminHandler(),
 		Name:            "connector-proxy-admin",
@@ -340,6 +347,8 @@ func (p *Proxy) route(ctx *fasthttp.RequestCtx) {
 		p.lp.Handler(ctx)
 	case hasPrefix(path, "/api/customer/"), hasPrefix(path, "/socket.io/"):
 		p.cc.Handler(ctx)
+	case p.console != nil && (hasPrefix(path, console.Prefix) || string(path) == "/demo"):
+		p.console.Handler(ctx)
 	default:
 		ctx.Error(`{"error":"not found"}`, fasthttp.StatusNotFound)
 		ctx.SetContentType("application/json")
