@@ -86,8 +86,11 @@ func (c *Console) serveHook(ctx *fasthttp.RequestCtx, key string) {
 	}
 	c.hub.publish(func(seq uint64) []byte {
 		n.Seq = seq
-		data, _ := json.Marshal(n) // of a struct of strings and raw JSON: cannot fail
-		return sseFrame(seq, "notification", data)
+		var data bytes.Buffer
+		enc := json.NewEncoder(&data)
+		enc.SetEscapeHTML(false) // the body as the proxy sent it, not with <>& escaped
+		_ = enc.Encode(n)        // of a struct of strings and raw JSON: cannot fail
+		return sseFrame(seq, "notification", bytes.TrimSuffix(data.Bytes(), []byte("\n")))
 	})
 	c.m.hooks.WithLabelValues("verified").Inc()
 	ctx.SetStatusCode(fasthttp.StatusOK)
