@@ -230,7 +230,7 @@ test("errors from the proxy read as sentences, not JSON", async () => {
 test("a second chat, left open for the screenshots", async () => {
   await page.click("#cc-new");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "cc-name", "focus did not return to the form");
-  const second = `Ada Again${RUN}`;
+  const second = "Ada Lovelace"; // the first chat was Ada Test…: names stay unique on the desk
   await type("#cc-name", second);
   await page.click("#cc-init button[type=submit]");
   await see("second chat joined", "#cc-conn.ok", "Connected");
@@ -261,6 +261,10 @@ test("screenshots of the three panes at desktop and phone width; no sideways scr
       await el.screenshot({ path: join(SHOTS, `${label}-${pane}.png`) });
     }
   }
+  // The README's picture (docs/demo-console.png is this, palette-reduced).
+  await page.setViewport({ width: 1200, height: 760 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(SHOTS, "overview.png") });
 });
 
 test("no page error and no console error along the way", () => {
