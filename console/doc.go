@@ -15,7 +15,18 @@
 //     makes (AppJWT, ConsumerJWS, CONVERSATION, SEND, CLOSE), each request
 //     and answer shown, and the notifications that come back.
 //   - Agent desk: the simulator's agent API (list the open engagements of
-//     both faces, join, reply or whisper, leave) and the auto-agent switch.
+//     both faces, join, reply or whisper, leave, and "no agent available",
+//     which fires AXP's ENGAGEMENT_ERROR) and the auto-agent switch. The
+//     list is polled every 2 s; an engagement is shown as the Customer
+//     Channel's when its dialog has the "channel" engagement parameter
+//     that face always sets, else as the Connector API's.
+//
+// The page is usable at a phone's width (one column from 375 px) and a
+// desktop's (three panes from 1100 px), with the keyboard alone (a skip
+// link, native controls, a switch with role="switch") and with a screen
+// reader (labels on every control, role="log" live regions for what
+// arrives). The proxy's error bodies, each face's own, are turned into
+// sentences. test/browser/console.test.mjs checks all of it in Chromium.
 //
 // The page is plain HTML, CSS and JavaScript modules embedded in the binary
 // (static/), with no build step and nothing loaded from elsewhere; the

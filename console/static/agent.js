@@ -42,7 +42,8 @@ export function initAgent(config) {
     const res = await call("POST", `${base}/${encodeURIComponent(card.dataset.engagement)}:${verb}`, { json: body });
     button.disabled = false;
     if (!res.ok) {
-      showError(error, `${verb === "agentJoin" ? "Join" : verb === "agentLeave" ? "Leave" : "Reply"} failed: ${describe(res)}`);
+      const what = { agentJoin: "Join", agentLeave: "Leave", agentMessage: "Reply", engagementError: "No agent available" }[verb];
+      showError(error, `${what} failed: ${describe(res)}`);
       return false;
     }
     showError(error, "");
@@ -59,6 +60,7 @@ export function initAgent(config) {
     parts.state = el("p", { class: "facts" });
     parts.join = el("button", { type: "button", class: "primary" }, "Join");
     parts.leave = el("button", { type: "button" }, "Leave");
+    parts.noAgent = el("button", { type: "button", title: "Fires AXP's ENGAGEMENT_ERROR: the customer is told no agent is available" }, "No agent available");
     parts.input = el("input", { id: inputID, autocomplete: "off", maxlength: "4096", placeholder: "Your answer" });
     parts.whisper = el("input", { type: "checkbox" });
     parts.send = el("button", { type: "submit", class: "primary" }, "Send");
@@ -70,11 +72,14 @@ export function initAgent(config) {
     parts.li = el("li", { class: "card", "data-engagement": id },
       el("article", { "aria-labelledby": headingID },
         parts.title, parts.facts, parts.state,
-        el("div", { class: "row" }, parts.join, parts.leave),
+        el("div", { class: "row" }, parts.join, parts.leave, parts.noAgent),
         parts.form));
     parts.join.addEventListener("click", () =>
       act(parts.join, "agentJoin", { displayName: name.value.trim() || "Agent", dialogId: parts.dialogId }));
     parts.leave.addEventListener("click", () => act(parts.leave, "agentLeave", { dialogId: parts.dialogId }));
+    parts.noAgent.addEventListener("click", () => act(parts.noAgent, "engagementError", {
+      type: "ENGAGEMENT_CREATION_FAILED", title: "No agent available", detail: "every agent is busy", dialogId: parts.dialogId,
+    }));
     parts.form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const text = parts.input.value.trim();

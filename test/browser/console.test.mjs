@@ -227,17 +227,56 @@ test("errors from the proxy read as sentences, not JSON", async () => {
   await type("#lp-client-secret", await page.evaluate(async () => (await (await fetch("config.json")).json()).clientSecret));
 });
 
-test("a second chat, left open for the screenshots", async () => {
+// startChat starts a new customer conversation from the ended one.
+async function startChat(name) {
   await page.click("#cc-new");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "cc-name", "focus did not return to the form");
-  const second = "Ada Lovelace"; // the first chat was Ada Test…: names stay unique on the desk
-  await type("#cc-name", second);
+  await type("#cc-name", name);
   await page.click("#cc-init button[type=submit]");
-  await see("second chat joined", "#cc-conn.ok", "Connected");
+  await see(`${name}'s chat joined`, "#cc-conn.ok", "Connected");
+  await see(`${name}'s engagement on the desk`, card(name));
+}
+
+test("customer channel: an agent leaving, and no agent available, read as sentences", async () => {
+  const leaving = `Ada Left${RUN}`;
+  await startChat(leaving);
+  await page.click(`${card(leaving)} button.primary`);
+  await see("agent joined", "#cc-log li.activity", "Alex Smith joined the conversation");
+  await page.waitForFunction((sel) => !document.querySelector(sel).disabled, {}, `${card(leaving)} .row button:nth-child(2)`);
+  await page.click(`${card(leaving)} .row button:nth-child(2)`); // Leave
+  await see("agent left, in the customer pane", "#cc-log li.activity", "Alex Smith left the conversation");
+  await see("the dialog ended with the last agent", "#cc-log li.activity.end", "The contact center ended the conversation");
+
+  const unlucky = `Ada NoAgent${RUN}`;
+  await startChat(unlucky);
+  await page.click(`${card(unlucky)} .row button:nth-child(3)`); // No agent available
+  await see("no agent available", "#cc-log li.activity.warn", "No agent is available right now (every agent is busy)");
+  await see("and the end", "#cc-log li.activity.end", "ended the conversation");
+});
+
+test("screen readers: every control has a name, every pane a heading, arriving messages a live region", async () => {
+  const unnamed = await page.evaluate(() => {
+    const name = (n) => (n.getAttribute("aria-label") || n.labels?.[0]?.textContent || n.textContent || n.title || "").trim();
+    return [...document.querySelectorAll("input, button, a[href], select, textarea")]
+      .filter((n) => !n.closest("[hidden]") && n.type !== "hidden" && !name(n))
+      .map((n) => n.outerHTML.slice(0, 80));
+  });
+  assert.deepEqual(unnamed, []);
+  for (const pane of ["customer", "connector", "agent"]) {
+    const labelled = await page.$eval(`#${pane}`, (n) => document.getElementById(n.getAttribute("aria-labelledby"))?.tagName);
+    assert.equal(labelled, "H2", `pane ${pane} is not labelled by its heading`);
+  }
+  for (const sel of ["#cc-log", "#lp-notes"]) {
+    assert.equal(await page.$eval(sel, (n) => n.getAttribute("role")), "log", `${sel} is not a log`);
+  }
+});
+
+test("a second chat, left open for the screenshots", async () => {
+  const second = "Ada Lovelace"; // the others were Ada Test…, Ada Left…: names stay unique on the desk
+  await startChat(second);
   await page.type("#cc-text", "Is my order on its way?");
   await page.keyboard.press("Enter");
   await see("second chat's message", "#cc-log li.msg.me", "order");
-  await see("second engagement on the desk", card(second));
   await page.click(`${card(second)} button.primary`);
   await see("agent joined the second chat", "#cc-log li.activity", "joined the conversation");
   await page.type(`${card(second)} form input:not([type])`, "It left the warehouse this morning.");
