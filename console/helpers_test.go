@@ -234,4 +234,3 @@ func (c *Console) subscribers() int {
 	defer c.hub.mu.Unlock()
 	return len(c.hub.subs)
 }
-
