@@ -52,9 +52,11 @@
 //
 // # Notification sink
 //
-// In demo mode the proxy points the webhooks of every demo app that has
-// none configured (the built-in demo-app) at
-// {public URL}/demo/hooks/{key}. The sink checks x-liveperson-signature
+// In demo mode the proxy points the webhooks of every app that has none
+// configured (the built-in demo-app) at its own public listener over the
+// loopback, http://127.0.0.1:{port}/demo/hooks/{key} (the plain listener
+// beside TLS when there is one; with TLS alone the proxy's certificate must
+// be trusted, and the start-up log says so). The sink checks x-liveperson-signature
 // with the secret of the app named by x-liveperson-client-id and
 // x-liveperson-account-id (401 when it does not match or the app is
 // unknown), that the body is JSON (400) and at most MaxHookBody bytes (413),

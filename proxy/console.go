@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -37,7 +38,7 @@ func (p *Proxy) provisionConsole() error {
 		}
 	}
 	if page.Demo {
-		base := p.publicURL()
+		base := p.sinkBase()
 		for _, a := range p.cfg.ConnectorAPI.Apps {
 			if len(a.Webhooks) > 0 {
 				continue // the operator chose where they go
@@ -47,8 +48,12 @@ func (p *Proxy) provisionConsole() error {
 				hooks[key] = base + console.HookPath(key)
 			}
 			if err := p.tokens.SetWebhooks(a.ClientID, hooks); err != nil {
-				return fmt.Errorf("proxy: console webhooks of app %s: %w", a.ClientID, err)
+				// A demo without its notifications is still a demo.
+				p.log.Warn("the demo app's notifications cannot go to the console", "app", a.ClientID, "err", err)
 			}
+		}
+		if strings.HasPrefix(base, "https:") {
+			p.log.Warn("with TLS and no tls.plain_listen, the demo app's notifications reach the console over https: the proxy's own certificate must be trusted by this machine", "sink", base+console.Prefix+"hooks/")
 		}
 	}
 	// Whether any app (the demo's, or one an operator pointed here) sends
@@ -77,6 +82,24 @@ func (p *Proxy) provisionConsole() error {
 	p.console = c
 	p.closers = append(p.closers, c.Close)
 	return nil
+}
+
+// sinkBase is how this process reaches its own public listener: the sink
+// is in the same process, so the notifications the demo app is sent go
+// over the loopback (the plain listener beside TLS when there is one),
+// whatever public_url says the world uses.
+func (p *Proxy) sinkBase() string {
+	addr, scheme := p.PublicAddr(), "http"
+	if p.cfg.TLS.Enabled() {
+		if scheme = "https"; p.plainLn != nil {
+			addr, scheme = p.PlainAddr(), "http"
+		}
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // ConsoleURL is where the demo console is served, "" when it is off.

@@ -257,3 +257,18 @@ func TestDemoRouteNames(t *testing.T) {
 		}
 	}
 }
+
+// The sink is in the process itself: notifications go over the loopback
+// whatever public_url the world uses (a plain-http public_url to another
+// host would not even be allowed as a webhook).
+func TestDemoConsoleSinkStaysOnTheLoopback(t *testing.T) {
+	p, _ := startDemo(t, "CONNECTOR_PROXY_PUBLIC_URL=http://proxy.example.com:8080")
+	app, _ := p.tokens.App(config.DemoAccount, config.DemoAppClientID)
+	want := "http://" + p.PublicAddr() + "/demo/hooks/" + auth.WebhookContentEvent
+	if got := app.Webhook(auth.WebhookContentEvent); got != want {
+		t.Fatalf("webhook %q, want %q", got, want)
+	}
+	if got := p.ConsoleURL(); got != "http://proxy.example.com:8080/demo/" {
+		t.Fatalf("ConsoleURL %q: the banner names the public URL", got)
+	}
+}
