@@ -41,3 +41,37 @@ func TestWebhookEndpointSchemes(t *testing.T) {
 		})
 	}
 }
+
+func TestSetWebhooksReplacesAnAppsEndpoints(t *testing.T) {
+	s, err := New(Options{Apps: []App{{ClientID: "demo", ClientSecret: "s", AccountID: "ACC"}}, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		clientID string
+		hooks    map[string]string
+		ok       bool
+	}{
+		{"loopback endpoints", "demo", map[string]string{WebhookContentEvent: "http://127.0.0.1:8080/demo/hooks/c"}, true},
+		{"an unknown app", "other", map[string]string{WebhookContentEvent: "https://x.example/h"}, false},
+		{"an unknown key", "demo", map[string]string{"ms.Nope": "https://x.example/h"}, false},
+		{"plain http to a remote host", "demo", map[string]string{WebhookContentEvent: "http://x.example/h"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := s.App("ACC", "demo")
+			want := before.Webhook(WebhookContentEvent)
+			err := s.SetWebhooks(tt.clientID, tt.hooks)
+			if (err == nil) != tt.ok {
+				t.Fatalf("SetWebhooks = %v, want ok=%v", err, tt.ok)
+			}
+			if tt.ok {
+				want = tt.hooks[WebhookContentEvent]
+			}
+			if a, _ := s.App("ACC", "demo"); a.Webhook(WebhookContentEvent) != want || a.Retention != DefaultRetention {
+				t.Fatalf("after SetWebhooks: %+v, want ContentEvent %q", a, want)
+			}
+		})
+	}
+}

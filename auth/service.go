@@ -163,6 +163,25 @@ func (s *Service) App(account, clientID string) (*App, bool) {
 	return a, true
 }
 
+// SetWebhooks replaces an app's webhook endpoints, checked as the
+// configuration's are. It is for provisioning, before the Service is in use
+// (demo mode points the demo app at the console's sink once the public
+// listener's address is known): readers of the app take no lock.
+func (s *Service) SetWebhooks(clientID string, hooks map[string]string) error {
+	a, ok := s.apps[clientID]
+	if !ok {
+		return fmt.Errorf("auth: no app %q", clientID)
+	}
+	next := *a
+	next.Webhooks = hooks
+	checked, err := next.withDefaults()
+	if err != nil {
+		return err
+	}
+	*a = checked
+	return nil
+}
+
 // Apps returns the configured apps (with defaults filled).
 func (s *Service) Apps() []*App {
 	out := make([]*App, 0, len(s.apps))

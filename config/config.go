@@ -123,7 +123,13 @@ type Demo struct {
 	// ManualAgent turns the simulator's auto-agent off: the agent then joins
 	// and answers only through the simulator's agent API.
 	ManualAgent bool `yaml:"manual_agent"`
+	// Console serves the demo console (package console) at /demo/ on the
+	// public listener. Default: on in demo mode, off otherwise.
+	Console *bool `yaml:"console"`
 }
+
+// ConsoleEnabled reports whether /demo/ is served.
+func (c *Config) ConsoleEnabled() bool { return c.Demo.Console != nil && *c.Demo.Console }
 
 // ConnectorAPI configures the Messaging Connector API face.
 type ConnectorAPI struct {
@@ -255,6 +261,10 @@ func (c *Config) defaults() {
 	defDur(&c.AXP.Timeout, 10*time.Second)
 	def(&c.AXP.APIVersion, engagement.APIV1Beta)
 	def(&c.Demo.SimListen, defaultSimListen)
+	if c.Demo.Console == nil {
+		on := c.DemoMode()
+		c.Demo.Console = &on
+	}
 	def(&c.ConnectorAPI.Issuer, "connector-proxy")
 	defDur(&c.CustomerChannel.PingInterval, 25*time.Second)
 	defDur(&c.CustomerChannel.PingTimeout, 20*time.Second)

@@ -57,6 +57,14 @@ func walkEnv(v reflect.Value, envName, field string, env map[string]string) erro
 
 func setScalar(fv reflect.Value, raw string) error {
 	switch {
+	case fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() != reflect.Struct:
+		// An optional scalar (nil: "not set", so the default can depend on
+		// other fields).
+		v := reflect.New(fv.Type().Elem())
+		if err := setScalar(v.Elem(), raw); err != nil {
+			return err
+		}
+		fv.Set(v)
 	case fv.Type() == reflect.TypeFor[time.Duration]():
 		d, err := time.ParseDuration(raw)
 		if err != nil {

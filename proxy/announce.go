@@ -33,7 +33,13 @@ func Announce(w io.Writer, cfg *config.Config, p *Proxy) {
 	}
 	if !cfg.DemoMode() {
 		fmt.Fprintf(w, "AXP: %s (API %s), account %s, channel provider %s\n", cfg.AXP.BaseURL, cfg.AXP.APIVersion, cfg.AXP.AccountID, cfg.AXP.ChannelProviderID)
+		if u := p.ConsoleURL(); u != "" {
+			fmt.Fprintf(w, "demo console (demo.console is on): %s\n", u)
+		}
 		return
+	}
+	if u := p.ConsoleURL(); u != "" {
+		fmt.Fprintf(w, "\nOPEN THE DEMO CONSOLE: %s\n(a customer's chat, a LivePerson connector and an agent desk on one page)\n", u)
 	}
 	app := cfg.ConnectorAPI.Apps[0]
 	fmt.Fprintf(w, `

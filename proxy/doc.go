@@ -4,7 +4,9 @@
 //   - New provisions: opens the store, starts the embedded simulator in demo
 //     mode, builds the AXP client, both faces, the relay and the webhook
 //     receiver, and binds both listeners (so that a bad address fails at
-//     start, not later).
+//     start, not later). Once the public listener is bound it builds the
+//     demo console (package console) when demo.console is on, and in demo
+//     mode points the demo app's webhooks at the console's sink.
 //   - Run serves until its context ends, keeps the AXP subscription in
 //     place, runs the faces' background work, then shuts down gracefully:
 //     listeners stop accepting, in-flight requests drain within the

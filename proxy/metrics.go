@@ -76,6 +76,14 @@ func routeName(p []byte) string {
 		return "legacyv1"
 	case has("/auth/realms/"):
 		return "legacyv1_token"
+	case has("/demo/hooks/"):
+		return "demo_hooks"
+	case has("/demo/agent/"):
+		return "demo_agent"
+	case string(p) == "/demo/notifications":
+		return "demo_notifications"
+	case has("/demo/"), string(p) == "/demo":
+		return "demo"
 	}
 	return "other"
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/legacyv1"
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/config"
+	"github.com/connector-proxy/connector-proxy/console"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/simulator"
@@ -57,6 +58,8 @@ type Proxy struct {
 	pipe     *pipeline.Pipeline
 	legacy   *legacyv1.Face // nil unless legacy_v1 is configured
 	receiver *engagement.Receiver
+	tokens   *auth.Service
+	console  *console.Console // when demo.console is on
 
 	public, admin     *fasthttp.Server
 	publicLn, adminLn net.Listener
@@ -221,6 +224,7 @@ func (p *Proxy) provisionFaces() error {
 	// timeout: long enough for a slow AXP to apply it, within the request.
 	settle := 2 * cfg.AXP.Timeout
 	changed := func(conv string) { p.pipe.Poke(conv) }
+	p.tokens = tokens
 	p.lp, err = connectorapi.New(connectorapi.Config{
 		ChannelProviderID: cfg.AXP.ChannelProviderID,
 		PublicHost:        p.domainHost(),
@@ -362,6 +366,9 @@ func (p *Proxy) listen() error {
 		Logger:             slogPrinter{p.log},
 	}
 	p.callbackURL = p.publicURL() + p.receiver.Path()
+	if err := p.provisionConsole(); err != nil {
+		return err
+	}
 	p.admin = &fasthttp.Server{
 		Handler:         p.adminHandler(),
 		Name:            "connector-proxy-admin",
@@ -386,6 +393,8 @@ func (p *Proxy) route(ctx *fasthttp.RequestCtx) {
 		p.cc.Handler(ctx)
 	case p.legacy != nil && legacyPath(path):
 		p.legacy.Handler(ctx)
+	case p.console != nil && (hasPrefix(path, console.Prefix) || string(path) == "/demo"):
+		p.console.Handler(ctx)
 	default:
 		ctx.Error(`{"error":"not found"}`, fasthttp.StatusNotFound)
 		ctx.SetContentType("application/json")

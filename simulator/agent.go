@@ -58,6 +58,8 @@ func (s *Simulator) serveSim(ctx *fasthttp.RequestCtx, r route) {
 	case routeSimFaults:
 		m = methods{get: func() *Problem { return s.listFaults(ctx) }, post: func() *Problem { return s.addFault(ctx) },
 			delete: func() *Problem { return s.clearFaults(ctx) }}
+	case routeSimAutoAgent:
+		m = methods{get: func() *Problem { return s.getAutoAgent(ctx) }, put: func() *Problem { return s.putAutoAgent(ctx) }}
 	case routeSimEngagements:
 		m.get = func() *Problem { return s.simListEngagements(ctx, r.account) }
 	case routeSimEngagementVerb:

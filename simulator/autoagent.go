@@ -1,7 +1,10 @@
 package simulator
 
 import (
+	"net/http"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // autoTask is a scheduled auto-agent action. The delay is the same for every
@@ -41,7 +44,11 @@ func (s *Simulator) runAuto() {
 				return
 			}
 		}
-		task.run()
+		// Switched off while the action waited: off means no more
+		// automatic actions, not only no new ones.
+		if s.autoAgent.Load() {
+			task.run()
+		}
 	}
 }
 
@@ -77,4 +84,50 @@ func truncateRunes(s string, n int) string {
 		return s
 	}
 	return string(r[:n])
+}
+
+// AutoAgentState is the body of GET and PUT /sim/auto-agent.
+type AutoAgentState struct {
+	// Enabled is whether the auto-agent joins new dialogs and answers
+	// customer messages; PUT requires it.
+	Enabled *bool `json:"enabled"`
+	// Name and DelayMs are the configured agent name and delay (read only).
+	Name    string `json:"name,omitempty"`
+	DelayMs int64  `json:"delayMs,omitempty"`
+}
+
+// AutoAgent reports whether the auto-agent is on.
+func (s *Simulator) AutoAgent() bool { return s.autoAgent.Load() }
+
+// SetAutoAgent switches the auto-agent on or off at run time. Off also
+// cancels what it had scheduled and not yet done; on acts on dialogs
+// created and messages sent from then on.
+func (s *Simulator) SetAutoAgent(on bool) {
+	if s.autoAgent.Swap(on) != on {
+		s.log.Info("auto-agent switched", "enabled", on)
+	}
+}
+
+func (s *Simulator) autoAgentState() AutoAgentState {
+	on := s.autoAgent.Load()
+	return AutoAgentState{Enabled: &on, Name: s.cfg.AutoAgentName, DelayMs: s.cfg.AutoAgentDelay.Milliseconds()}
+}
+
+func (s *Simulator) getAutoAgent(ctx *fasthttp.RequestCtx) *Problem {
+	writeJSON(ctx, http.StatusOK, s.autoAgentState())
+	return nil
+}
+
+func (s *Simulator) putAutoAgent(ctx *fasthttp.RequestCtx) *Problem {
+	var req AutoAgentState
+	if p := decodeBody(ctx, &req); p != nil {
+		return p
+	}
+	var c checker
+	if !c.notNull("enabled", req.Enabled != nil) {
+		return c.problem()
+	}
+	s.SetAutoAgent(*req.Enabled)
+	writeJSON(ctx, http.StatusOK, s.autoAgentState())
+	return nil
 }

@@ -16,7 +16,7 @@
 //	/api/digital/channel/{gen}/accounts/{accountId}/engagements/{id}/messages
 //	/api/digital/webhook/{gen}/accounts/{accountId}/subscriptions[/{id}]
 //	/sim/accounts/{accountId}/engagements[/{id}:agentJoin|:agentMessage|:agentLeave|:engagementError|:endDialog]
-//	/sim/faults, /sim/health, /sim/stats
+//	/sim/faults, /sim/health, /sim/stats, /sim/auto-agent
 //
 // The generations differ only where the reference says they do (§0.2, §1):
 // GA paths, the GA token endpoint, and an appkey header that every GA call
@@ -86,7 +86,11 @@
 // ENGAGEMENT_ERROR and leaves the dialog as it is; :endDialog TERMINATES
 // the dialog and sends no event at all, as AXP does when it ends a dialog on
 // its own (its client learns it from its next call). They answer 409 when
-// the dialog is TERMINATED or no agent has joined.
+// the dialog is TERMINATED or no agent has joined. GET /sim/auto-agent
+// answers {"enabled", "name", "delayMs"}; PUT {"enabled": bool} switches the
+// auto-agent at run time (Config.AutoAgent is only its initial state): off,
+// it also drops the actions it had scheduled and not yet taken; on, it acts
+// on dialogs created and messages sent from then on.
 //
 // Faults (/sim/faults) are what AXP is seen to do, injected on demand:
 // API calls failed (status), slowed before they are applied (latencyMs: the

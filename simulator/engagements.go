@@ -169,7 +169,7 @@ func (s *Simulator) createEngagement(ctx *fasthttp.RequestCtx, account string) *
 	out := e.snapshot(d.d.DialogID)
 	s.mu.Unlock()
 
-	if s.cfg.AutoAgent {
+	if s.autoAgent.Load() {
 		s.scheduleJoin(account, e.id, d.d.DialogID)
 	}
 	out.CorrelationID = corr

@@ -139,7 +139,7 @@ func (s *Simulator) sendMessage(ctx *fasthttp.RequestCtx, account, id string) *P
 	s.appendMessageLocked(e, d, &m)
 	s.mu.Unlock()
 
-	if s.cfg.AutoAgent {
+	if s.autoAgent.Load() {
 		s.scheduleReply(account, e.id, d.d.DialogID, m.Text())
 	}
 	writeJSON(ctx, http.StatusAccepted, m)

@@ -25,6 +25,7 @@ const (
 	routeSimFaults
 	routeSimHealth
 	routeSimStats
+	routeSimAutoAgent
 )
 
 // channelBase prefixes the v1beta channel API's paths, and the urls the
@@ -59,7 +60,7 @@ func generation(seg string) (string, bool) {
 // sim reports whether the route belongs to the /sim agent API (no auth, no faults).
 func (r route) sim() bool {
 	return r.kind == routeSimEngagements || r.kind == routeSimEngagementVerb ||
-		r.kind == routeSimFaults || r.kind == routeSimHealth || r.kind == routeSimStats
+		r.kind == routeSimFaults || r.kind == routeSimHealth || r.kind == routeSimStats || r.kind == routeSimAutoAgent
 }
 
 // parseRoute maps an (already percent-decoded) path onto a route. One trailing
@@ -117,6 +118,8 @@ func parseRoute(path string) route {
 		return route{kind: routeSimHealth}
 	case len(seg) == 2 && seg[0] == "sim" && seg[1] == "stats":
 		return route{kind: routeSimStats}
+	case len(seg) == 2 && seg[0] == "sim" && seg[1] == "auto-agent":
+		return route{kind: routeSimAutoAgent}
 	case len(seg) >= 4 && seg[0] == "sim" && seg[1] == "accounts" && seg[3] == "engagements":
 		switch len(seg) {
 		case 4:

@@ -135,6 +135,9 @@ type Simulator struct {
 	faultID int
 
 	auto chan autoTask
+	// autoAgent starts as Config.AutoAgent; /sim/auto-agent switches it
+	// at run time.
+	autoAgent atomic.Bool
 
 	stats deliveryCounters
 
@@ -167,6 +170,7 @@ func New(cfg Config) *Simulator {
 		auto:        make(chan autoTask, cfg.MaxPendingAutoAgents),
 		done:        make(chan struct{}),
 	}
+	s.autoAgent.Store(cfg.AutoAgent)
 	s.wg.Add(1)
 	go s.runAuto()
 	return s

@@ -464,25 +464,16 @@ func (f *Face) onEnd(ctx context.Context, s socket, payload json.RawMessage) *ev
 	return nil
 }
 
-// endConversation ends a conversation the customer closes: it is
-// disconnected at AXP, then recorded closed (a PARTICIPANT_DISCONNECTED
-// from AXP applied in between closes it the same way, and the end is told
-// once), and its session ended when the customer has no other open
-// conversation.
+// endConversation ends a conversation the customer closes: it is recorded
+// closed first (so that AXP's PARTICIPANT_DISCONNECTED for the disconnect
+// finds it closed, and the end is told once, as the customer's), then
+// disconnected at AXP; the end is told and the session ended when the
+// customer has no other open conversation. When AXP does not disconnect
+// it, it opens again, so that the customer can try again.
 func (f *Face) endConversation(ctx context.Context, conv *mapping.Conversation) error {
-	req := &engagement.DisconnectEngagement{SessionID: conv.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonUserClosed}
-	_, err := f.backend.DisconnectEngagement(ctx, conv.EngagementID, req)
-	if errors.Is(err, engagement.ErrOutcomeUnknown) {
-		_, err = f.backend.DisconnectEngagement(ctx, conv.EngagementID, req) // it can be repeated
-	}
-	if err != nil && !dialogGone(err) {
-		// Not ended at AXP: the conversation stays open so the customer can
-		// try again.
-		return fmt.Errorf("disconnect %s: %w", conv.EngagementID, err)
-	}
 	var eff pipeline.Effect
 	now := f.now()
-	_, err = mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+	closed, err := mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
 		if !c.Open() {
 			return nil, mapping.ErrNoChange
 		}
@@ -491,6 +482,24 @@ func (f *Face) endConversation(ctx context.Context, conv *mapping.Conversation) 
 	})
 	if err != nil {
 		return fmt.Errorf("mark %s closed: %w", conv.ID, err)
+	}
+	if closed.CloseReason != engagement.ReasonUserClosed || !closed.ClosedAt.Equal(now) {
+		return nil // ended meanwhile by AXP, and told then
+	}
+	req := &engagement.DisconnectEngagement{SessionID: conv.SessionID, DialogID: conv.DialogID, Reason: engagement.ReasonUserClosed}
+	_, err = f.backend.DisconnectEngagement(ctx, conv.EngagementID, req)
+	if errors.Is(err, engagement.ErrOutcomeUnknown) {
+		_, err = f.backend.DisconnectEngagement(ctx, conv.EngagementID, req) // it can be repeated
+	}
+	if err != nil && !dialogGone(err) {
+		_, rerr := mapping.Update(context.WithoutCancel(ctx), f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+			if c.Open() || c.CloseReason != engagement.ReasonUserClosed || !c.ClosedAt.Equal(now) {
+				return nil, mapping.ErrNoChange // closed since by something else
+			}
+			c.State, c.CloseReason, c.ClosedAt = mapping.StateOpen, "", time.Time{}
+			return nil, nil
+		})
+		return fmt.Errorf("disconnect %s: %w", conv.EngagementID, errors.Join(err, rerr))
 	}
 	for _, fn := range eff.After {
 		fn(ctx)
