@@ -566,7 +566,22 @@ func (c *Conn) onPacket(p packet) error {
 			return errStop
 		}
 	case sioAck:
-		c.schedule(func() { c.onAck(p) }, true)
+		// Acks share the event queue's bound: a client cannot grow the
+		// queue by acking while a handler waits. An ack no EmitWithAck
+		// waits for is dropped here, before it takes a place.
+		c.mu.Lock()
+		_, pending := c.acks[p.id]
+		c.mu.Unlock()
+		if !pending {
+			c.srv.opts.Logger.Debug("socketio: ack for no pending id", "sid", c.sid, "id", p.id)
+			return nil
+		}
+		if !c.schedule(func() { c.onAck(p) }, false) {
+			c.srv.opts.Metrics.event("ack", ResultDropped)
+			c.srv.opts.Logger.Warn("socketio: event queue full, disconnecting", "sid", c.sid)
+			c.terminate("event queue full")
+			return errStop
+		}
 	default:
 		return c.protocolError(fmt.Errorf("%w: packet type %d from a client", ErrMalformed, p.typ))
 	}
