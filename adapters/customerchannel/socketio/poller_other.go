@@ -10,8 +10,8 @@ type poller struct{}
 
 func newPoller() (*poller, error) { return nil, errors.New("socketio: no poller on this system") }
 
-func (p *poller) add(*wsConn) error  { return errors.New("socketio: no poller") }
-func (p *poller) remove(*wsConn)     {}
-func (p *poller) run(func(*wsConn))  {}
-func (p *poller) close()             {}
+func (p *poller) add(*wsConn) error            { return errors.New("socketio: no poller") }
+func (p *poller) remove(*wsConn)               {}
+func (p *poller) run(func(*wsConn))            {}
+func (p *poller) close()                       {}
 func (ws *wsConn) readRaw([]byte) (int, error) { return 0, errors.New("socketio: no poller") }

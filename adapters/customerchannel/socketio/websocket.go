@@ -36,10 +36,7 @@ type wsConn struct {
 
 	pending atomic.Int32 // readiness events not yet drained
 
-	// Read state, touched by one reader at a time.
-	in    []byte // the bytes of an incomplete frame, nil between frames
-	msg   []byte // the fragments of a message so far
-	msgOp byte   // the opcode of that message, 0 when none is under way
+	frameReader // touched by one reader at a time
 
 	wmu    sync.Mutex // one frame batch on the wire at a time
 	closed atomic.Bool
@@ -282,89 +279,29 @@ func (ws *wsConn) drain() {
 	}
 }
 
-// feed parses the frames in b (after any incomplete one kept from before)
-// and handles them; b is not kept. An error means the WebSocket is closed.
+// feed parses and handles the frames in b; an error means the WebSocket
+// is closed.
 func (ws *wsConn) feed(b []byte) error {
-	limit := ws.c.srv.opts.MaxPayload
-	data := b
-	if ws.in != nil {
-		ws.in = append(ws.in, b...)
-		data = ws.in
+	err := ws.frameReader.feed(b, ws.c.srv.opts.MaxPayload, ws.deliver, ws.control)
+	var we *wsError
+	if errors.As(err, &we) {
+		return ws.fail(err)
 	}
-	for len(data) > 0 {
-		h, hn, err := parseFrameHeader(data, limit)
-		if errors.Is(err, errShort) {
-			break
-		}
-		if err != nil {
-			return ws.fail(err)
-		}
-		if h.op <= opBinary && len(ws.msg)+h.length > limit {
-			return ws.fail(errTooBig)
-		}
-		if len(data) < hn+h.length {
-			break
-		}
-		payload := data[hn : hn+h.length]
-		unmask(payload, h.mask)
-		data = data[hn+h.length:]
-		if err := ws.frame(h, payload); err != nil {
-			return err
-		}
-	}
-	switch {
-	case len(data) == 0:
-		ws.in = nil
-	case ws.in == nil:
-		ws.in = append(make([]byte, 0, max(len(data), 512)), data...)
-	default:
-		// Keep the tail only; a buffer grown for a large frame goes.
-		if cap(ws.in) > 4096 && len(data) < cap(ws.in)/4 {
-			ws.in = append(make([]byte, 0, len(data)), data...)
-		} else {
-			ws.in = ws.in[:copy(ws.in, data)]
-		}
-	}
-	return nil
+	return err
 }
 
-// frame handles one complete frame; payload is unmasked and not kept.
-func (ws *wsConn) frame(h frameHeader, payload []byte) error {
-	switch h.op {
-	case opText, opBinary:
-		if ws.msgOp != 0 {
-			return ws.fail(protocolViolation("a new message inside a fragmented one"))
-		}
-		if h.fin {
-			return ws.deliver(h.op, bytes.Clone(payload))
-		}
-		ws.msgOp, ws.msg = h.op, append([]byte(nil), payload...)
-	case opContinuation:
-		if ws.msgOp == 0 {
-			return ws.fail(protocolViolation("continuation without a message"))
-		}
-		ws.msg = append(ws.msg, payload...)
-		if h.fin {
-			op, msg := ws.msgOp, ws.msg
-			ws.msgOp, ws.msg = 0, nil
-			return ws.deliver(op, msg)
-		}
+// control handles a ping, pong or close frame; payload is not kept.
+func (ws *wsConn) control(op byte, payload []byte) error {
+	switch op {
 	case opPing:
 		_ = ws.write(appendFrame(make([]byte, 0, 2+len(payload)), opPong, payload), ws.c.srv.opts.WriteTimeout)
-	case opPong:
 	case opClose:
 		code := closeNormal
-		switch {
-		case len(payload) == 1:
-			return ws.fail(protocolViolation("close frame of one byte"))
-		case len(payload) >= 2:
+		if len(payload) >= 2 {
 			code = int(payload[0])<<8 | int(payload[1])
-			if !validCloseCode(code) {
-				return ws.fail(protocolViolation("invalid close code"))
-			}
 		}
-		// The handshake is answered with the code received, then the
-		// connection closes.
+		// The close handshake is answered with the code received, then
+		// the connection closes.
 		ws.gone(code, "transport close")
 		return errStop
 	}

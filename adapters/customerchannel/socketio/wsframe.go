@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"crypto/sha1" // RFC 6455 §4.2.2 names SHA-1 for the accept key
 	"encoding/base64"
 	"encoding/binary"
@@ -176,4 +177,93 @@ func validChallengeKey(key []byte) bool {
 	var b [18]byte
 	n, err := base64.StdEncoding.Decode(b[:], key)
 	return len(key) == 24 && err == nil && n == 16
+}
+
+// frameReader assembles client messages from bytes as they arrive; between
+// frames it holds nothing.
+type frameReader struct {
+	in    []byte // the bytes of an incomplete frame, nil between frames
+	msg   []byte // the fragments of a message so far
+	msgOp byte   // the opcode of that message, 0 when none is under way
+}
+
+// feed parses the frames in b, after the incomplete one kept from before,
+// and keeps only what is left of an incomplete frame (b itself is not
+// kept, but payloads are unmasked in it). Each complete text or binary message goes to onMessage, which
+// owns it; each control frame to onControl, whose payload is not kept.
+// limit bounds a message. A framing error is a *wsError; an error of a
+// callback stops the parsing and is returned.
+func (r *frameReader) feed(b []byte, limit int, onMessage func(op byte, msg []byte) error, onControl func(op byte, payload []byte) error) error {
+	data := b
+	if r.in != nil {
+		r.in = append(r.in, b...)
+		data = r.in
+	}
+	for len(data) > 0 {
+		h, hn, err := parseFrameHeader(data, limit)
+		if errors.Is(err, errShort) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if h.op <= opBinary && len(r.msg)+h.length > limit {
+			return errTooBig
+		}
+		if len(data) < hn+h.length {
+			break
+		}
+		payload := data[hn : hn+h.length]
+		unmask(payload, h.mask)
+		data = data[hn+h.length:]
+		if err := r.frame(h, payload, onMessage, onControl); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(data) == 0:
+		r.in = nil
+	case r.in == nil:
+		r.in = append(make([]byte, 0, max(len(data), 512)), data...)
+	case cap(r.in) > 4096 && len(data) < cap(r.in)/4:
+		// A buffer grown for a large frame is let go.
+		r.in = append(make([]byte, 0, len(data)), data...)
+	default:
+		r.in = r.in[:copy(r.in, data)]
+	}
+	return nil
+}
+
+func (r *frameReader) frame(h frameHeader, payload []byte, onMessage func(byte, []byte) error, onControl func(byte, []byte) error) error {
+	switch h.op {
+	case opText, opBinary:
+		if r.msgOp != 0 {
+			return protocolViolation("a new message inside a fragmented one")
+		}
+		if h.fin {
+			return onMessage(h.op, bytes.Clone(payload))
+		}
+		r.msgOp, r.msg = h.op, append([]byte(nil), payload...)
+	case opContinuation:
+		if r.msgOp == 0 {
+			return protocolViolation("continuation without a message")
+		}
+		r.msg = append(r.msg, payload...)
+		if h.fin {
+			op, msg := r.msgOp, r.msg
+			r.msgOp, r.msg = 0, nil
+			return onMessage(op, msg)
+		}
+	case opClose:
+		if len(payload) == 1 {
+			return protocolViolation("close frame of one byte")
+		}
+		if len(payload) >= 2 && !validCloseCode(int(payload[0])<<8|int(payload[1])) {
+			return protocolViolation("invalid close code")
+		}
+		return onControl(h.op, payload)
+	default: // ping, pong
+		return onControl(h.op, payload)
+	}
+	return nil
 }
