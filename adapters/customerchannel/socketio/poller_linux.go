@@ -5,21 +5,26 @@ package socketio
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // poller tells which WebSockets have bytes to read, so that an idle one
-// needs no goroutine blocked in Read: one goroutine waits in epoll_wait for
-// all of them and starts a reader only for a connection with input.
+// needs no goroutine blocked in Read: one goroutine waits for all of them
+// and starts a reader only for a connection with input.
 //
-// Edge-triggered: an event means "new bytes since you last drained", and
-// the reader reads until the socket has no more (see wsConn.drain), so no
-// re-arming call is made per event.
+// The epoll descriptor is itself watched by Go's network poller (an epoll
+// set is readable while it has events), so the waiting goroutine is parked
+// like any reader, with no thread blocked in epoll_wait and no wake-up
+// through another thread. Edge-triggered: an event means "new bytes since
+// you last drained", and the reader reads until the socket has no more
+// (see wsConn.drain), so no re-arming call is made per event.
 type poller struct {
-	epfd int
-	wake int // an eventfd that ends run
+	file *os.File        // the epoll set; closing it ends run
+	rc   syscall.RawConn // its descriptor, guarded against its close
 
 	mu    sync.Mutex
 	conns map[uint64]*wsConn
@@ -28,27 +33,22 @@ type poller struct {
 	done chan struct{}
 }
 
-// wakeToken marks the eventfd's events; connection ids start at 1.
-const wakeToken = 0
-
 func newPoller() (*poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("socketio: epoll_create1: %w", err)
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		_ = unix.Close(epfd)
+		return nil, fmt.Errorf("socketio: epoll set: %w", err)
+	}
+	f := os.NewFile(uintptr(epfd), "socketio-epoll")
+	rc, err := f.SyscallConn()
 	if err != nil {
-		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("socketio: eventfd: %w", err)
+		_ = f.Close()
+		return nil, fmt.Errorf("socketio: epoll set: %w", err)
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN}
-	setToken(&ev, wakeToken)
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
-		_ = unix.Close(wake)
-		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("socketio: epoll_ctl: %w", err)
-	}
-	return &poller{epfd: epfd, wake: wake, conns: make(map[uint64]*wsConn), done: make(chan struct{})}, nil
+	return &poller{file: f, rc: rc, conns: make(map[uint64]*wsConn), done: make(chan struct{})}, nil
 }
 
 func setToken(ev *unix.EpollEvent, id uint64) {
@@ -57,6 +57,15 @@ func setToken(ev *unix.EpollEvent, id uint64) {
 
 func token(ev *unix.EpollEvent) uint64 {
 	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+}
+
+// ctl changes the epoll set, unless it is closed.
+func (p *poller) ctl(op, fd int, ev *unix.EpollEvent) error {
+	var err error
+	if cerr := p.rc.Control(func(epfd uintptr) { err = unix.EpollCtl(int(epfd), op, fd, ev) }); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // add watches ws's socket; events may arrive before add returns (at once
@@ -75,9 +84,7 @@ func (p *poller) add(ws *wsConn) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET}
 	setToken(&ev, id)
 	var err error
-	cerr := ws.raw.Control(func(fd uintptr) {
-		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
-	})
+	cerr := ws.raw.Control(func(fd uintptr) { err = p.ctl(unix.EPOLL_CTL_ADD, int(fd), &ev) })
 	if err = errors.Join(cerr, err); err != nil {
 		p.forget(ws)
 		return fmt.Errorf("socketio: watch a websocket: %w", err)
@@ -88,9 +95,7 @@ func (p *poller) add(ws *wsConn) error {
 // remove stops watching ws (added or not); call it before the socket is
 // closed.
 func (p *poller) remove(ws *wsConn) {
-	_ = ws.raw.Control(func(fd uintptr) {
-		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
-	})
+	_ = ws.raw.Control(func(fd uintptr) { _ = p.ctl(unix.EPOLL_CTL_DEL, int(fd), nil) })
 	p.forget(ws)
 }
 
@@ -107,22 +112,19 @@ func (p *poller) run(ready func(*wsConn)) {
 	events := make([]unix.EpollEvent, 256)
 	batch := make([]*wsConn, 0, len(events))
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		var n int
+		err := p.rc.Read(func(epfd uintptr) bool {
+			var werr error
+			n, werr = unix.EpollWait(int(epfd), events, 0)
+			return n > 0 || (werr != nil && werr != unix.EINTR)
+		})
 		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return // EBADF after close, or nothing to be done
+			return // closed
 		}
 		batch = batch[:0]
 		p.mu.Lock()
-		for i := range n {
-			id := token(&events[i])
-			if id == wakeToken {
-				p.mu.Unlock()
-				return
-			}
-			if ws := p.conns[id]; ws != nil {
+		for i := range max(n, 0) {
+			if ws := p.conns[token(&events[i])]; ws != nil {
 				batch = append(batch, ws)
 			}
 		}
@@ -134,13 +136,10 @@ func (p *poller) run(ready func(*wsConn)) {
 	}
 }
 
-// close ends run and releases the descriptors.
+// close ends run and releases the epoll set.
 func (p *poller) close() {
-	var one = [8]byte{1}
-	_, _ = unix.Write(p.wake, one[:])
+	_ = p.file.Close()
 	<-p.done
-	_ = unix.Close(p.wake)
-	_ = unix.Close(p.epfd)
 }
 
 // readRaw reads what the socket holds without waiting: n == 0 with a nil
