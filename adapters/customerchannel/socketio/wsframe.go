@@ -33,10 +33,6 @@ const (
 	closeNoStatus      = 1005 // never sent: a close frame without a code
 )
 
-// maxFrameHeader is the longest header a client sends: 2 bytes, a 64-bit
-// length and the masking key.
-const maxFrameHeader = 14
-
 // wsError is a violation of the framing rules, with the status the close
 // frame carries.
 type wsError struct {
