@@ -3,7 +3,6 @@ module github.com/connector-proxy/connector-proxy
 go 1.26.0
 
 require (
-	github.com/fasthttp/websocket v1.5.12
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
 	github.com/gorilla/websocket v1.5.3

@@ -26,6 +26,10 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// AdminListen serves /metrics, /healthz and /readyz.
 	AdminListen string `yaml:"admin_listen"`
+	// AdminPprof serves Go's profiles (net/http/pprof) under /debug/pprof/
+	// on the admin listener. Off by default: profiles show the process's
+	// internals and a CPU profile costs CPU while it runs.
+	AdminPprof bool `yaml:"admin_pprof"`
 	// PublicURL is how AXP reaches this proxy; the webhook callback URL is
 	// built from it. Empty: http:// and the public listener's address, which
 	// is right only when AXP runs on the same host (demo mode).

@@ -3,6 +3,9 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,8 +38,17 @@ type check struct {
 
 func (p *Proxy) adminHandler() fasthttp.RequestHandler {
 	metrics := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{Registry: p.reg}))
+	var profiles fasthttp.RequestHandler
+	if p.cfg.AdminPprof {
+		profiles = pprofHandler()
+	}
 	return func(ctx *fasthttp.RequestCtx) {
-		switch string(ctx.Path()) {
+		path := string(ctx.Path())
+		if profiles != nil && strings.HasPrefix(path, "/debug/pprof/") {
+			profiles(ctx)
+			return
+		}
+		switch path {
 		case "/metrics":
 			metrics(ctx)
 		case "/healthz":
@@ -48,6 +60,19 @@ func (p *Proxy) adminHandler() fasthttp.RequestHandler {
 			ctx.Error("not found", fasthttp.StatusNotFound)
 		}
 	}
+}
+
+// pprofHandler serves net/http/pprof from a mux of its own (the default
+// mux is global state): the index and named profiles under /debug/pprof/,
+// and the four handlers the index links to.
+func pprofHandler() fasthttp.RequestHandler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return fasthttpadaptor.NewFastHTTPHandler(mux)
 }
 
 // readyz passes when the store answers, an AXP token can be had and the

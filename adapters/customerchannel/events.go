@@ -249,7 +249,7 @@ func (f *Face) openConversationOf(ctx context.Context, channel, refID string) (*
 
 func (f *Face) onSend(ctx context.Context, s socket, payload json.RawMessage) (string, *eventError) {
 	var req SendRequest
-	if err := decode(payload, &req); err != nil {
+	if err := decodeSend(payload, &req); err != nil {
 		return "", err
 	}
 	conv, ferr := f.target(ctx, s, req.ConversationID, req.RefID)

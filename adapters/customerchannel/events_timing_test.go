@@ -31,6 +31,7 @@ func BenchmarkSocketMessagesToAXP(b *testing.B) {
 			}
 			var next atomic.Int64
 			var failed atomic.Int64
+			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
 			var wg sync.WaitGroup

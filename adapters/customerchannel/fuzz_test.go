@@ -3,6 +3,7 @@ package customerchannel
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -112,6 +113,32 @@ func FuzzDecodeBusMessage(f *testing.F) {
 		}
 		if m.Origin == "" || (m.Kind != BusDeliver && m.Kind != BusConnector) {
 			t.Fatalf("accepted %+v", m)
+		}
+	})
+}
+
+// FuzzDecodeSend: the hand-written sendMessage decoder gives exactly what
+// json.Unmarshal gives, the same request or the same error, on any input.
+func FuzzDecodeSend(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"ChatMessage","conversationId":"c-1","text":"hi\nthere","from":{"id":"p","name":"Ada"}}`,
+		`{"type":"ActivityMessage","activityType":"typing","conversationId":"c-1"}`,
+		`{"TEXT":"a","text":null,"from":{"id":"a"},"from":{"name":"b"},"from":null,"extra":[1,{"x":2}]}`,
+		`{"te\u0078t":"escaped key","conver\u017Fationid":"long s"}`, `{"text":5}`, `{"from":"x"}`,
+		"{\"text\":\"\xff\"}", `{"text":"a"} x`, `{"text":"a",}`, `{}`, `[]`, `null`, ` {"text":"a"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got SendRequest
+		gerr := decodeSend(b, &got)
+		var want SendRequest
+		werr := decode(b, &want)
+		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
+			t.Fatalf("%q: decodeSend error %v, decode error %v", b, gerr, werr)
+		}
+		if gerr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: decodeSend %+v (from %+v), decode %+v (from %+v)", b, got, got.From, want, want.From)
 		}
 	})
 }

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/fasthttp/websocket"
 )
 
 const (
@@ -56,9 +54,11 @@ type Conn struct {
 	upgrading   bool          // a WebSocket probe succeeded, "5" not yet received
 	notify      chan struct{} // wakes the pending GET
 	// websocket
-	ws      *wsConn
-	probe   *wsConn // the WebSocket being upgraded to
-	writing bool    // the writer goroutine runs
+	ws         *wsConn
+	probe      *wsConn     // the WebSocket being upgraded to
+	probeStep  int         // 0: "2probe" awaited, 1: "5" awaited
+	probeTimer *time.Timer // UpgradeTimeout of the probe
+	writing    bool        // the writer goroutine runs
 
 	closedCh chan struct{} // closed with the session
 
@@ -238,16 +238,18 @@ func (c *Conn) kickLocked() {
 	if !c.writing && c.ws != nil && !c.closed {
 		c.writing = true
 		c.srv.goStart()
-		c.ws.uses.Add(1)
 		go c.writeLoop(c.ws)
 	}
 }
 
+// maxWriteBatch bounds the frames joined into one write.
+const maxWriteBatch = 64 << 10
+
 // writeLoop writes the queue to the WebSocket until it is empty, then ends:
-// an idle connection has no writer goroutine.
+// an idle connection has no writer goroutine and no write buffer. Queued
+// packets leave as frames joined in one write.
 func (c *Conn) writeLoop(ws *wsConn) {
 	defer c.srv.goDone()
-	defer ws.uses.Done()
 	var batch [][]byte
 	for {
 		c.mu.Lock()
@@ -261,25 +263,45 @@ func (c *Conn) writeLoop(ws *wsConn) {
 			closing := c.closing
 			c.mu.Unlock()
 			if closing {
-				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-				c.terminate(c.closeReason())
+				c.terminate(c.closeReason()) // sends the close frame
 			}
 			return
 		}
 		batch, c.queue = c.queue, batch[:0]
 		c.mu.Unlock()
-		for i, p := range batch {
-			_ = ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
-			if err := ws.WriteMessage(websocket.TextMessage, p); err != nil {
-				c.mu.Lock()
-				c.writing = false
-				c.mu.Unlock()
-				c.terminate("transport error")
-				return
+		if err := c.writeFrames(ws, batch); err != nil {
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			c.terminate("transport error")
+			return
+		}
+		clear(batch)
+	}
+}
+
+// writeFrames writes pkts as text frames, in writes of at most about
+// maxWriteBatch bytes, from a pooled buffer.
+func (c *Conn) writeFrames(ws *wsConn, pkts [][]byte) error {
+	bufp := c.srv.writeBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bufp) <= maxWriteBatch*2 {
+			c.srv.writeBufs.Put(bufp)
+		}
+	}()
+	b := (*bufp)[:0]
+	for i, p := range pkts {
+		b = appendFrame(b, opText, p)
+		if len(b) >= maxWriteBatch || i == len(pkts)-1 {
+			if err := ws.write(b, c.srv.opts.WriteTimeout); err != nil {
+				*bufp = b[:0]
+				return err
 			}
-			batch[i] = nil
+			b = b[:0]
 		}
 	}
+	*bufp = b
+	return nil
 }
 
 func (c *Conn) closeReason() string {
@@ -364,32 +386,22 @@ func (c *Conn) terminate(reason string) {
 	}
 	c.heartbeat.Stop()
 	c.deadline.Stop()
-	ws, probe, transport := c.ws, c.probe, c.transport
-	for _, w := range []*wsConn{ws, probe} {
-		if w != nil {
-			w.uses.Add(1)
-		}
+	if c.probeTimer != nil {
+		c.probeTimer.Stop()
 	}
+	ws, probe, transport := c.ws, c.probe, c.transport
 	close(c.closedCh)
 	c.mu.Unlock()
 
 	c.srv.remove(c)
 	c.srv.opts.Metrics.addConn(transport, -1)
-	status := websocket.CloseNormalClosure
+	status := closeNormal
 	if reason == "server shutting down" {
-		status = websocket.CloseGoingAway
+		status = closeGoingAway
 	}
 	for _, w := range []*wsConn{ws, probe} {
 		if w != nil {
-			_ = w.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(status, ""), time.Now().Add(100*time.Millisecond))
-			// fasthttp closes a hijacked connection only when its handler
-			// returns (Close is a no-op on it): expired deadlines end the
-			// blocked read and write, and the reader then returns.
-			nc := w.UnderlyingConn()
-			_ = nc.SetReadDeadline(time.Unix(1, 0))
-			_ = nc.SetWriteDeadline(time.Unix(1, 0))
-			_ = w.Close()
-			w.uses.Done()
+			w.close(status)
 		}
 	}
 	c.srv.opts.Logger.Debug("socketio: session closed", "sid", c.sid, "reason", reason)
@@ -566,7 +578,22 @@ func (c *Conn) onPacket(p packet) error {
 			return errStop
 		}
 	case sioAck:
-		c.schedule(func() { c.onAck(p) }, true)
+		// Acks share the event queue's bound: a client cannot grow the
+		// queue by acking while a handler waits. An ack no EmitWithAck
+		// waits for is dropped here, before it takes a place.
+		c.mu.Lock()
+		_, pending := c.acks[p.id]
+		c.mu.Unlock()
+		if !pending {
+			c.srv.opts.Logger.Debug("socketio: ack for no pending id", "sid", c.sid, "id", p.id)
+			return nil
+		}
+		if !c.schedule(func() { c.onAck(p) }, false) {
+			c.srv.opts.Metrics.event("ack", ResultDropped)
+			c.srv.opts.Logger.Warn("socketio: event queue full, disconnecting", "sid", c.sid)
+			c.terminate("event queue full")
+			return errStop
+		}
 	default:
 		return c.protocolError(fmt.Errorf("%w: packet type %d from a client", ErrMalformed, p.typ))
 	}
@@ -666,35 +693,5 @@ func (c *Conn) onAck(p packet) {
 	c.mu.Unlock()
 	if f != nil {
 		f(p.args)
-	}
-}
-
-// readLoop reads the session's WebSocket until it fails or the session ends.
-func (c *Conn) readLoop(ws *wsConn) {
-	for {
-		mt, msg, err := ws.ReadMessage()
-		if err != nil {
-			reason := "transport close"
-			if errors.Is(err, websocket.ErrReadLimit) {
-				reason = "transport error"
-				c.srv.opts.Logger.Debug("socketio: frame over maxPayload", "sid", c.sid)
-			}
-			c.terminate(reason)
-			return
-		}
-		c.mu.Lock()
-		stop := c.closed || c.closing
-		c.mu.Unlock()
-		if stop {
-			continue // drain until the close completes
-		}
-		if mt != websocket.TextMessage {
-			err = c.protocolError(ErrBinary)
-		} else {
-			err = c.onEngine(msg)
-		}
-		if err != nil && !errors.Is(err, errStop) && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrQueueFull) {
-			c.terminate("transport error")
-		}
 	}
 }

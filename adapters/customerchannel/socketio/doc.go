@@ -39,18 +39,40 @@
 //
 // # Concurrency model
 //
-// Each session has at most three goroutines, two of which exist only while
-// they have work: the WebSocket reader (the hijacked connection's goroutine;
-// for polling, the fasthttp handler of each request), a writer started when
-// packets are queued and ended when the queue is empty, and a worker started
-// when events arrive and ended when none are left. Outbound packets wait in a
-// queue of Options.WriteQueue packets; a client that lets it fill up is
+// An idle session holds no goroutine and no buffer. WebSockets are read
+// event by event (see websocket.go): fasthttp's hijacked TCP socket is
+// duplicated out of it (fasthttp then recycles its request context and
+// buffers), one goroutine per Server waits on an epoll set for all of them
+// (itself parked in Go's network poller) and reads a socket that has bytes,
+// into a buffer lent for the read; only the bytes of an incomplete frame
+// stay with the connection. The RFC 6455 framing is this package's own
+// (wsframe.go): masked client frames, fragmentation, ping/pong, the close
+// handshake, MaxPayload per message (close 1009), protocol errors (close
+// 1002); no extension is negotiated. Over TLS, or off Linux, each
+// WebSocket keeps one reader goroutine (crypto/tls reads the socket
+// itself). golang.org/x/sys/unix's epoll was chosen over a netpoll library:
+// the ones that exist own the listener (gnet, cloudwego/netpoll) and cannot
+// take a connection fasthttp accepted and hijacked, or are unmaintained;
+// this needs only the readiness of sockets it is handed.
+//
+// Besides, a session has at most two goroutines, each existing only while
+// it has work: a writer started when packets are queued and ended when the
+// queue is empty (it joins the queued frames into one write from a pooled
+// buffer, so at most one writer per socket), and a worker started when
+// events arrive and ended when none are left; for polling, the fasthttp
+// handler of each request reads. Outbound packets wait in a queue of
+// Options.WriteQueue packets; a client that lets it fill up is
 // disconnected (reason "write queue full"). Inbound events, acks, the
-// CONNECT (Authenticate) and OnDisconnect run on the worker, one at a time, in
-// arrival order: a slow handler delays only its own connection's later
-// events, never the reads; when Options.EventQueue events are waiting the
-// client is disconnected (reason "event queue full"). OnDisconnect runs after
-// every event that arrived before the disconnect.
+// CONNECT (Authenticate) and OnDisconnect run on the worker, one at a time,
+// in arrival order: a slow handler delays only its own connection's later
+// events, never the reads; when Options.EventQueue events and acks are
+// waiting the client is disconnected (reason "event queue full"), and an
+// ack for no pending EmitWithAck is dropped as it arrives. OnDisconnect
+// runs after every event that arrived before the disconnect.
+//
+// An EVENT's arguments are validated and split in one pass and alias the
+// packet (the transports hand over a buffer of their own), so a handler
+// decodes each argument once.
 //
 // Handlers get a context that ends when the Server closes, not when the
 // connection does: an event sent just before the client disconnects is

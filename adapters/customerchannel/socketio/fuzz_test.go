@@ -113,3 +113,59 @@ func FuzzSessionInput(f *testing.F) {
 		waitFor(t, "no goroutine of the server", func() bool { n, _ := packageGoroutines(); return n == 0 })
 	})
 }
+
+// FuzzWebSocketFrames: any bytes, fed whole or in chunks of any size,
+// give the same messages and control frames and the same end, never a
+// panic, and no message over the limit.
+func FuzzWebSocketFrames(f *testing.F) {
+	key := [4]byte{0x12, 0x34, 0x56, 0x78}
+	f.Add(clientFrame(true, opText, []byte(`42["sendMessage",{}]`), key), uint8(3))
+	f.Add(append(clientFrame(false, opText, []byte("4"), key), clientFrame(true, opContinuation, []byte("2"), key)...), uint8(1))
+	f.Add(clientFrame(true, opClose, []byte{3, 232}, key), uint8(2))
+	f.Add(clientFrame(true, opPing, nil, key), uint8(0))
+	f.Add([]byte{0x81, 0xfe, 0x00, 0x10, 1, 2, 3, 4}, uint8(5))
+	f.Fuzz(func(t *testing.T, b []byte, chunk uint8) {
+		const limit = 64
+		whole, errWhole := feedAll(b, 0, limit)
+		parts, errParts := feedAll(b, int(chunk%16)+1, limit)
+		if whole != parts || (errWhole == nil) != (errParts == nil) {
+			t.Fatalf("whole: %q %v; in chunks of %d: %q %v", whole, errWhole, chunk%16+1, parts, errParts)
+		}
+		var we *wsError
+		if errWhole != nil && !errors.As(errWhole, &we) {
+			t.Fatalf("error %v is not a *wsError", errWhole)
+		}
+	})
+}
+
+// FuzzWebSocketRoundTrip: a message a client sends in fragments of any
+// size, with pings between them, arrives whole.
+func FuzzWebSocketRoundTrip(f *testing.F) {
+	f.Add([]byte(`42["typing"]`), uint8(3), uint32(0xdeadbeef))
+	f.Add([]byte{}, uint8(0), uint32(0))
+	f.Fuzz(func(t *testing.T, msg []byte, frag uint8, mask uint32) {
+		key := [4]byte{byte(mask), byte(mask >> 8), byte(mask >> 16), byte(mask >> 24)}
+		size := int(frag) + 1
+		var in []byte
+		want := ""
+		op := opText
+		rest := msg
+		for first := true; first || len(rest) > 0; first = false {
+			n := min(size, len(rest))
+			fin := n == len(rest)
+			in = append(in, clientFrame(fin, op, rest[:n], key)...)
+			rest, op = rest[n:], opContinuation
+			if !fin {
+				in = append(in, clientFrame(true, opPing, []byte("p"), key)...)
+				want += "ctl 9 \"p\"\n"
+			}
+		}
+		var l frameLog
+		_ = l.message(opText, msg)
+		want += l.String()
+		got, err := feedAll(in, int(mask%32), 1<<20)
+		if err != nil || got != want {
+			t.Fatalf("got %q %v, want %q", got, err, want)
+		}
+	})
+}

@@ -25,7 +25,7 @@ const eventUnknown = "_unknown"
 // NewMetrics builds the metrics and registers them with reg (when not nil):
 // connector_proxy_socketio_connections{transport} and
 // connector_proxy_socketio_events_total{event,result}. The event label only
-// takes the names given to Server.On, "connect", "disconnect", "emit" and
+// takes the names given to Server.On, "connect", "disconnect", "emit", "ack" and
 // "_unknown".
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/connector-proxy/connector-proxy/internal/jsonscan"
 )
 
 // Errors of the packet codecs. A malformed packet closes the connection, as
@@ -168,13 +170,18 @@ func (p *packet) validate() error {
 			return fmt.Errorf("%w: DISCONNECT has no payload", ErrMalformed)
 		}
 	case sioEvent:
-		if err := json.Unmarshal(p.data, &p.args); err != nil || len(p.args) == 0 || p.data[0] != '[' {
+		// One pass validates the array and finds its elements, which alias
+		// the packet: handlers decode them once, with no copy between.
+		args, ok := jsonscan.SplitArray(p.data)
+		if !ok || len(args) == 0 {
 			return fmt.Errorf("%w: EVENT payload must be a non-empty array", ErrMalformed)
 		}
-		head := p.args[0]
+		head := args[0]
 		switch {
 		case head[0] == '"':
-			if err := json.Unmarshal(head, &p.event); err != nil {
+			if plainString(head) {
+				p.event = string(head[1 : len(head)-1])
+			} else if err := json.Unmarshal(head, &p.event); err != nil {
 				return fmt.Errorf("%w: event name: %w", ErrMalformed, err)
 			}
 			if _, ok := reservedEvents[p.event]; ok {
@@ -185,16 +192,18 @@ func (p *packet) validate() error {
 		default:
 			return fmt.Errorf("%w: event name must be a string or a number", ErrMalformed)
 		}
-		p.args = p.args[1:]
+		p.args = args[1:]
 	case sioAck:
 		if p.id < 0 {
 			return fmt.Errorf("%w: ACK without an id", ErrMalformed)
 		}
-		if err := json.Unmarshal(p.data, &p.args); err != nil || p.data[0] != '[' {
+		args, ok := jsonscan.SplitArray(p.data)
+		if !ok {
 			return fmt.Errorf("%w: ACK payload must be an array", ErrMalformed)
 		}
+		p.args = args
 	case sioConnectError:
-		if p.data == nil || (p.data[0] != '"' && !isJSONObject(p.data)) || !json.Valid(p.data) {
+		if p.data == nil || (p.data[0] != '"' && !isJSONObject(p.data)) || !jsonscan.Valid(p.data) {
 			return fmt.Errorf("%w: CONNECT_ERROR payload must be a string or an object", ErrMalformed)
 		}
 	}
@@ -202,7 +211,18 @@ func (p *packet) validate() error {
 }
 
 func isJSONObject(b []byte) bool {
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+	return len(b) > 0 && b[0] == '{' && jsonscan.Valid(b)
+}
+
+// plainString: a JSON string token of printable ASCII without escapes,
+// whose value is its bytes between the quotes.
+func plainString(tok []byte) bool {
+	for _, c := range tok[1 : len(tok)-1] {
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendPacket encodes p (its typ, nsp, id and data; event and args are

@@ -2,6 +2,9 @@ package socketio
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"runtime"
 	"testing"
 )
 
@@ -36,6 +39,50 @@ func BenchmarkSplitPayload(b *testing.B) {
 	for b.Loop() {
 		if _, err := splitPayload(body); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEventToAck measures one client event through the session: the
+// Engine.IO and Socket.IO decoding, the worker, a handler that acks at
+// once, and the ack queued for the transport.
+func BenchmarkEventToAck(b *testing.B) {
+	s := NewServer(Options{})
+	defer s.Close()
+	ok := json.RawMessage(`{"status":"ok"}`)
+	s.On("sendMessage", func(_ context.Context, _ *Conn, args []json.RawMessage, ack Ack) {
+		if len(args) != 1 || ack == nil {
+			b.Fatalf("args %q", args)
+		}
+		_ = ack(ok)
+	})
+	c := s.newConn(transportPolling)
+	s.register(c)
+	c.start()
+	take := func() [][]byte {
+		for {
+			c.mu.Lock()
+			q := c.queue
+			c.queue = nil
+			c.mu.Unlock()
+			if len(q) > 0 {
+				return q
+			}
+			runtime.Gosched()
+		}
+	}
+	if err := c.onEngine([]byte("40")); err != nil {
+		b.Fatal(err)
+	}
+	take()
+	in := []byte(`421["sendMessage",{"type":"ChatMessage","conversationId":"c-1","text":"hello there, how are you?"}]`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.onEngine(bytes.Clone(in)); err != nil { // a transport hands over a copy of its own
+			b.Fatal(err)
+		}
+		if q := take(); string(q[0]) != `431[{"status":"ok"}]` {
+			b.Fatalf("queued %q", q)
 		}
 	}
 }

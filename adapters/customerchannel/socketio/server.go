@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
 )
 
@@ -93,8 +92,10 @@ type Server struct {
 	handlers     map[string]EventHandler
 	onConnect    func(ctx context.Context, c *Conn)
 	onDisconnect func(c *Conn, reason string)
-	upgrader     websocket.FastHTTPUpgrader
 	open         []byte // the constant part of the open packet
+
+	// Buffers lent to a WebSocket reader or writer while it runs.
+	readBufs, writeBufs sync.Pool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -104,6 +105,8 @@ type Server struct {
 	conns   map[string]*Conn // by Engine.IO sid
 	running int              // goroutines started by the server
 	idle    *sync.Cond       // signalled when running drops to 0
+	poller  *poller          // started with the first WebSocket
+	noPoll  bool             // the poller could not be made
 
 	connected atomic.Int64
 }
@@ -118,14 +121,8 @@ func NewServer(opts Options) *Server {
 	}
 	s.idle = sync.NewCond(&s.mu)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.upgrader = websocket.FastHTTPUpgrader{
-		// Small buffers: most packets are far below 1 KiB, and idle
-		// connections then hold 1 KiB for reading and nothing for writing.
-		ReadBufferSize:  1024,
-		WriteBufferSize: 1024,
-		WriteBufferPool: &sync.Pool{},
-		CheckOrigin:     s.originAllowed,
-	}
+	s.readBufs.New = func() any { b := make([]byte, 16<<10); return &b }
+	s.writeBufs.New = func() any { b := make([]byte, 0, 4<<10); return &b }
 	open, _ := json.Marshal(struct {
 		PingInterval int64 `json:"pingInterval"`
 		PingTimeout  int64 `json:"pingTimeout"`
@@ -170,11 +167,37 @@ func (s *Server) Close() error {
 		c.terminate("server shutting down")
 	}
 	s.mu.Lock()
+	p := s.poller
+	s.mu.Unlock()
+	if p != nil {
+		p.close()
+	}
+	s.mu.Lock()
 	for s.running > 0 {
 		s.idle.Wait()
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// poll returns the server's poller, started on first use; nil where there
+// is none (WebSockets are then read by a goroutine each) or once the
+// server is closed.
+func (s *Server) poll() *poller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.poller != nil || s.noPoll || s.closed {
+		return s.poller
+	}
+	p, err := newPoller()
+	if err != nil {
+		s.noPoll = true
+		s.opts.Logger.Warn("socketio: no event-driven WebSockets, one goroutine each", "err", err)
+		return nil
+	}
+	s.poller = p
+	go p.run(s.ready)
+	return p
 }
 
 // goStart counts a goroutine the server starts; goDone ends it.
@@ -291,7 +314,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 			engineError(ctx, fasthttp.StatusBadRequest, errBadRequest)
 		}
 	case transportWebSocket:
-		if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		if !isWebSocketUpgrade(ctx) {
 			engineError(ctx, fasthttp.StatusBadRequest, errBadRequest)
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -652,6 +653,70 @@ func TestEventQueueFullDisconnects(t *testing.T) {
 	}
 	expectClosed(t, ws)
 	close(release)
+}
+
+func TestAckFloodCannotGrowTheQueue(t *testing.T) {
+	checkGoroutines(t)
+	s, base := newTestServer(t, Options{EventQueue: 2})
+	releases := make(chan chan struct{}, 2)
+	s.On("slow", func(context.Context, *Conn, []json.RawMessage, Ack) { <-<-releases })
+	s.On("ask-many", func(_ context.Context, c *Conn, _ []json.RawMessage, _ Ack) {
+		for range 5 {
+			_ = c.EmitWithAck("q", func([]json.RawMessage) {})
+		}
+	})
+	reasons := make(chan string, 2)
+	s.OnDisconnect(func(_ *Conn, r string) { reasons <- r })
+	conns := make(chan *Conn, 2)
+	s.OnConnect(func(_ context.Context, c *Conn) { conns <- c })
+	queued := func(c *Conn) int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.work)
+	}
+
+	// Acks nobody waits for are dropped as they arrive.
+	ws := connectWS(t, base)
+	c := <-conns
+	done := make(chan struct{})
+	var once1 sync.Once
+	release1 := func() { once1.Do(func() { close(done) }) }
+	t.Cleanup(release1)
+	releases <- done
+	write(t, ws, `42["slow"]`)
+	for i := range 500 {
+		write(t, ws, "43"+strconv.Itoa(1000+i)+"[]")
+	}
+	write(t, ws, `421["echo","still here"]`)
+	waitFor(t, "the echo queued behind the slow handler", func() bool { return queued(c) == 1 })
+	release1()
+	if m := readSkippingPings(t, ws); m != `431["still here"]` {
+		t.Fatalf("after the flood of unknown acks: %q", m)
+	}
+
+	// Acks the server waits for count against the bound.
+	ws = connectWS(t, base)
+	write(t, ws, `42["ask-many"]`)
+	for i := range 5 {
+		if m := readSkippingPings(t, ws); m != "42"+strconv.Itoa(i)+`["q"]` {
+			t.Fatalf("ask %d: %q", i, m)
+		}
+	}
+	done = make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(done) }) }
+	t.Cleanup(release) // before the server's Close, which waits for the handler
+	releases <- done
+	write(t, ws, `42["slow"]`)
+	for i := range 5 {
+		// The server may close before the last ones: errors are expected.
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("43"+strconv.Itoa(i)+"[]"))
+	}
+	expectClosed(t, ws)
+	release() // OnDisconnect runs after the handler it waited behind
+	if r := <-reasons; r != "event queue full" {
+		t.Fatalf("reason %q, want event queue full", r)
+	}
 }
 
 func TestCORS(t *testing.T) {

@@ -1,0 +1,118 @@
+package socketio
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/connector-proxy/connector-proxy/internal/testca"
+	"github.com/gorilla/websocket"
+	"github.com/valyala/fasthttp"
+)
+
+// TestWebSocketOverTLS: behind crypto/tls a WebSocket is read by a
+// goroutine of its own; the session works the same and closes with the
+// server.
+func TestWebSocketOverTLS(t *testing.T) {
+	checkGoroutines(t)
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, err := ca.Issue(t.TempDir(), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := tls.NewListener(raw, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	s := NewServer(Options{Authenticate: testAuthenticate})
+	testHandlers(s)
+	hs := &fasthttp.Server{Handler: s.Handler}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = hs.Serve(ln) })
+	t.Cleanup(func() { _ = hs.Shutdown(); _ = s.Close(); wg.Wait() })
+
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS12}, HandshakeTimeout: 5 * time.Second}
+	ws, _, err := d.Dial("wss://"+raw.Addr().String()+"/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if m := read(t, ws); !strings.HasPrefix(m, `0{"sid":"`) {
+		t.Fatalf("open packet: %q", m)
+	}
+	write(t, ws, "40")
+	if m := readSkippingPings(t, ws); !strings.HasPrefix(m, `40{"sid":"`) {
+		t.Fatalf("CONNECT reply: %q", m)
+	}
+	write(t, ws, `421["echo","over tls"]`)
+	if m := readSkippingPings(t, ws); m != `431["over tls"]` {
+		t.Fatalf("echo: %q", m)
+	}
+	_ = s.Close()
+	expectClosed(t, ws)
+}
+
+// TestFramesSentWithTheHandshakeAreRead: a client that writes its first
+// frame right behind the upgrade request, before the 101, is not lost (the
+// bytes fasthttp read past the request go to the WebSocket).
+func TestFramesSentWithTheHandshakeAreRead(t *testing.T) {
+	checkGoroutines(t)
+	_, base := newTestServer(t, Options{})
+	addr := strings.TrimPrefix(base, "http://")
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	key := [4]byte{7, 7, 7, 7}
+	first := append([]byte(req), clientFrame(true, opText, []byte("40"), key)...)
+	first = append(first, clientFrame(true, opText, []byte(`421["echo","early"]`), key)...)
+	if _, err := nc.Write(first); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	readText := func() string {
+		var hdr [2]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		n := int(hdr[1] & 0x7f)
+		if n >= 126 {
+			t.Fatalf("unexpected long frame %x", hdr)
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(br, p); err != nil {
+			t.Fatal(err)
+		}
+		return string(p)
+	}
+	if m := readText(); !strings.HasPrefix(m, `0{"sid":"`) {
+		t.Fatalf("open packet: %q", m)
+	}
+	for _, want := range []string{`40{"sid":"`, `431["early"]`} {
+		if m := readText(); !strings.HasPrefix(m, want) {
+			t.Fatalf("got %q, want %s…", m, want)
+		}
+	}
+}
