@@ -47,6 +47,7 @@ type Config struct {
 	ConnectorAPI    ConnectorAPI    `yaml:"connector_api"`
 	TLS             TLS             `yaml:"tls"`
 	CustomerChannel CustomerChannel `yaml:"customer_channel"`
+	Limits          Limits          `yaml:"limits"`
 }
 
 // Log configures log/slog.
@@ -82,6 +83,9 @@ type AXP struct {
 	// WebhookToken is the unguessable path segment of the callback URL;
 	// generated and kept in DataDir when empty.
 	WebhookToken string `yaml:"webhook_token"`
+	// SubscriptionCheckInterval is how often the proxy checks that AXP
+	// still holds its webhook subscription, and makes it again if not.
+	SubscriptionCheckInterval time.Duration `yaml:"subscription_check_interval"`
 }
 
 // Demo configures the embedded simulator used when AXP.BaseURL is empty.
@@ -154,7 +158,8 @@ const EnvPrefix = "CONNECTOR_PROXY_"
 // Load reads path (none when empty), applies the environment and the
 // defaults, and validates.
 func Load(path string, environ []string) (*Config, error) {
-	c := &Config{}
+	// Limits' defaults come first: there, an explicit 0 means off.
+	c := &Config{Limits: DefaultLimits()}
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -218,6 +223,7 @@ func (c *Config) defaults() {
 		c.Store.CacheSize = 10_000
 	}
 	defDur(&c.AXP.Timeout, 10*time.Second)
+	defDur(&c.AXP.SubscriptionCheckInterval, time.Minute)
 	def(&c.Demo.SimListen, defaultSimListen)
 	def(&c.ConnectorAPI.Issuer, "connector-proxy")
 	defDur(&c.CustomerChannel.PingInterval, 25*time.Second)
@@ -354,5 +360,9 @@ func (c *Config) Validate() error {
 	if c.CustomerChannel.PingTimeout <= 0 || c.CustomerChannel.PingInterval <= 0 {
 		bad("customer_channel.ping_interval", "ping_interval and ping_timeout must be positive")
 	}
+	if c.AXP.SubscriptionCheckInterval < 100*time.Millisecond {
+		bad("axp.subscription_check_interval", "must be at least 100ms, got %s", c.AXP.SubscriptionCheckInterval)
+	}
+	c.Limits.check(bad)
 	return errors.Join(errs...)
 }
