@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,8 +63,8 @@ func (p *Proxy) adminHandler() fasthttp.RequestHandler {
 }
 
 // readyz passes when the store answers, an AXP token can be had and the
-// webhook subscription is in place: without any of them the proxy would
-// accept work it cannot finish.
+// webhook subscription is in place (as its last periodic check found it):
+// without any of them the proxy would accept work it cannot finish.
 func (p *Proxy) readyz(ctx *fasthttp.RequestCtx) {
 	cctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -82,7 +83,12 @@ func (p *Proxy) readyz(ctx *fasthttp.RequestCtx) {
 	record("axp_token", err)
 	select {
 	case <-p.subscribed:
-		record("axp_subscription", nil)
+		// In place once; the periodic check says whether it still is.
+		var err error
+		if c := p.subCheck.Load(); c != nil && c.err != nil {
+			err = fmt.Errorf("the AXP webhook subscription could not be confirmed: %w", c.err)
+		}
+		record("axp_subscription", err)
 	default:
 		record("axp_subscription", errNotSubscribed)
 	}
