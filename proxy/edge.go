@@ -151,9 +151,11 @@ func (g *edgeGuard) release(key netip.Addr) {
 
 // edgeListener guards one public listener; tlsConf, when set, makes it
 // serve TLS (the guard acts before the handshake, on the raw connection).
+// With no guard (the admin listener) it only waits out accept errors.
 type edgeListener struct {
 	net.Listener
 	g       *edgeGuard
+	m       *edgeMetrics
 	tlsConf *tls.Config
 	log     *slog.Logger
 
@@ -162,8 +164,8 @@ type edgeListener struct {
 	lastWarn  time.Time // only Accept's goroutine touches it
 }
 
-func newEdgeListener(ln net.Listener, g *edgeGuard, tlsConf *tls.Config, log *slog.Logger) *edgeListener {
-	return &edgeListener{Listener: ln, g: g, tlsConf: tlsConf, log: log, closed: make(chan struct{})}
+func newEdgeListener(ln net.Listener, g *edgeGuard, m *edgeMetrics, tlsConf *tls.Config, log *slog.Logger) *edgeListener {
+	return &edgeListener{Listener: ln, g: g, m: m, tlsConf: tlsConf, log: log, closed: make(chan struct{})}
 }
 
 // Accept returns the next connection admitted by the guard. Running out of
@@ -178,7 +180,7 @@ func (l *edgeListener) Accept() (net.Conn, error) {
 			if !temporary {
 				return nil, err
 			}
-			l.g.m.acceptErrs.WithLabelValues(reason).Inc()
+			l.m.acceptErrs.WithLabelValues(reason).Inc()
 			delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
 			if now := time.Now(); now.Sub(l.lastWarn) > time.Minute {
 				l.lastWarn = now
@@ -195,6 +197,9 @@ func (l *edgeListener) Accept() (net.Conn, error) {
 			continue
 		}
 		delay = 0
+		if l.g == nil {
+			return c, nil
+		}
 		key, reason, ok := l.g.admit(remoteAddr(c))
 		if !ok {
 			l.g.m.refused.WithLabelValues(reason).Inc()

@@ -384,7 +384,7 @@ func TestAcceptWaitsOutDescriptorExhaustion(t *testing.T) {
 			}
 			fl := &fdListener{Listener: inner, err: errno, fails: make(chan struct{}, 4), n: 4}
 			m := newEdgeMetrics(nopRegisterer{})
-			ln := newEdgeListener(fl, newEdgeGuard(0, 0, nil, m), nil, discardLog())
+			ln := newEdgeListener(fl, newEdgeGuard(0, 0, nil, m), m, nil, discardLog())
 			defer ln.Close()
 			// The kernel completes the dial before any Accept.
 			client, err := net.Dial("tcp", inner.Addr().String())
@@ -408,7 +408,7 @@ func TestAcceptWaitsOutDescriptorExhaustion(t *testing.T) {
 			t.Fatal(err)
 		}
 		fl := &fdListener{Listener: inner, err: syscall.EMFILE, fails: make(chan struct{}, 1000), n: 1000}
-		ln := newEdgeListener(fl, newEdgeGuard(0, 0, nil, newEdgeMetrics(nopRegisterer{})), nil, discardLog())
+		ln := newEdgeListener(fl, nil, newEdgeMetrics(nopRegisterer{}), nil, discardLog())
 		done := make(chan error, 1)
 		go func() { _, err := ln.Accept(); done <- err }()
 		<-fl.fails // Accept is in its backoff now
@@ -429,7 +429,7 @@ func TestAcceptWaitsOutDescriptorExhaustion(t *testing.T) {
 		}
 		defer inner.Close()
 		fl := &fdListener{Listener: inner, err: syscall.EINVAL, fails: make(chan struct{}, 1), n: 1}
-		ln := newEdgeListener(fl, newEdgeGuard(0, 0, nil, newEdgeMetrics(nopRegisterer{})), nil, discardLog())
+		ln := newEdgeListener(fl, nil, newEdgeMetrics(nopRegisterer{}), nil, discardLog())
 		if _, err := ln.Accept(); !errors.Is(err, syscall.EINVAL) {
 			t.Fatalf("Accept = %v, want EINVAL", err)
 		}

@@ -322,10 +322,12 @@ func (p *Proxy) listen() error {
 	lim := p.cfg.Limits
 	guard := newEdgeGuard(maxConns(lim.MaxConns, p.log), lim.MaxConnsPerIP, lim.TrustedPrefixes(), p.edge())
 	edgeLog := p.log.With("component", "edge")
-	p.publicLn = newEdgeListener(p.publicLn, guard, p.tlsConf, edgeLog)
+	p.publicLn = newEdgeListener(p.publicLn, guard, p.edge(), p.tlsConf, edgeLog)
 	if p.plainLn != nil {
-		p.plainLn = newEdgeListener(p.plainLn, guard, nil, edgeLog)
+		p.plainLn = newEdgeListener(p.plainLn, guard, p.edge(), nil, edgeLog)
 	}
+	// Admin is not capped, but it too must outlive running out of fds.
+	p.adminLn = newEdgeListener(p.adminLn, nil, p.edge(), nil, edgeLog)
 	h := newHTTPMetrics(p.reg)
 	p.public = &fasthttp.Server{
 		Handler:      h.instrument(routeName, p.route),
