@@ -10,6 +10,11 @@
 //     listeners stop accepting, in-flight requests drain within the
 //     shutdown timeout, background work stops, the store is closed last.
 //
+// The public listeners accept through the edge (edge.go): descriptor
+// exhaustion is waited out, connections past the caps are shed, requests
+// the HTTP server cannot read are refused in their face's format
+// (refuse.go), and the faces' rate limits are built here (clientaddr.go).
+//
 // The package knows which parts exist and how they connect; it knows no
 // protocol detail.
 package proxy
