@@ -22,6 +22,7 @@ var (
 	ErrConsumerJWSMissing = errors.New("auth: ConsumerJWS missing")
 	ErrAppJWTMissing      = errors.New("auth: AppJWT missing")
 	ErrBadCredentials     = errors.New("auth: bad client credentials")
+	ErrBadValue           = errors.New("auth: value not accepted")
 )
 
 // Error is an authentication failure in LivePerson's terms: the HTTP status,
@@ -79,4 +80,8 @@ func NotOwner() *Error {
 
 func badCredentials() *Error {
 	return &Error{Status: 401, ErrorCode: CodeInvalidAppJWT, Title: "Invalid client credentials", Details: "client_id or client_secret is wrong for this account", kind: ErrBadCredentials}
+}
+
+func badValue(details string) *Error {
+	return &Error{Status: 400, ErrorCode: 40000, Title: "Bad request", Details: details, kind: ErrBadValue}
 }

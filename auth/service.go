@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -22,6 +23,11 @@ const (
 	DefaultCacheSize = 10000
 	// Scope is the AppJWT scope of a connector.
 	Scope = "msg.consumer"
+	// MaxExtConsumerIDBytes bounds an ext_consumer_id. Its ConsumerJWS, even
+	// when JSON escapes every byte six-fold, stays under 5 KiB, so that with
+	// an AppJWT it fits in the smallest request head the proxy can be set to
+	// accept (config.MinHeaderBytes): a token it issues is always usable.
+	MaxExtConsumerIDBytes = 512
 )
 
 // Options configure a Service.
@@ -237,6 +243,13 @@ func (s *Service) IssueAppJWT(account, clientID, clientSecret string) (string, i
 func (s *Service) IssueConsumerJWS(app *AppClaims, extConsumerID string) (string, error) {
 	if strings.TrimSpace(extConsumerID) == "" {
 		return "", MissingParameter("ext_consumer_id is missing")
+	}
+	if len(extConsumerID) > MaxExtConsumerIDBytes {
+		return "", badValue(fmt.Sprintf("ext_consumer_id is over %d bytes", MaxExtConsumerIDBytes))
+	}
+	if !utf8.ValidString(extConsumerID) {
+		// Its claims would travel as U+FFFD and never match lp_consumer_id.
+		return "", badValue("ext_consumer_id is not valid UTF-8")
 	}
 	claims := &ConsumerClaims{
 		AccountID:     app.Audience,

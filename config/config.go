@@ -52,6 +52,7 @@ type Config struct {
 	TLS             TLS             `yaml:"tls"`
 	CustomerChannel CustomerChannel `yaml:"customer_channel"`
 	LegacyV1        LegacyV1        `yaml:"legacy_v1"`
+	Limits          Limits          `yaml:"limits"`
 }
 
 // LegacyV1 serves clients of AXP's legacy /api/digital/v1 engagement API
@@ -118,6 +119,9 @@ type AXP struct {
 	// required when APIVersion is v1 (in demo mode it defaults to the
 	// embedded simulator's).
 	AppKey string `yaml:"app_key"`
+	// SubscriptionCheckInterval is how often the proxy checks that AXP
+	// still holds its webhook subscription, and makes it again if not.
+	SubscriptionCheckInterval time.Duration `yaml:"subscription_check_interval"`
 }
 
 // Demo configures the embedded simulator used when AXP.BaseURL is empty.
@@ -196,7 +200,8 @@ const EnvPrefix = "CONNECTOR_PROXY_"
 // Load reads path (none when empty), applies the environment and the
 // defaults, and validates.
 func Load(path string, environ []string) (*Config, error) {
-	c := &Config{}
+	// Limits' defaults come first: there, an explicit 0 means off.
+	c := &Config{Limits: DefaultLimits()}
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -264,6 +269,7 @@ func (c *Config) defaults() {
 	}
 	defDur(&c.AXP.Timeout, 10*time.Second)
 	def(&c.AXP.APIVersion, engagement.APIV1Beta)
+	defDur(&c.AXP.SubscriptionCheckInterval, time.Minute)
 	def(&c.Demo.SimListen, defaultSimListen)
 	if c.Demo.Console == nil {
 		on := c.DemoMode()
@@ -448,5 +454,9 @@ func (c *Config) Validate() error {
 	if c.CustomerChannel.PingTimeout <= 0 || c.CustomerChannel.PingInterval <= 0 {
 		bad("customer_channel.ping_interval", "ping_interval and ping_timeout must be positive")
 	}
+	if c.AXP.SubscriptionCheckInterval < 100*time.Millisecond {
+		bad("axp.subscription_check_interval", "must be at least 100ms, got %s", c.AXP.SubscriptionCheckInterval)
+	}
+	c.Limits.check(bad)
 	return errors.Join(errs...)
 }

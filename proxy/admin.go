@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -76,8 +77,8 @@ func pprofHandler() fasthttp.RequestHandler {
 }
 
 // readyz passes when the store answers, an AXP token can be had and the
-// webhook subscription is in place: without any of them the proxy would
-// accept work it cannot finish.
+// webhook subscription is in place (as its last periodic check found it):
+// without any of them the proxy would accept work it cannot finish.
 func (p *Proxy) readyz(ctx *fasthttp.RequestCtx) {
 	cctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -96,7 +97,12 @@ func (p *Proxy) readyz(ctx *fasthttp.RequestCtx) {
 	record("axp_token", err)
 	select {
 	case <-p.subscribed:
-		record("axp_subscription", nil)
+		// In place once; the periodic check says whether it still is.
+		var err error
+		if c := p.subCheck.Load(); c != nil && c.err != nil {
+			err = fmt.Errorf("the AXP webhook subscription could not be confirmed: %w", c.err)
+		}
+		record("axp_subscription", err)
 	default:
 		record("axp_subscription", errNotSubscribed)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/simulator"
 )
 
-func post(t *testing.T, url, contentType, body string, headers ...string) (int, []byte) {
+func postContent(t *testing.T, url, contentType, body string, headers ...string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
@@ -117,7 +117,7 @@ func TestDemoConsoleShowsTheConnectorLoop(t *testing.T) {
 	}
 	notes := sseEvents(t, base+"/demo/notifications")
 
-	code, body := post(t, base+"/sentinel/api/account/DEMOAC/app/token?v=1.0&grant_type=client_credentials", "application/x-www-form-urlencoded",
+	code, body := postContent(t, base+"/sentinel/api/account/DEMOAC/app/token?v=1.0&grant_type=client_credentials", "application/x-www-form-urlencoded",
 		"client_id=demo-app&client_secret=demo-app-secret")
 	var tok struct {
 		AccessToken string `json:"access_token"`
@@ -125,12 +125,12 @@ func TestDemoConsoleShowsTheConnectorLoop(t *testing.T) {
 	if code != 200 || json.Unmarshal(body, &tok) != nil {
 		t.Fatalf("AppJWT = %d %s", code, body)
 	}
-	code, body = post(t, base+"/api/account/DEMOAC/consumer?v=1.0", "application/json", `{"ext_consumer_id":"console-loop"}`, "Authorization", tok.AccessToken)
+	code, body = postContent(t, base+"/api/account/DEMOAC/consumer?v=1.0", "application/json", `{"ext_consumer_id":"console-loop"}`, "Authorization", tok.AccessToken)
 	var jws struct{ Token string }
 	if code != 201 || json.Unmarshal(body, &jws) != nil {
 		t.Fatalf("ConsumerJWS = %d %s", code, body)
 	}
-	code, body = post(t, base+"/api/account/DEMOAC/messaging/consumer/conversation?v=3", "application/json",
+	code, body = postContent(t, base+"/api/account/DEMOAC/messaging/consumer/conversation?v=3", "application/json",
 		`[{"kind":"req","id":"1","type":"userprofile.SetUserProfile","body":{"authenticatedData":{"lp_sdes":[{"type":"personal","personal":{"firstname":"Loop","lastname":"Test"}}]}}},
 		  {"kind":"req","id":"2","type":"cm.ConsumerRequestConversation","body":{"brandId":"DEMOAC"}}]`,
 		"Authorization", tok.AccessToken, "X-LP-ON-BEHALF", jws.Token)
@@ -151,14 +151,14 @@ func TestDemoConsoleShowsTheConnectorLoop(t *testing.T) {
 		t.Fatalf("agent desk list = %d %s", code, body)
 	}
 	verb := base + "/demo/agent/accounts/DEMOAC/engagements/" + engs[0].EngagementID + ":"
-	if code, body := post(t, verb+"agentJoin", "application/json", `{"displayName":"Desk"}`); code != 200 {
+	if code, body := postContent(t, verb+"agentJoin", "application/json", `{"displayName":"Desk"}`); code != 200 {
 		t.Fatalf("agentJoin = %d %s", code, body)
 	}
 	joined := nextNote(t, notes, auth.WebhookConversationChange)
 	if joined["verified"] != true || joined["clientId"] != config.DemoAppClientID || !strings.Contains(mustJSON(t, joined["body"]), conv) {
 		t.Fatalf("join notification %v", joined)
 	}
-	if code, body := post(t, verb+"agentMessage", "application/json", `{"text":"Hello from the desk"}`); code != 200 {
+	if code, body := postContent(t, verb+"agentMessage", "application/json", `{"text":"Hello from the desk"}`); code != 200 {
 		t.Fatalf("agentMessage = %d %s", code, body)
 	}
 	msg := nextNote(t, notes, auth.WebhookContentEvent)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,6 +81,13 @@ type Proxy struct {
 	holder      string
 	pipeMetrics *pipeline.Metrics
 	bus         customerchannel.Bus
+
+	// The edge (edge.go): TLS of the public listener, its metrics, the
+	// faces' rate limits, and the last AXP subscription check.
+	tlsConf  *tls.Config
+	edgeM    *edgeMetrics
+	limits   *rateLimits
+	subCheck atomic.Pointer[subscriptionCheck]
 }
 
 // New provisions every part. On error, what was already started is
@@ -235,6 +244,8 @@ func (p *Proxy) provisionFaces() error {
 		SettleTimeout:     settle,
 		RequestTimeout:    max(connectorapi.DefaultRequestTimeout, 3*cfg.AXP.Timeout+time.Second),
 		Changed:           changed,
+		AppLimit:          p.rateLimits().app,
+		ConsumerLimit:     p.rateLimits().consumer,
 	}, p.backend, p.store, tokens)
 	if err != nil {
 		return fmt.Errorf("proxy: connector API face: %w", err)
@@ -262,6 +273,8 @@ func (p *Proxy) provisionFaces() error {
 		SettleTimeout: settle,
 		Timeout:       max(15*time.Second, 3*cfg.AXP.Timeout+time.Second),
 		Changed:       changed,
+		InitLimit:     p.rateLimits().init,
+		SocketLimit:   p.rateLimits().socket,
 	}, p.backend, p.store)
 	if err != nil {
 		return fmt.Errorf("proxy: customer channel face: %w", err)
@@ -352,30 +365,48 @@ func (p *Proxy) listen() error {
 	if err := p.listenTLS(); err != nil {
 		return err // cleanup closes the listeners
 	}
+	// One guard for both public listeners: the caps count connections, not
+	// listeners. Admin stays apart, so /readyz answers while they are full.
+	lim := p.cfg.Limits
+	guard := newEdgeGuard(maxConns(lim.MaxConns, p.log), lim.MaxConnsPerIP, lim.TrustedPrefixes(), p.edge())
+	edgeLog := p.log.With("component", "edge")
+	p.publicLn = newEdgeListener(p.publicLn, guard, p.edge(), p.tlsConf, edgeLog)
+	if p.plainLn != nil {
+		p.plainLn = newEdgeListener(p.plainLn, guard, p.edge(), nil, edgeLog)
+	}
+	// Admin is not capped, but it too must outlive running out of fds.
+	p.adminLn = newEdgeListener(p.adminLn, nil, p.edge(), nil, edgeLog)
 	h := newHTTPMetrics(p.reg)
 	p.public = &fasthttp.Server{
 		Handler:      h.instrument(routeName, p.route),
+		ErrorHandler: p.refuse,
+		ConnState:    connState,
 		Name:         "connector-proxy",
-		ReadTimeout:  2 * time.Minute, // long-polling GETs stay open up to the ping interval
-		WriteTimeout: 2 * time.Minute,
-		IdleTimeout:  2 * time.Minute,
+		// The buffer bounds the request head (a stock Node server takes
+		// 16 KiB: browsers' cookies, the largest ConsumerJWS).
+		ReadBufferSize: lim.MaxHeaderBytes,
+		ReadTimeout:    lim.ReadTimeout,
+		WriteTimeout:   2 * time.Minute,
+		IdleTimeout:    lim.IdleTimeout,
 		// Polling POSTs carry up to maxPayload; above it the Socket.IO
 		// server answers 413 itself, which fasthttp's own limit would hide.
-		MaxRequestBodySize: max(4<<20, p.cfg.CustomerChannel.MaxPayload+64<<10),
-		CloseOnShutdown:    true,
-		Logger:             slogPrinter{p.log},
+		MaxRequestBodySize:    max(4<<20, p.cfg.CustomerChannel.MaxPayload+64<<10),
+		CloseOnShutdown:       true,
+		SecureErrorLogMessage: true,
+		Logger:                fasthttpLog{p.log, p.edge()},
 	}
 	p.callbackURL = p.publicURL() + p.receiver.Path()
 	if err := p.provisionConsole(); err != nil {
 		return err
 	}
 	p.admin = &fasthttp.Server{
-		Handler:         p.adminHandler(),
-		Name:            "connector-proxy-admin",
-		ReadTimeout:     10 * time.Second,
-		WriteTimeout:    30 * time.Second,
-		CloseOnShutdown: true,
-		Logger:          slogPrinter{p.log},
+		Handler:               p.adminHandler(),
+		Name:                  "connector-proxy-admin",
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		CloseOnShutdown:       true,
+		SecureErrorLogMessage: true,
+		Logger:                fasthttpLog{p.log, p.edge()},
 	}
 	return nil
 }
@@ -471,26 +502,42 @@ func (p *Proxy) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// keepSubscribed makes sure AXP sends this proxy its events: at start, and
-// again after a failure, with a capped backoff.
+// keepSubscribed makes sure AXP sends this proxy its events: at start,
+// then every axp.subscription_check_interval, making the subscription
+// again if AXP lost it; a failed check is retried with a capped backoff.
+// /readyz reports the last check.
 func (p *Proxy) keepSubscribed(ctx context.Context) {
-	delay := time.Second
+	interval := p.cfg.AXP.SubscriptionCheckInterval
+	delay := min(time.Second, interval)
+	var first sync.Once
+	lastID := ""
 	for {
 		sctx, cancel := context.WithTimeout(ctx, p.cfg.AXP.Timeout)
 		sub, err := p.backend.EnsureSubscription(sctx, p.cfg.AXP.ChannelProviderID, p.callbackURL, subscribedEvents())
 		cancel()
-		if err == nil {
-			p.log.Info("AXP subscription in place", "subscription", sub.SubscriptionID, "channel_provider", sub.ChannelProviderID)
-			close(p.subscribed) // once: the loop ends here
+		if ctx.Err() != nil {
 			return
 		}
-		p.log.Warn("AXP subscription failed; retrying", "err", err, "in", delay.String())
+		p.subCheck.Store(&subscriptionCheck{err: err})
+		wait := interval
+		if err == nil {
+			if sub.SubscriptionID != lastID {
+				p.log.Info("AXP subscription in place", "subscription", sub.SubscriptionID, "channel_provider", sub.ChannelProviderID,
+					"replaces", lastID)
+				lastID = sub.SubscriptionID
+			}
+			first.Do(func() { close(p.subscribed) })
+			delay = min(time.Second, interval)
+		} else {
+			p.log.Warn("AXP subscription check failed; retrying", "err", err, "in", delay.String())
+			wait = delay
+			delay = min(delay*2, interval, time.Minute)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(delay):
+		case <-time.After(wait):
 		}
-		delay = min(delay*2, time.Minute)
 	}
 }
 
@@ -525,13 +572,6 @@ func (p *Proxy) cleanup() {
 			ln.Close()
 		}
 	}
-}
-
-// slogPrinter routes fasthttp's own log lines to slog.
-type slogPrinter struct{ log *slog.Logger }
-
-func (s slogPrinter) Printf(format string, args ...any) {
-	s.log.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
 }
 
 // closingListener tells when fasthttp's shutdown has closed it, which is

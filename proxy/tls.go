@@ -1,17 +1,16 @@
 package proxy
 
 import (
-	"crypto/tls"
 	"net"
 	"net/url"
 
 	"github.com/connector-proxy/connector-proxy/config"
 )
 
-// listenTLS wraps the bound public listener in TLS when certificates are
-// configured and binds the optional plain-http listener beside it. Both
-// are served by the one public server, so its graceful shutdown covers
-// both.
+// listenTLS loads the public listener's TLS configuration when
+// certificates are configured and binds the optional plain-http listener
+// beside it. Both are served by the one public server, so its graceful
+// shutdown covers both.
 func (p *Proxy) listenTLS() error {
 	if !p.cfg.TLS.Enabled() {
 		return nil
@@ -20,7 +19,7 @@ func (p *Proxy) listenTLS() error {
 	if err != nil {
 		return err
 	}
-	p.publicLn = tls.NewListener(p.publicLn, tc)
+	p.tlsConf = tc // the edge listener serves TLS above its guard
 	if p.cfg.TLS.PlainListen != "" {
 		if p.plainLn, err = net.Listen("tcp", p.cfg.TLS.PlainListen); err != nil {
 			return &config.FieldError{Field: "tls.plain_listen", Msg: err.Error()}

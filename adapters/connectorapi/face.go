@@ -17,6 +17,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/envelope"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
+	"github.com/connector-proxy/connector-proxy/ratelimit"
 )
 
 // Envelope types the face serves.
@@ -81,6 +82,15 @@ type Config struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *Metrics
+
+	// AppLimit and ConsumerLimit, when set, are asked once a call's tokens
+	// are verified: AppLimit with the app's client id for every call an
+	// AppJWT authenticates (ConsumerJWS, CONVERSATION, SEND), ConsumerLimit
+	// with the lp_consumer_id for CONVERSATION and SEND. They return 0 to
+	// let the call through, else how long the caller should wait (answered
+	// 429 with Retry-After). Keys are verified identities, so a client
+	// cannot spend another app's or consumer's allowance.
+	AppLimit, ConsumerLimit func(key string) time.Duration
 }
 
 // backend is what the face needs of the engagement client; tests count
@@ -291,6 +301,9 @@ type apiError struct {
 	Field     string
 	ReqID     json.RawMessage
 	cause     error
+
+	// RetryAfter, when positive, is sent as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *apiError) Error() string {
@@ -398,6 +411,9 @@ func (f *Face) writeError(ctx *fasthttp.RequestCtx, reqID json.RawMessage, err e
 	r := envelope.Response{ReqID: ae.ReqID, Code: ae.Status, Type: envelope.ErrorRespType,
 		Body: errorBody{Title: ae.Title, Details: ae.Details, ErrorCode: ae.ErrorCode, Field: ae.Field}}
 	b, _ := r.AppendJSON(nil) // errorBody always encodes
+	if ae.RetryAfter > 0 {
+		ctx.Response.Header.Set("Retry-After", ratelimit.RetryAfter(ae.RetryAfter))
+	}
 	ctx.SetStatusCode(ae.Status)
 	ctx.SetContentType("application/json;charset=utf-8")
 	ctx.SetBody(b)

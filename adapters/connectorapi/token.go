@@ -47,6 +47,9 @@ func (f *Face) serveToken(ctx *fasthttp.RequestCtx, r route) {
 // external consumer id, for the app of the AppJWT.
 func (f *Face) serveConsumer(_ context.Context, ctx *fasthttp.RequestCtx, r route) {
 	app, err := f.tokens.VerifyAppJWT(r.account, string(ctx.Request.Header.Peek("Authorization")))
+	if err == nil {
+		err = throttle(f.cfg.AppLimit, app.AuthorizedParty, "this app")
+	}
 	if err != nil {
 		f.writeError(ctx, nil, err)
 		return
@@ -60,6 +63,11 @@ func (f *Face) serveConsumer(_ context.Context, ctx *fasthttp.RequestCtx, r rout
 	}
 	if body.ExtConsumerID == nil || strings.TrimSpace(*body.ExtConsumerID) == "" {
 		f.writeError(ctx, nil, missing(nil, "ext_consumer_id"))
+		return
+	}
+	if n := len(*body.ExtConsumerID); n > auth.MaxExtConsumerIDBytes {
+		// Its token would not fit in the request heads the proxy accepts.
+		f.writeError(ctx, nil, badRequest(nil, "ext_consumer_id", "ext_consumer_id is %d bytes; at most %d are accepted", n, auth.MaxExtConsumerIDBytes))
 		return
 	}
 	tok, err := f.tokens.IssueConsumerJWS(app, *body.ExtConsumerID)
@@ -90,6 +98,12 @@ func (f *Face) authenticate(ctx *fasthttp.RequestCtx, account string) (*caller, 
 	app, ok := f.tokens.App(account, claims.AuthorizedParty)
 	if !ok { // VerifyAppJWT checked it; the configuration is fixed for the process
 		return nil, auth.NotOwner()
+	}
+	if err := throttle(f.cfg.AppLimit, app.ClientID, "this app"); err != nil {
+		return nil, err
+	}
+	if err := throttle(f.cfg.ConsumerLimit, cons.ConsumerID, "this consumer"); err != nil {
+		return nil, err
 	}
 	return &caller{app: app, consumer: cons}, nil
 }

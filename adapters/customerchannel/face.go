@@ -82,6 +82,13 @@ type Config struct {
 	Now       func() time.Time
 	Logger    *slog.Logger
 	Metrics   *Metrics
+
+	// InitLimit and SocketLimit, when set, are asked before an init and
+	// before a request that opens an Engine.IO session (a GET without sid:
+	// the polling handshake or a direct WebSocket). They return 0 to let it
+	// through, else how long the client should wait: answered 429 with
+	// Retry-After, in the HTTP calls' format or Engine.IO's.
+	InitLimit, SocketLimit func(ctx *fasthttp.RequestCtx) time.Duration
 }
 
 // Face is the Customer Channel face. Its methods are safe for concurrent use.
@@ -183,6 +190,12 @@ func (f *Face) Close() error {
 func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	if strings.HasPrefix(path, "/socket.io/") || path == "/socket.io" {
+		if f.cfg.SocketLimit != nil && newSession(ctx) {
+			if wait := f.cfg.SocketLimit(ctx); wait > 0 {
+				f.rateLimited(ctx, true, wait)
+				return
+			}
+		}
 		f.sock.Handler(ctx) // the socketio server checks origins itself
 		return
 	}

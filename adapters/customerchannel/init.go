@@ -72,6 +72,13 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 
 func (f *Face) handleInit(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	if f.cfg.InitLimit != nil {
+		if wait := f.cfg.InitLimit(ctx); wait > 0 {
+			f.rateLimited(ctx, false, wait)
+			f.m.initDone(ctx.Response.StatusCode())
+			return
+		}
+	}
 	var req InitRequest
 	body := ctx.PostBody()
 	var res *InitResponse

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -117,20 +118,20 @@ func (r *Receiver) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	if subtle.ConstantTimeCompare(ctx.Path(), r.path) != 1 {
 		r.metrics.observeWebhook("none", webhookDenied, time.Since(start))
-		ctx.Error("not found", fasthttp.StatusNotFound)
+		Refuse(ctx, fasthttp.StatusNotFound, "no such callback path")
 		return
 	}
 	if !ctx.IsPost() {
 		r.metrics.observeWebhook("none", webhookDenied, time.Since(start))
 		ctx.Response.Header.Set(fasthttp.HeaderAllow, fasthttp.MethodPost)
-		ctx.Error("method not allowed", fasthttp.StatusMethodNotAllowed)
+		Refuse(ctx, fasthttp.StatusMethodNotAllowed, "use POST")
 		return
 	}
 	ev, err := DecodeEvent(ctx.PostBody())
 	if err != nil {
 		r.metrics.observeWebhook("none", webhookBad, time.Since(start))
 		r.log.Warn("engagement: malformed AXP callback", "err", err)
-		ctx.Error("malformed event", fasthttp.StatusBadRequest)
+		Refuse(ctx, fasthttp.StatusBadRequest, "malformed event")
 		return
 	}
 	label := eventLabel(ev.EventType)
@@ -148,7 +149,7 @@ func (r *Receiver) Handler(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		r.metrics.observeWebhook(label, webhookFailed, time.Since(start))
 		r.log.Warn("engagement: AXP callback not accepted, AXP will re-send", "eventType", ev.EventType, "dialogId", ev.DialogID(), "err", err)
-		ctx.Error("try again", fasthttp.StatusServiceUnavailable)
+		Refuse(ctx, fasthttp.StatusServiceUnavailable, "the event could not be kept; send it again")
 		return
 	}
 	r.metrics.observeWebhook(label, webhookAccepted, time.Since(start))
@@ -235,4 +236,15 @@ func DecodeEvent(body []byte) (*Event, error) {
 		ev.EventDate = h.EventDate
 	}
 	return ev, nil
+}
+
+// Refuse answers the AXP webhook path with an RFC 7807 problem document,
+// AXP's own error format (AXP acts on the status only; the body is for
+// whoever reads its delivery logs). The proxy's HTTP server calls it for a
+// callback it could not read (a body or head too large).
+func Refuse(ctx *fasthttp.RequestCtx, status int, detail string) {
+	b, _ := json.Marshal(Problem{Title: http.StatusText(status), Status: status, Detail: detail})
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/problem+json")
+	ctx.SetBody(b)
 }
