@@ -49,7 +49,7 @@ func checkConfig(out, errOut io.Writer, path string, environ []string) int {
 	if path != "" {
 		source = path
 	}
-	mode := "AXP"
+	mode := "against the AXP at axp.base_url"
 	if cfg.DemoMode() {
 		mode = "demo mode: no axp.base_url, the embedded simulator"
 	}
