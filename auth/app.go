@@ -38,10 +38,12 @@ const (
 
 // App is an installed connector application: its credentials, the account it
 // acts in, where its notifications go and how long undelivered ones are kept.
+// A field tagged secret:"true" is masked where the configuration is printed
+// (connector-proxy -check-config).
 type App struct {
 	Name         string            `json:"name,omitempty" yaml:"name,omitempty"`
 	ClientID     string            `json:"client_id" yaml:"client_id"`
-	ClientSecret string            `json:"client_secret" yaml:"client_secret"`
+	ClientSecret string            `json:"client_secret" yaml:"client_secret" secret:"true"`
 	AccountID    string            `json:"account_id" yaml:"account_id"`
 	Webhooks     map[string]string `json:"webhooks,omitempty" yaml:"webhooks,omitempty"`
 	// Retention is how long a notification is retried before it is dropped

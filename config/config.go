@@ -3,15 +3,26 @@
 // case, "_" between levels, e.g. CONNECTOR_PROXY_AXP_CLIENT_SECRET), then
 // defaults, then validation that names the field at fault. With no AXP base
 // URL the proxy runs in demo mode against its embedded simulator.
+//
+// The items of a list of structs (the connector apps) are declared in the
+// file; the environment can set their fields by index
+// (CONNECTOR_PROXY_CONNECTOR_API_APPS_0_CLIENT_SECRET), so that an app can be
+// described in a Kubernetes ConfigMap and its secret come from a Secret.
+// Load ignores CONNECTOR_PROXY_ variables that name no field (the proxy
+// logs them at start); Check, behind connector-proxy -check-config, refuses
+// them, and MaskedYAML prints the resolved configuration with the fields
+// tagged secret masked.
 package config
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +73,7 @@ type LegacyV1 struct {
 	// ClientID and ClientSecret are what the legacy client sends to the
 	// realm token endpoint (/auth/realms/{axp.account_id}/…).
 	ClientID     string `yaml:"client_id"`
-	ClientSecret string `yaml:"client_secret"`
+	ClientSecret string `yaml:"client_secret" secret:"true"`
 	// IdentifierKey is the Customer Journey identifier name the legacy
 	// single customerIdentifier is filed under (default customerIdentifier).
 	IdentifierKey string `yaml:"identifier_key"`
@@ -89,7 +100,7 @@ type Store struct {
 	// RedisURL is redis://[user:pass@]host:port/db when Driver is redis;
 	// with RedisCluster, one seed node and each other as an addr parameter
 	// (redis://h1:7000?addr=h2:7001&addr=h3:7002).
-	RedisURL string `yaml:"redis_url"`
+	RedisURL string `yaml:"redis_url" secret:"url"`
 	// RedisCluster says RedisURL names a Redis Cluster.
 	RedisCluster bool `yaml:"redis_cluster"`
 	// Retention is how long a closed conversation's mappings are kept.
@@ -105,12 +116,12 @@ type AXP struct {
 	BaseURL           string        `yaml:"base_url"`
 	AccountID         string        `yaml:"account_id"`
 	ClientID          string        `yaml:"client_id"`
-	ClientSecret      string        `yaml:"client_secret"`
+	ClientSecret      string        `yaml:"client_secret" secret:"true"`
 	ChannelProviderID string        `yaml:"channel_provider_id"`
 	Timeout           time.Duration `yaml:"timeout"`
 	// WebhookToken is the unguessable path segment of the callback URL;
 	// generated and kept in DataDir when empty.
-	WebhookToken string `yaml:"webhook_token"`
+	WebhookToken string `yaml:"webhook_token" secret:"true"`
 	// APIVersion is the generation of AXP's Digital API: v1beta (default,
 	// on {region}.cc.avayacloud.com) or v1, the GA API (on
 	// {region}.api.avayacloud.com, with an appkey on every call).
@@ -118,7 +129,7 @@ type AXP struct {
 	// AppKey is the GA API's application key, sent as the appkey header;
 	// required when APIVersion is v1 (in demo mode it defaults to the
 	// embedded simulator's).
-	AppKey string `yaml:"app_key"`
+	AppKey string `yaml:"app_key" secret:"true"`
 	// SubscriptionCheckInterval is how often the proxy checks that AXP
 	// still holds its webhook subscription, and makes it again if not.
 	SubscriptionCheckInterval time.Duration `yaml:"subscription_check_interval"`
@@ -179,7 +190,7 @@ type CustomerChannel struct {
 	// AllowedOrigins are the browser origins allowed by CORS ("*" for any).
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// ConnectorSecret authenticates registerConnector sockets.
-	ConnectorSecret string        `yaml:"connector_secret"`
+	ConnectorSecret string        `yaml:"connector_secret" secret:"true"`
 	PingInterval    time.Duration `yaml:"ping_interval"`
 	PingTimeout     time.Duration `yaml:"ping_timeout"`
 	MaxPayload      int           `yaml:"max_payload"`
@@ -191,7 +202,7 @@ type SMTP struct {
 	Addr     string `yaml:"addr"`
 	From     string `yaml:"from"`
 	Username string `yaml:"username"`
-	Password string `yaml:"password"`
+	Password string `yaml:"password" secret:"true"`
 }
 
 // EnvPrefix starts every environment override.
@@ -200,28 +211,73 @@ const EnvPrefix = "CONNECTOR_PROXY_"
 // Load reads path (none when empty), applies the environment and the
 // defaults, and validates.
 func Load(path string, environ []string) (*Config, error) {
+	c, _, err := Read(path, environ)
+	return c, err
+}
+
+// Read is Load that also returns the CONNECTOR_PROXY_ variables of environ
+// that it ignored because they name no field (see Check).
+func Read(path string, environ []string) (c *Config, ignored []string, err error) {
 	// Limits' defaults come first: there, an explicit 0 means off.
-	c := &Config{Limits: DefaultLimits()}
+	c = &Config{Limits: DefaultLimits()}
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
+			return nil, nil, fmt.Errorf("config: %w", err)
 		}
 		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
 		dec.KnownFields(true)
 		// An empty file is a valid, empty configuration.
 		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("config: %s: %w", path, err)
+			return nil, nil, fmt.Errorf("config: %s: %w", path, err)
 		}
 	}
 	if err := applyEnv(c, environ); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	// Before the defaults: the demo app they add takes no app variables.
+	ignored = unknownEnv(c, environ)
 	c.defaults()
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, ignored, err
+	}
+	return c, ignored, nil
+}
+
+// Check is what -check-config runs: Load, and also refused what Load lets
+// pass but an operator means otherwise: a CONNECTOR_PROXY_ variable that
+// names no field (a typo would leave the setting unapplied), and a
+// connector_api.key_file that does not hold an RSA private key (found only
+// when the face starts otherwise). Every fault is named.
+func Check(path string, environ []string) (*Config, error) {
+	c, ignored, err := Read(path, environ)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, name := range ignored {
+		errs = append(errs, &FieldError{Field: name, Msg: "names no configuration field (misspelt, or an app index the file does not have)"})
+	}
+	if c != nil && c.ConnectorAPI.KeyFile != "" {
+		if err := checkKeyFile(c.ConnectorAPI.KeyFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+func checkKeyFile(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return &FieldError{Field: "connector_api.key_file", Msg: err.Error()}
+	}
+	if _, err := auth.ParseKey(raw); err != nil {
+		return &FieldError{Field: "connector_api.key_file", Msg: err.Error()}
+	}
+	return nil
 }
 
 // DemoMode reports whether the proxy runs against its embedded simulator.
@@ -302,6 +358,26 @@ func (c *Config) defaults() {
 			c.CustomerChannel.AllowedOrigins = []string{"*"}
 		}
 	}
+	for i := range c.ConnectorAPI.Apps {
+		// auth applies the same defaults; set here, they are what
+		// -check-config prints.
+		a := &c.ConnectorAPI.Apps[i]
+		defDur(&a.Retention, auth.DefaultRetention)
+		def(&a.AgentRole, auth.RoleAssignedAgent)
+	}
+}
+
+// checkListen accepts what net.Listen("tcp", addr) accepts: [host]:port
+// with a numeric port (0: the kernel picks).
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("must be [host]:port, got %q", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port must be a number from 0 to 65535, got %q", port)
+	}
+	return nil
 }
 
 // checkAPIVersion checks the AXP generation, its app key, and that the base
@@ -361,6 +437,16 @@ func (c *Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, l := range []struct{ field, addr string }{
+		{"listen", c.Listen}, {"admin_listen", c.AdminListen}, {"tls.plain_listen", c.TLS.PlainListen}, {"demo.sim_listen", c.Demo.SimListen},
+	} {
+		if err := checkListen(l.addr); l.addr != "" && err != nil {
+			bad(l.field, "%v", err)
+		}
+	}
+	if c.ShutdownTimeout < 0 {
+		bad("shutdown_timeout", "must not be negative, got %s", c.ShutdownTimeout)
 	}
 	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		bad("public_url", "must be an absolute http(s) URL, got %q", c.PublicURL)
@@ -435,8 +521,11 @@ func (c *Config) Validate() error {
 				bad(f+".webhooks", "unknown event key %q (known: %s)", key, strings.Join(auth.WebhookKeys(), ", "))
 			}
 		}
-		if err := auth.CheckApp(a); err != nil {
-			bad(f, "%v", err)
+		// auth repeats the required fields; check the rest once they are there.
+		if a.ClientID != "" && a.ClientSecret != "" && a.AccountID != "" {
+			if err := auth.CheckApp(a); err != nil {
+				bad(f, "%v", err)
+			}
 		}
 	}
 	if c.LegacyV1.Enabled() && c.LegacyV1.ClientSecret == "" {

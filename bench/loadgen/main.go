@@ -24,6 +24,10 @@ type options struct {
 	target, account, clientID, secret string
 	consumers                         int
 	duration                          time.Duration
+	// rate, when positive, paces the consumers to that many SENDs per
+	// second in all (a steady load to size a deployment by); 0 sends as
+	// fast as answers come.
+	rate float64
 }
 
 func main() {
@@ -34,6 +38,7 @@ func main() {
 	flag.StringVar(&o.secret, "client-secret", "demo-app-secret", "the app's client secret")
 	flag.IntVar(&o.consumers, "consumers", 16, "consumers sending at once, one conversation each")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send")
+	flag.Float64Var(&o.rate, "rate", 0, "SENDs per second in all, spread over the consumers (0: as fast as possible)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -132,7 +137,20 @@ func run(ctx context.Context, o options) error {
 			var own []time.Duration
 			bad := 0
 			var err1 error
+			var pace <-chan time.Time
+			if o.rate > 0 {
+				t := time.NewTicker(time.Duration(float64(time.Second) * float64(o.consumers) / o.rate))
+				defer t.Stop()
+				pace = t.C
+			}
 			for i := 0; ctx.Err() == nil; i++ {
+				if pace != nil {
+					select {
+					case <-ctx.Done():
+						continue
+					case <-pace:
+					}
+				}
 				body := fmt.Appendf(nil, `{"kind":"req","id":"%d","type":"ms.PublishEvent","body":{"dialogId":%q,"event":{"type":"ContentEvent","contentType":"text/plain","message":"load %d"}}}`, i, cs.conversation, i)
 				t0 := time.Now()
 				if err := c.post("/api/account/"+o.account+"/messaging/consumer/conversation/send?v=3", cs.headers, body, nil); err != nil {
