@@ -279,6 +279,13 @@ func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 		f.m.request(r.call, "", 413)
 		return
 	}
+	if r.call != "token" { // the token call's body is a form, not JSON
+		if ae := checkBodyText(ctx.PostBody(), r.call == "conversation"); ae != nil {
+			f.writeError(ctx, nil, ae)
+			f.m.request(r.call, "", 400)
+			return
+		}
+	}
 	c, cancel := context.WithTimeout(context.Background(), f.cfg.RequestTimeout)
 	defer cancel()
 	var typ string

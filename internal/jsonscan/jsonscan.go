@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -452,4 +453,49 @@ func kindOf(v any) string {
 		return "array"
 	}
 	return "null"
+}
+
+// TypeErrorPath is the exact path, array indices included, of the value a
+// decoder's type error over data is about; the decoder's own Field when it
+// cannot be found.
+func TypeErrorPath(data []byte, te *json.UnmarshalTypeError) string {
+	if te.Offset > 0 {
+		if p, ok := PathAt(data, te.Offset); ok {
+			return p
+		}
+	}
+	if p, ok := Locate(data, te.Field, te.Value); ok {
+		return p
+	}
+	return te.Field
+}
+
+// Expected says in JSON's words what a Go type decodes from ("a string",
+// "a number", "an object" …) for messages such as "must be a string". A
+// type with its own UnmarshalJSON says it with a JSONExpected method.
+func Expected(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	if e, ok := reflect.Zero(t).Interface().(interface{ JSONExpected() string }); ok {
+		return e.JSONExpected()
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return Expected(t.Elem())
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "another type"
 }
