@@ -32,3 +32,5 @@ require (
 	golang.org/x/sys v0.48.0
 	google.golang.org/protobuf v1.36.12
 )
+
+require github.com/go-pdf/fpdf v0.9.0 // indirect

@@ -133,6 +133,13 @@ type ErrorPayload struct {
 	// Event is the event that failed, ConversationID the conversation it named.
 	Event          string `json:"event,omitempty"`
 	ConversationID string `json:"conversationId,omitempty"`
+	// Field names the payload field at fault ("text", "from.name"), when
+	// one is.
+	Field string `json:"field,omitempty"`
+	// Retryable says the same event may succeed later unchanged;
+	// RetryAfter, in seconds, how long to wait first when that is known.
+	Retryable  bool `json:"retryable"`
+	RetryAfter int  `json:"retryAfter,omitempty"`
 }
 
 // Error codes of ErrorPayload.
@@ -145,6 +152,7 @@ const (
 	CodeEnded            = "CONVERSATION_ENDED"
 	CodeNotConnector     = "NOT_A_CONNECTOR"
 	CodeUnavailable      = "UNAVAILABLE"
+	CodeRateLimited      = "RATE_LIMITED"
 	CodeBackend          = "BACKEND_ERROR"
 )
 
@@ -230,6 +238,8 @@ type HTTPError struct {
 	Status  int    `json:"status"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field names the request field at fault, when one is.
+	Field string `json:"field,omitempty"`
 }
 
 // stamp formats a time as the face writes timestamps: ISO 8601, UTC, ms.

@@ -34,7 +34,7 @@ func (f *Face) handleTranscript(ctx *fasthttp.RequestCtx, rest string) {
 		if ferr.status >= 500 {
 			f.log.Warn("customerchannel: transcript failed", "conversation", id, "error", ferr)
 		}
-		writeError(ctx, ferr.status, ferr.code, ferr.msg)
+		writeFail(ctx, ferr)
 		return
 	}
 	if typ == "email" {
