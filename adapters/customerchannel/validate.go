@@ -107,4 +107,3 @@ func lineFields(v any) []namedValue {
 	}
 	return nil
 }
-
