@@ -8,16 +8,12 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
-	"gopkg.in/yaml.v3"
 )
 
 // Config is the whole file.
@@ -160,11 +156,8 @@ func Load(path string, environ []string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
-		dec.KnownFields(true)
-		// An empty file is a valid, empty configuration.
-		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("config: %s: %w", path, err)
+		if err := decodeFile(path, raw, c); err != nil {
+			return nil, err
 		}
 	}
 	if err := applyEnv(c, environ); err != nil {
@@ -336,12 +329,11 @@ func (c *Config) Validate() error {
 		if a.AccountID == "" {
 			bad(f+".account_id", "is required")
 		}
-		for key := range a.Webhooks {
-			if !slices.Contains(auth.WebhookKeys(), key) {
-				bad(f+".webhooks", "unknown event key %q (known: %s)", key, strings.Join(auth.WebhookKeys(), ", "))
+		if errs := checkAppFields(a, f); len(errs) > 0 {
+			for _, e := range errs {
+				bad(e.Field, "%s", e.Msg)
 			}
-		}
-		if err := auth.CheckApp(a); err != nil {
+		} else if err := auth.CheckApp(a); err != nil {
 			bad(f, "%v", err)
 		}
 	}

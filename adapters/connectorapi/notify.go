@@ -329,6 +329,9 @@ func (f *Face) enqueue(ctx context.Context, app *auth.App, conv *mapping.Convers
 		NextAttempt: now,
 		Expires:     now.Add(app.Retention),
 	}
+	for k, v := range app.WebhookHeadersOf(key) { // checked not to replace the proxy's own
+		it.Headers[k] = v
+	}
 	if err := f.store.Enqueue(ctx, it); err != nil {
 		return fmt.Errorf("connectorapi: queue notification: %w", err)
 	}
