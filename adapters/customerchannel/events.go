@@ -166,6 +166,9 @@ func (f *Face) conversationInfo(ctx context.Context, conv *mapping.Conversation)
 		Participant:  []Participant{customer},
 		Role:         RoleCustomer,
 	}
+	if !conv.Open() {
+		info.Conversation.Transcript = f.transcriptLinks(conv)
+	}
 	seen := map[string]bool{customer.ID: true}
 	var failed error
 	for m, err := range f.backend.AllMessages(ctx, conv.EngagementID, conv.SessionID, conv.DialogID) {

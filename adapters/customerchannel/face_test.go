@@ -128,19 +128,21 @@ func TestTranscriptAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, path string
-		want       int
+		name, path, proof string
+		want              int
 	}{
-		{"unknown conversation", "/api/customer/transcript/nope/pdf", 404},
-		{"ongoing conversation", "/api/customer/transcript/open/pdf", 404},
-		{"other type", "/api/customer/transcript/closed/html", 400},
-		{"missing type", "/api/customer/transcript/closed", 404},
-		{"email without SMTP configured", "/api/customer/transcript/closed/email", 503},
-		{"pdf of an ended conversation", "/api/customer/transcript/closed/pdf", 200},
+		{"unknown conversation", "/api/customer/transcript/nope/pdf", "proof-nope", 404},
+		{"ongoing conversation", "/api/customer/transcript/open/pdf", "proof-open", 404},
+		{"other type", "/api/customer/transcript/closed/html", "proof-closed", 400},
+		{"missing type", "/api/customer/transcript/closed", "proof-closed", 404},
+		{"email without SMTP configured", "/api/customer/transcript/closed/email", "proof-closed", 503},
+		{"pdf without the participant's proof", "/api/customer/transcript/closed/pdf", "", 401},
+		{"pdf with another participant's proof", "/api/customer/transcript/closed/pdf", "proof-open", 404},
+		{"pdf of an ended conversation", "/api/customer/transcript/closed/pdf", "proof-closed", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := serve(f, "GET", tt.path, "", "")
+			resp := serveHeaders(f, "GET", tt.path, map[string]string{HeaderParticipant: tt.proof})
 			if resp.StatusCode() != tt.want {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode(), tt.want, resp.Body())
 			}
@@ -170,7 +172,7 @@ func TestTranscriptEmailFailureIs503(t *testing.T) {
 	c := openConv(t, store, "c", "web", "cleo@example.com")
 	c.State = mapping.StateClosed
 	_ = store.PutConversation(context.Background(), c)
-	if resp := serve(f, "GET", "/api/customer/transcript/c/email", "", ""); resp.StatusCode() != 503 {
+	if resp := serveHeaders(f, "POST", "/api/customer/transcript/c/email", map[string]string{HeaderParticipant: "proof-c"}); resp.StatusCode() != 503 {
 		t.Errorf("status %d, want 503", resp.StatusCode())
 	}
 }

@@ -101,6 +101,9 @@ type ActivityInfo struct {
 	Participant *Participant `json:"participant,omitempty"`
 	Reason      string       `json:"reason,omitempty"`
 	Detail      string       `json:"detail,omitempty"`
+	// Transcript, on endOfConversation, holds the signed links of the
+	// conversation's transcript.
+	Transcript *TranscriptLinks `json:"transcript,omitempty"`
 }
 
 // ConversationInfo is the conversationInfo event sent after a join.
@@ -123,6 +126,9 @@ type ConversationSummary struct {
 	State     string `json:"state"`
 	CreatedAt string `json:"createdAt"`
 	ClosedAt  string `json:"closedAt,omitempty"`
+	// Transcript holds the signed transcript links once the conversation
+	// has ended.
+	Transcript *TranscriptLinks `json:"transcript,omitempty"`
 }
 
 // ErrorPayload is the body of the error event, and of an error ack.
