@@ -134,6 +134,7 @@ type CustomerChannel struct {
 	PingTimeout     time.Duration `yaml:"ping_timeout"`
 	MaxPayload      int           `yaml:"max_payload"`
 	SMTP            SMTP          `yaml:"smtp"`
+	Transcript      Transcript    `yaml:"transcript"`
 }
 
 // SMTP is where email transcripts go.
@@ -218,6 +219,7 @@ func (c *Config) defaults() {
 	if c.CustomerChannel.MaxPayload == 0 {
 		c.CustomerChannel.MaxPayload = 1_000_000
 	}
+	c.CustomerChannel.Transcript.defaults()
 	if c.DemoMode() {
 		// Demo mode: everything is on this machine, with credentials the
 		// start-up message prints.
@@ -337,6 +339,7 @@ func (c *Config) Validate() error {
 			bad(f, "%v", err)
 		}
 	}
+	errs = append(errs, c.CustomerChannel.Transcript.check("customer_channel.transcript")...)
 	if c.CustomerChannel.MaxPayload < 1024 {
 		bad("customer_channel.max_payload", "must be at least 1024 bytes")
 	}
