@@ -2,9 +2,9 @@
 // Chat) backend: the Keycloak token endpoint, sessions, engagements with
 // dialogs and connections, messages with pagination, webhook subscriptions
 // with at-least-once delivery, RFC 7807 problems with violations, and an
-// agent side (/sim) that tests and demos drive. It follows
-// shared/reference/avaya-digital-connection-api.md; it is a product feature
-// (try the proxy without a contact center), not a test double.
+// agent side (/sim) that tests and demos drive. It follows the API as the
+// repository's docs/axp-v1beta.md describes it; it is a product feature (try
+// the proxy without a contact center), not a test double.
 //
 // Paths (host root):
 //
@@ -69,7 +69,9 @@
 // :agentLeave fires PARTICIPANT_DISCONNECTED for each contact-center
 // participant and TERMINATES the dialog; :engagementError fires
 // ENGAGEMENT_ERROR and leaves the dialog as it is. They answer 409 when the
-// dialog is TERMINATED or no agent has joined. Faults (/sim/faults) delay or
+// dialog is TERMINATED or no agent has joined; an AGENT or SUPERVISOR
+// message needs a joined participant of that type (a supervisor joins with
+// :agentJoin {"participantType": "SUPERVISOR"}), else 409. Faults (/sim/faults) delay or
 // fail API calls, the token endpoint included (narrow them with pathContains),
 // never /sim calls.
 package simulator
