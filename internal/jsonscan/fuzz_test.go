@@ -65,8 +65,8 @@ func FuzzPathAt(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, off int64) {
 		p, ok := PathAt(data, off)
 		var v any
-		if !ok || json.Unmarshal(data, &v) != nil {
-			return
+		if !ok || json.Unmarshal(data, &v) != nil || oddKeys(v) {
+			return // member names with ".", "[" or "]" make paths ambiguous
 		}
 		if !resolves(v, p) {
 			t.Fatalf("PathAt(%q, %d) = %q, which names no value", data, off, p)
@@ -77,13 +77,34 @@ func FuzzPathAt(f *testing.F) {
 	})
 }
 
-// resolves follows a path of PathAt's form through a decoded document.
-// Member names holding "." or "[" cannot be told apart from the path's own
-// punctuation, so a path through one is taken as resolving.
+// oddKeys reports a member name holding a path's punctuation.
+func oddKeys(v any) bool {
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if oddKeys(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsAny(k, ".[]") || oddKeys(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resolves follows a path of PathAt's form through a decoded document
+// whose member names hold none of its punctuation.
 func resolves(v any, path string) bool {
 	for path != "" {
 		if path[0] == '[' {
 			end := strings.IndexByte(path, ']')
+			if end < 0 {
+				return false
+			}
 			i, err := strconv.Atoi(path[1:end])
 			arr, ok := v.([]any)
 			if err != nil || !ok || i >= len(arr) {
@@ -106,11 +127,6 @@ func resolves(v any, path string) bool {
 		}
 		child, ok := m[key]
 		if !ok {
-			for k := range m {
-				if strings.ContainsAny(k, ".[]") {
-					return true
-				}
-			}
 			return false
 		}
 		v, path = child, strings.TrimPrefix(path[end:], ".")
