@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -41,11 +43,17 @@ const (
 // A field tagged secret:"true" is masked where the configuration is printed
 // (connector-proxy -check-config).
 type App struct {
-	Name         string            `json:"name,omitempty" yaml:"name,omitempty"`
-	ClientID     string            `json:"client_id" yaml:"client_id"`
-	ClientSecret string            `json:"client_secret" yaml:"client_secret" secret:"true"`
-	AccountID    string            `json:"account_id" yaml:"account_id"`
-	Webhooks     map[string]string `json:"webhooks,omitempty" yaml:"webhooks,omitempty"`
+	Name         string `json:"name,omitempty" yaml:"name,omitempty"`
+	ClientID     string `json:"client_id" yaml:"client_id"`
+	ClientSecret string `json:"client_secret" yaml:"client_secret" secret:"true"`
+	AccountID    string `json:"account_id" yaml:"account_id"`
+	// Webhooks maps a manifest event key to its endpoint. The configuration
+	// also takes a manifest's object form ({endpoint, max_retries,
+	// headers}), which it reduces to this and WebhookHeaders.
+	Webhooks map[string]string `json:"webhooks,omitempty" yaml:"webhooks,omitempty"`
+	// WebhookHeaders are custom headers sent with the notifications of an
+	// event key (a manifest's "headers": [{header_name, header_value}]).
+	WebhookHeaders map[string]map[string]string `json:"webhook_headers,omitempty" yaml:"webhook_headers,omitempty"`
 	// Retention is how long a notification is retried before it is dropped
 	// (LivePerson's retry.retention_time; 2 s to 3 days, default 1 h).
 	Retention time.Duration `json:"retention,omitempty" yaml:"retention,omitempty"`
@@ -90,8 +98,44 @@ func (a App) withDefaults() (App, error) {
 		hooks[k] = v
 	}
 	a.Webhooks = hooks
+	for k, hs := range a.WebhookHeaders {
+		if _, ok := hooks[k]; !ok {
+			return a, fmt.Errorf("auth: app %s: webhook_headers for %q, which has no endpoint", a.ClientID, k)
+		}
+		for name, v := range hs {
+			if err := CheckWebhookHeader(name, v); err != nil {
+				return a, fmt.Errorf("auth: app %s: webhook %s: %w", a.ClientID, k, err)
+			}
+		}
+	}
 	return a, nil
 }
+
+// CheckWebhookHeader refuses a custom notification header that is not a
+// valid HTTP field, or that would replace one the proxy sets itself
+// (Content-Type, the x-liveperson-* headers, the signature).
+func CheckWebhookHeader(name, value string) error {
+	if name == "" {
+		return errors.New("a header without a name")
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return fmt.Errorf("header name %q is not an HTTP token", name)
+		}
+	}
+	switch l := strings.ToLower(name); {
+	case l == "content-type", l == "content-length", l == "host", strings.HasPrefix(l, "x-liveperson-"):
+		return fmt.Errorf("header %q is the proxy's own", name)
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return fmt.Errorf("header %q has a line break or NUL in its value", name)
+	}
+	return nil
+}
+
+// CheckEndpoint reports what is wrong with a webhook endpoint: https
+// anywhere, plain http only on the loopback unless allowInsecure.
+func CheckEndpoint(raw string, allowInsecure bool) error { return checkEndpoint(raw, allowInsecure) }
 
 // checkEndpoint accepts https anywhere and http on the loopback, where
 // connectors under development listen; elsewhere http needs allowInsecure.
@@ -118,3 +162,7 @@ func checkEndpoint(raw string, allowInsecure bool) error {
 
 // Webhook returns the endpoint configured for a manifest key, "" for none.
 func (a *App) Webhook(key string) string { return a.Webhooks[key] }
+
+// WebhookHeadersOf returns the custom headers of a manifest key's
+// notifications, nil for none.
+func (a *App) WebhookHeadersOf(key string) map[string]string { return a.WebhookHeaders[key] }

@@ -43,7 +43,7 @@ type Options struct {
 	Issuer string
 	// TokenTTL is an AppJWT's life (default 60 minutes).
 	TokenTTL time.Duration
-	// Leeway is the clock skew allowed when checking exp.
+	// Leeway is the clock skew allowed when checking exp and nbf.
 	Leeway time.Duration
 	// CacheSize bounds the verified-token cache.
 	CacheSize int
@@ -70,6 +70,9 @@ type AppClaims struct {
 	Issuer          string           `json:"iss"`
 	ExpiresAt       *jwt.NumericDate `json:"exp,omitempty"`
 	IssuedAt        *jwt.NumericDate `json:"iat,omitempty"`
+	// NotBefore is never issued by the proxy; a token that carries one is
+	// refused until then (within the leeway), as RFC 7519 asks.
+	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
 }
 
 // ConsumerClaims are a ConsumerJWS's claims. There is no exp: the token
@@ -81,20 +84,21 @@ type ConsumerClaims struct {
 	ClientID      string           `json:"azp"`
 	Issuer        string           `json:"iss"`
 	IssuedAt      *jwt.NumericDate `json:"iat,omitempty"`
+	NotBefore     *jwt.NumericDate `json:"nbf,omitempty"`
 }
 
 // The jwt.Claims methods: the validator reads registered claims through them.
 
 func (c *AppClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
 func (c *AppClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
-func (c *AppClaims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (c *AppClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore, nil }
 func (c *AppClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
 func (c *AppClaims) GetSubject() (string, error)                  { return "", nil }
 func (c *AppClaims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{c.Audience}, nil }
 
 func (c *ConsumerClaims) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
 func (c *ConsumerClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
-func (c *ConsumerClaims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (c *ConsumerClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore, nil }
 func (c *ConsumerClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
 func (c *ConsumerClaims) GetSubject() (string, error)                  { return "", nil }
 func (c *ConsumerClaims) GetAudience() (jwt.ClaimStrings, error) {
@@ -362,6 +366,7 @@ func (s *Service) VerifyConsumerJWS(app *AppClaims, token string) (*ConsumerClai
 		_, err := jwt.ParseWithClaims(token, claims, s.keyFunc,
 			jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 			jwt.WithIssuer(s.issuer),
+			jwt.WithLeeway(s.leeway),
 			jwt.WithTimeFunc(s.now),
 		)
 		if err != nil {

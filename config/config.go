@@ -17,18 +17,15 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
-	"gopkg.in/yaml.v3"
 )
 
 // Config is the whole file.
@@ -195,6 +192,7 @@ type CustomerChannel struct {
 	PingTimeout     time.Duration `yaml:"ping_timeout"`
 	MaxPayload      int           `yaml:"max_payload"`
 	SMTP            SMTP          `yaml:"smtp"`
+	Transcript      Transcript    `yaml:"transcript"`
 }
 
 // SMTP is where email transcripts go.
@@ -225,11 +223,8 @@ func Read(path string, environ []string) (c *Config, ignored []string, err error
 		if err != nil {
 			return nil, nil, fmt.Errorf("config: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
-		dec.KnownFields(true)
-		// An empty file is a valid, empty configuration.
-		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, nil, fmt.Errorf("config: %s: %w", path, err)
+		if err := decodeFile(path, raw, c); err != nil {
+			return nil, nil, err
 		}
 	}
 	if err := applyEnv(c, environ); err != nil {
@@ -337,6 +332,7 @@ func (c *Config) defaults() {
 	if c.CustomerChannel.MaxPayload == 0 {
 		c.CustomerChannel.MaxPayload = 1_000_000
 	}
+	c.CustomerChannel.Transcript.defaults()
 	if c.DemoMode() {
 		// Demo mode: everything is on this machine, with credentials the
 		// start-up message prints.
@@ -516,18 +512,15 @@ func (c *Config) Validate() error {
 		if a.AccountID == "" {
 			bad(f+".account_id", "is required")
 		}
-		for key := range a.Webhooks {
-			if !slices.Contains(auth.WebhookKeys(), key) {
-				bad(f+".webhooks", "unknown event key %q (known: %s)", key, strings.Join(auth.WebhookKeys(), ", "))
+		if errs := checkAppFields(a, f); len(errs) > 0 {
+			for _, e := range errs {
+				bad(e.Field, "%s", e.Msg)
 			}
-		}
-		// auth repeats the required fields; check the rest once they are there.
-		if a.ClientID != "" && a.ClientSecret != "" && a.AccountID != "" {
-			if err := auth.CheckApp(a); err != nil {
-				bad(f, "%v", err)
-			}
+		} else if err := auth.CheckApp(a); err != nil {
+			bad(f, "%v", err)
 		}
 	}
+	errs = append(errs, c.CustomerChannel.Transcript.check("customer_channel.transcript")...)
 	if c.LegacyV1.Enabled() && c.LegacyV1.ClientSecret == "" {
 		bad("legacy_v1.client_secret", "is required when legacy_v1.client_id is set")
 	}

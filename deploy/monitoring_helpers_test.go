@@ -294,8 +294,8 @@ func exercise(t *testing.T, p *proxy.Proxy, hooks <-chan string) {
 	if err := json.Unmarshal([]byte(body), &ini); code != 200 || err != nil {
 		t.Fatalf("init: %d %s", code, body)
 	}
-	if code, _ := httpGet(t, base+"/api/customer/transcript/"+ini.ConversationID+"/pdf"); code != 404 {
-		t.Fatalf("transcript of an ongoing conversation: %d, want 404", code)
+	if code, _ := httpGet(t, base+"/api/customer/transcript/"+ini.ConversationID+"/pdf"); code != 401 {
+		t.Fatalf("transcript without the participant's proof: %d, want 401", code)
 	}
 	poll := base + "/socket.io/?EIO=4&transport=polling"
 	_, open := httpGet(t, poll)

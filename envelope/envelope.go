@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/connector-proxy/connector-proxy/internal/jsonscan"
 )
 
 // Kinds of envelope.
@@ -120,7 +122,7 @@ func decodeOne(data []byte, index int) (*Envelope, error) {
 	if err := json.Unmarshal(data, &w); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return nil, &Error{Index: index, Field: te.Field, Msg: "must be a " + te.Type.String(), Err: ErrInvalid}
+			return nil, &Error{Index: index, Field: te.Field, Msg: "must be " + jsonscan.Expected(te.Type), Err: ErrInvalid}
 		}
 		return nil, &Error{Index: index, Msg: syntaxMsg(err), Err: ErrSyntax}
 	}
@@ -178,16 +180,20 @@ func syntaxMsg(err error) string {
 }
 
 // DecodeBody decodes an envelope's body into v, reporting a body field of the
-// wrong type as an ErrInvalid naming that field.
+// wrong type as an ErrInvalid naming that exact field, array indices
+// included ("body.event.sequenceList[2]").
 func (e *Envelope) DecodeBody(v any) error {
 	if err := json.Unmarshal(e.Body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			field := "body"
-			if te.Field != "" {
-				field += "." + te.Field
+			if p := jsonscan.TypeErrorPath(e.Body, te); p != "" {
+				if p[0] != '[' {
+					field += "."
+				}
+				field += p
 			}
-			return &Error{Index: -1, Field: field, ReqID: e.ID, Msg: "must be a " + te.Type.String(), Err: ErrInvalid}
+			return &Error{Index: -1, Field: field, ReqID: e.ID, Msg: "must be " + jsonscan.Expected(te.Type), Err: ErrInvalid}
 		}
 		return &Error{Index: -1, Field: "body", ReqID: e.ID, Msg: syntaxMsg(err), Err: ErrSyntax}
 	}

@@ -260,6 +260,13 @@ func (p *Proxy) provisionFaces() error {
 			Username: cfg.CustomerChannel.SMTP.Username,
 			Password: cfg.CustomerChannel.SMTP.Password,
 		},
+		Transcript: customerchannel.TranscriptConfig{
+			Fonts:         cfg.CustomerChannel.Transcript.Fonts,
+			BoldFont:      cfg.CustomerChannel.Transcript.BoldFont,
+			LinkTTL:       cfg.CustomerChannel.Transcript.LinkTTL,
+			MailEvery:     cfg.CustomerChannel.Transcript.MailEvery,
+			MailPerMinute: cfg.CustomerChannel.Transcript.MailPerMinute,
+		},
 		Socket: socketio.Options{
 			PingInterval: cfg.CustomerChannel.PingInterval,
 			PingTimeout:  cfg.CustomerChannel.PingTimeout,

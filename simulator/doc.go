@@ -3,9 +3,9 @@
 // sessions, engagements with
 // dialogs and connections, messages with pagination, webhook subscriptions
 // with at-least-once delivery, RFC 7807 problems with violations, and an
-// agent side (/sim) that tests and demos drive. It follows
-// shared/reference/avaya-digital-connection-api.md; it is a product feature
-// (try the proxy without a contact center), not a test double.
+// agent side (/sim) that tests and demos drive. It follows the API as the
+// repository's docs/axp-v1beta.md describes it; it is a product feature (try
+// the proxy without a contact center), not a test double.
 //
 // Paths (host root; {gen} is v1beta or v1):
 //
@@ -86,7 +86,9 @@
 // ENGAGEMENT_ERROR and leaves the dialog as it is; :endDialog TERMINATES
 // the dialog and sends no event at all, as AXP does when it ends a dialog on
 // its own (its client learns it from its next call). They answer 409 when
-// the dialog is TERMINATED or no agent has joined. GET /sim/auto-agent
+// the dialog is TERMINATED or no agent has joined; an AGENT or SUPERVISOR
+// message needs a joined participant of that type (a supervisor joins with
+// :agentJoin {"participantType": "SUPERVISOR"}), else 409. GET /sim/auto-agent
 // answers {"enabled", "name", "delayMs"}; PUT {"enabled": bool} switches the
 // auto-agent at run time (Config.AutoAgent is only its initial state): off,
 // it also drops the actions it had scheduled and not yet taken; on, it acts

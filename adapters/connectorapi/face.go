@@ -274,6 +274,13 @@ func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 		f.m.request(r.call, "", 413)
 		return
 	}
+	if r.call != "token" { // the token call's body is a form, not JSON
+		if ae := checkBodyText(ctx.PostBody(), r.call == "conversation"); ae != nil {
+			f.writeError(ctx, nil, ae)
+			f.m.request(r.call, "", 400)
+			return
+		}
+	}
 	c, cancel := context.WithTimeout(context.Background(), f.cfg.RequestTimeout)
 	defer cancel()
 	var typ string
@@ -361,45 +368,53 @@ func asAPIError(err error, reqID json.RawMessage) *apiError {
 		}
 		return &apiError{Status: 400, ErrorCode: 40000, Title: "Bad request", Details: envErr.Error(), Field: field, ReqID: id, cause: err}
 	}
-	var p *engagement.Problem
-	if errors.As(err, &p) {
-		return problemError(p, reqID)
-	}
-	switch {
-	case errors.Is(err, engagement.ErrUnreachable):
-		return &apiError{Status: 503, ErrorCode: 50300, Title: "Service unavailable", Details: "the contact center cannot be reached; retry later", ReqID: reqID, cause: err}
-	case errors.Is(err, mapping.ErrUnavailable):
+	if errors.Is(err, mapping.ErrUnavailable) {
 		return &apiError{Status: 503, ErrorCode: 50300, Title: "Service unavailable", Details: "the conversation store cannot be reached; retry later", ReqID: reqID, cause: err}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &apiError{Status: 503, ErrorCode: 50300, Title: "Service unavailable", Details: "the contact center did not answer in time; retry later", ReqID: reqID, cause: err}
 	}
-	return &apiError{Status: 500, ErrorCode: 50000, Title: "Internal error", Details: "the request failed inside the proxy", ReqID: reqID, cause: err}
+	return failureError(engagement.Classify(err), reqID, err)
 }
 
-// problemError maps an AXP problem onto what a connector can act on.
-func problemError(p *engagement.Problem, reqID json.RawMessage) *apiError {
-	switch {
-	case p.Status == 400:
-		e := &apiError{Status: 400, ErrorCode: 40000, Title: "Bad request", Details: p.Title, ReqID: reqID, cause: p}
-		if p.Detail != "" {
-			e.Details = p.Detail
+// failureError maps a classified AXP failure onto what a connector can act
+// on; every face maps the same classes (engagement.Classify), so one AXP
+// answer means one thing everywhere. Retryable answers carry Retry-After
+// when it is known.
+func failureError(f engagement.Failure, reqID json.RawMessage, err error) *apiError {
+	e := &apiError{ReqID: reqID, cause: err, RetryAfter: f.RetryAfter}
+	switch f.Class {
+	case engagement.ClassInvalid:
+		e.Status, e.ErrorCode, e.Title, e.Details = 400, 40000, "Bad request", f.Problem.Title
+		if f.Problem.Detail != "" {
+			e.Details = f.Problem.Detail
 		}
-		if len(p.Violations) > 0 {
-			v := p.Violations[0]
+		if len(f.Problem.Violations) > 0 {
+			v := f.Problem.Violations[0]
 			e.Field = v.Field
 			e.Details = fmt.Sprintf("the contact center refused %s: %s", v.Field, v.Message)
 		}
-		return e
-	case p.Status == 404:
-		return &apiError{Status: 404, ErrorCode: 40400, Title: "Not found", Details: "the contact center does not know this conversation", ReqID: reqID, cause: p}
-	case p.Status == 429:
-		return &apiError{Status: 429, ErrorCode: 42900, Title: "Too many requests", Details: "the contact center is throttling; retry later", ReqID: reqID, cause: p}
-	case p.Status == 401 || p.Status == 403:
-		return &apiError{Status: 502, ErrorCode: 50200, Title: "Bad gateway", Details: "the contact center refused the proxy's credentials", ReqID: reqID, cause: p}
-	case p.Status >= 500:
-		return &apiError{Status: 503, ErrorCode: 50300, Title: "Service unavailable", Details: "the contact center failed; retry later", ReqID: reqID, cause: p}
+	case engagement.ClassNotFound:
+		e.Status, e.ErrorCode, e.Title, e.Details = 404, 40400, "Not found", "the contact center does not know this conversation"
+	case engagement.ClassConflict:
+		e.Status, e.ErrorCode, e.Title, e.Details = 409, 40900, "Conflict", "the contact center's conversation does not allow this now"
+	case engagement.ClassThrottled:
+		e.Status, e.ErrorCode, e.Title, e.Details = 429, 42900, "Too many requests", "the contact center is throttling; retry later"
+	case engagement.ClassUnavailable:
+		e.Status, e.ErrorCode, e.Title = 503, 50300, "Service unavailable"
+		switch {
+		case f.Problem != nil:
+			e.Details = "the contact center failed; retry later"
+		case errors.Is(err, context.DeadlineExceeded):
+			e.Details = "the contact center did not answer in time; retry later"
+		default:
+			e.Details = "the contact center cannot be reached; retry later"
+		}
+	case engagement.ClassRefused:
+		e.Status, e.ErrorCode, e.Title, e.Details = 502, 50200, "Bad gateway", "the contact center refused the proxy's credentials"
+	case engagement.ClassUnexpected:
+		e.Status, e.ErrorCode, e.Title, e.Details = 502, 50200, "Bad gateway", fmt.Sprintf("the contact center answered %d", f.Status)
+	default:
+		e.Status, e.ErrorCode, e.Title, e.Details = 500, 50000, "Internal error", "the request failed inside the proxy"
 	}
-	return &apiError{Status: 502, ErrorCode: 50200, Title: "Bad gateway", Details: fmt.Sprintf("the contact center answered %d", p.Status), ReqID: reqID, cause: p}
+	return e
 }
 
 // writeError answers err in the LivePerson error format.

@@ -17,6 +17,8 @@ func FuzzHandler(f *testing.F) {
 	f.Add(closeEnvelope(`5`, u.conv), false)
 	f.Add(conversationBody, true)
 	f.Add(`[{"kind":"req","id":"1","type":"userprofile.SetUserProfile","body":{"authenticatedData":{"lp_sdes":[{"type":"ctmrinfo","info":{"a":1}}]}}},{"kind":"req","id":2,"type":"cm.ConsumerRequestConversation","body":{"brandId":"`+lpAccount+`","conversationContext":{"lang":"en"}}}]`, true)
+	f.Add(`[{"kind":"req","id":"1","type":"userprofile.SetUserProfile","body":{"firstName":"A\u0000"}},{"kind":"req","id":2,"type":"cm.ConsumerRequestConversation","body":{"brandId":"`+lpAccount+`","campaignInfo":{"campaignId":2894629312,"engagementId":{}},"conversationContext":{"interactionContextId":2}}}]`, true)
+	f.Add("{\"kind\":\"req\",\"id\":\"1\",\"type\":\"ms.PublishEvent\",\"body\":{\"dialogId\":\"x\",\"event\":{\"type\":\"ContentEvent\",\"message\":\"\xff\"}}}", false)
 	f.Add(`{"kind":"req","id":"1","type":"cm.UpdateConversationField","body":{"conversationId":"`+u.conv+`","conversationField":[{"field":"CSATRate","csatRate":3,"status":"SKIPPED"}]}}`, false)
 	f.Fuzz(func(t *testing.T, body string, batch bool) {
 		uri := "/api/account/" + lpAccount + "/messaging/consumer/conversation/send?v=3"

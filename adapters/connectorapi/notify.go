@@ -319,15 +319,19 @@ func (f *Face) item(app *auth.App, conv *mapping.Conversation, key, kind string,
 		f.m.noEndpoint.WithLabelValues(kind).Inc()
 		return nil
 	}
+	headers := map[string]string{
+		"Content-Type": "application/json",
+		headerAccount:  app.AccountID,
+		headerClientID: app.ClientID,
+	}
+	for k, v := range app.WebhookHeadersOf(key) { // checked not to replace the proxy's own
+		headers[k] = v
+	}
 	return []*mapping.OutboxItem{{
-		Queue:  conv.ID,
-		Face:   mapping.FaceConnectorAPI,
-		Target: target,
-		Headers: map[string]string{
-			"Content-Type": "application/json",
-			headerAccount:  app.AccountID,
-			headerClientID: app.ClientID,
-		},
+		Queue:       conv.ID,
+		Face:        mapping.FaceConnectorAPI,
+		Target:      target,
+		Headers:     headers,
 		Body:        body,
 		Kind:        kind,
 		EnqueuedAt:  now,

@@ -20,22 +20,24 @@ const (
 
 // userProfile is userprofile.SetUserProfile's body: the SDEs of
 // authenticatedData and the flat profile fields.
+// Ids and phone numbers are looseString: clients send them as numbers too.
 type userProfile struct {
-	FirstName         string `json:"firstName"`
-	LastName          string `json:"lastName"`
-	UserID            string `json:"userId"`
+	FirstName         string      `json:"firstName"`
+	LastName          string      `json:"lastName"`
+	UserID            looseString `json:"userId"`
 	AuthenticatedData *struct {
 		SDEs []sde `json:"lp_sdes"`
 	} `json:"authenticatedData"`
 	PrivateData *struct {
-		MobileNum string `json:"mobileNum"`
-		Mail      string `json:"mail"`
+		MobileNum looseString `json:"mobileNum"`
+		Mail      string      `json:"mail"`
 	} `json:"privateData"`
 }
 
 type sde struct {
-	Type     string         `json:"type"`
-	Info     map[string]any `json:"info"`
+	Type string `json:"type"`
+	// Info is ctmrinfo's: its scalars become session parameters.
+	Info     map[string]json.RawMessage `json:"info"`
 	Personal *struct {
 		FirstName string `json:"firstname"`
 		LastName  string `json:"lastname"`
@@ -43,8 +45,8 @@ type sde struct {
 		Company   string `json:"company"`
 		Language  string `json:"language"`
 		Contacts  []struct {
-			Email string `json:"email"`
-			Phone string `json:"phone"`
+			Email string      `json:"email"`
+			Phone looseString `json:"phone"`
 		} `json:"contacts"`
 	} `json:"personal"`
 }
@@ -65,11 +67,14 @@ func (p *profile) empty() bool {
 // name, identifiers and session parameters, refusing what AXP would refuse.
 func parseProfile(body json.RawMessage) (*profile, *apiError) {
 	var up userProfile
-	if err := json.Unmarshal(body, &up); err != nil {
-		return nil, badRequest(nil, "body", "userprofile.SetUserProfile body: %v", err)
+	if ae := decodeBody(body, &up, "body", "userprofile.SetUserProfile body"); ae != nil {
+		return nil, ae
 	}
 	p := &profile{Params: engagement.Parameters{}}
 	first, last := up.FirstName, up.LastName
+	if ae := checkLines("body.firstName", first, "body.lastName", last); ae != nil {
+		return nil, ae
+	}
 	addEmail := func(s string) {
 		if s = strings.TrimSpace(s); s != "" && !slices.Contains(p.Emails, s) {
 			p.Emails = append(p.Emails, s)
@@ -82,10 +87,10 @@ func parseProfile(body json.RawMessage) (*profile, *apiError) {
 	}
 	if up.PrivateData != nil {
 		addEmail(up.PrivateData.Mail)
-		addPhone(up.PrivateData.MobileNum)
+		addPhone(string(up.PrivateData.MobileNum))
 	}
 	if up.UserID != "" {
-		p.Params["userId"] = up.UserID
+		p.Params["userId"] = string(up.UserID)
 	}
 	if up.AuthenticatedData != nil {
 		for i, s := range up.AuthenticatedData.SDEs {
@@ -93,6 +98,10 @@ func parseProfile(body json.RawMessage) (*profile, *apiError) {
 			case "personal":
 				if s.Personal == nil {
 					continue
+				}
+				at := fmt.Sprintf("body.authenticatedData.lp_sdes[%d].personal.", i)
+				if ae := checkLines(at+"firstname", s.Personal.FirstName, at+"lastname", s.Personal.LastName); ae != nil {
+					return nil, ae
 				}
 				if s.Personal.FirstName != "" {
 					first = s.Personal.FirstName
@@ -102,7 +111,7 @@ func parseProfile(body json.RawMessage) (*profile, *apiError) {
 				}
 				for _, c := range s.Personal.Contacts {
 					addEmail(c.Email)
-					addPhone(c.Phone)
+					addPhone(string(c.Phone))
 				}
 				if s.Personal.Gender != "" {
 					p.Params["gender"] = s.Personal.Gender
@@ -120,11 +129,8 @@ func parseProfile(body json.RawMessage) (*profile, *apiError) {
 				}
 				slices.Sort(keys)
 				for _, k := range keys {
-					switch v := s.Info[k].(type) {
-					case string:
+					if v, ok := scalarText(s.Info[k]); ok {
 						p.Params[k] = v
-					case float64, bool:
-						p.Params[k] = fmt.Sprint(v)
 					}
 				}
 			default:
@@ -168,16 +174,25 @@ func checkParams(field string, p engagement.Parameters) *apiError {
 }
 
 // requestConversation is cm.ConsumerRequestConversation's body.
+// Every id in it may come as a string or a number (looseString).
 type requestConversation struct {
-	BrandID      *string `json:"brandId"`
-	ChannelType  string  `json:"channelType"`
-	TTRDefName   *string `json:"ttrDefName"`
-	SkillID      string  `json:"skillId"`
+	BrandID      *looseString `json:"brandId"`
+	ChannelType  string       `json:"channelType"`
+	TTRDefName   *string      `json:"ttrDefName"`
+	SkillID      looseString  `json:"skillId"`
 	CampaignInfo *struct {
-		CampaignID   string `json:"campaignId"`
-		EngagementID string `json:"engagementId"`
+		CampaignID   looseString `json:"campaignId"`
+		EngagementID looseString `json:"engagementId"`
 	} `json:"campaignInfo"`
-	ConversationContext map[string]any `json:"conversationContext"`
+	// ConversationContext's routing keys; the rest (features, custom
+	// fields of other context types) is ignored.
+	ConversationContext *struct {
+		Lang                 looseString `json:"lang"`
+		VisitorID            looseString `json:"visitorId"`
+		SessionID            looseString `json:"sessionId"`
+		InteractionContextID looseString `json:"interactionContextId"`
+		Type                 looseString `json:"type"`
+	} `json:"conversationContext"`
 }
 
 // conversationRequest is what a ConsumerRequestConversation asks of AXP.
@@ -189,23 +204,23 @@ type conversationRequest struct {
 
 func parseRequestConversation(account string, body json.RawMessage) (*conversationRequest, *apiError) {
 	var rc requestConversation
-	if err := json.Unmarshal(body, &rc); err != nil {
-		return nil, badRequest(nil, "body", "cm.ConsumerRequestConversation body: %v", err)
+	if ae := decodeBody(body, &rc, "body", "cm.ConsumerRequestConversation body"); ae != nil {
+		return nil, ae
 	}
 	if rc.BrandID == nil || *rc.BrandID == "" {
 		return nil, missing(nil, "body.brandId")
 	}
-	if *rc.BrandID != account {
+	if string(*rc.BrandID) != account {
 		return nil, badRequest(nil, "body.brandId", "brandId %q is not the account %q of the path", *rc.BrandID, account)
 	}
 	if rc.ChannelType != "" && rc.ChannelType != "MESSAGING" {
 		return nil, badRequest(nil, "body.channelType", "channelType %q: only MESSAGING is supported", rc.ChannelType)
 	}
 	out := &conversationRequest{Params: engagement.Parameters{}}
-	if rc.SkillID != "" && rc.SkillID != "-1" {
-		out.SkillID = rc.SkillID
-		out.Conversation = rc.SkillID
-		out.Params["skillId"] = rc.SkillID
+	if skill := string(rc.SkillID); skill != "" && skill != "-1" {
+		out.SkillID = skill
+		out.Conversation = skill
+		out.Params["skillId"] = skill
 	}
 	if rc.TTRDefName != nil && *rc.TTRDefName != "" {
 		switch *rc.TTRDefName {
@@ -216,26 +231,15 @@ func parseRequestConversation(account string, body json.RawMessage) (*conversati
 		}
 	}
 	if ci := rc.CampaignInfo; ci != nil {
-		if ci.CampaignID != "" {
-			out.Params["campaignId"] = ci.CampaignID
-		}
-		if ci.EngagementID != "" {
-			out.Params["engagementId"] = ci.EngagementID
-		}
+		setParam(out.Params, "campaignId", ci.CampaignID)
+		setParam(out.Params, "engagementId", ci.EngagementID)
 	}
-	for k, v := range rc.ConversationContext {
-		s, ok := v.(string)
-		if !ok || s == "" {
-			continue // features and other lists say nothing to routing
-		}
-		switch k {
-		case "lang":
-			out.Params["language"] = s
-		case "visitorId", "sessionId", "interactionContextId":
-			out.Params[k] = s
-		case "type":
-			out.Params["contextType"] = s
-		}
+	if cc := rc.ConversationContext; cc != nil {
+		setParam(out.Params, "language", cc.Lang)
+		setParam(out.Params, "visitorId", cc.VisitorID)
+		setParam(out.Params, "sessionId", cc.SessionID)
+		setParam(out.Params, "interactionContextId", cc.InteractionContextID)
+		setParam(out.Params, "contextType", cc.Type)
 	}
 	if len([]rune(out.Conversation)) > 256 {
 		return nil, badRequest(nil, "body.skillId", "skillId longer than 256 characters")
@@ -244,4 +248,24 @@ func parseRequestConversation(account string, body json.RawMessage) (*conversati
 		return nil, e
 	}
 	return out, nil
+}
+
+func setParam(p engagement.Parameters, k string, v looseString) {
+	if v != "" {
+		p[k] = string(v)
+	}
+}
+
+// scalarText is a ctmrinfo value as a session parameter: strings as they
+// are, numbers as written, booleans as true/false; lists, objects and null
+// say nothing a parameter can hold.
+func scalarText(raw json.RawMessage) (string, bool) {
+	var s looseString
+	if len(raw) > 0 && (raw[0] == 't' || raw[0] == 'f') {
+		return string(raw), string(raw) == "true" || string(raw) == "false"
+	}
+	if json.Unmarshal(raw, &s) != nil || s == "" {
+		return "", false
+	}
+	return string(s), true
 }

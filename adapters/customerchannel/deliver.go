@@ -251,6 +251,9 @@ func (f *Face) chatMessage(conv *mapping.Conversation, m *engagement.Message) *C
 
 // activity builds an ActivityMessage of the conversation.
 func (f *Face) activity(conv *mapping.Conversation, typ string, from Participant, info ActivityInfo, now time.Time) *ActivityMessage {
+	if typ == ActivityEndOfConversation && info.Transcript == nil {
+		info.Transcript = f.transcriptLinks(conv) // the customer's proof for the transcript
+	}
 	return &ActivityMessage{
 		Type:           TypeActivityMessage,
 		ConversationID: conv.ID,

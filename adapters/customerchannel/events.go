@@ -27,7 +27,13 @@ type ackFunc func(args ...any) error
 type eventError struct {
 	code, msg string
 	conv      string
-	err       error
+	// field names the payload field at fault, when one is.
+	field string
+	// retryable and retryAfter (seconds) tell the client whether and when
+	// the same event may succeed (failures.go).
+	retryable  bool
+	retryAfter int
+	err        error
 }
 
 func (e *eventError) Error() string {
@@ -43,14 +49,10 @@ func fail(code, conv, format string, args ...any) *eventError {
 	return &eventError{code: code, conv: conv, msg: fmt.Sprintf(format, args...)}
 }
 
-// backendFail turns an AXP or store error into what the client is told:
-// UNAVAILABLE when it may pass, BACKEND_ERROR otherwise.
+// backendFail turns an AXP or store error into what the client is told, by
+// the classification every face shares (failures.go).
 func backendFail(conv, what string, err error) *eventError {
-	code := CodeBackend
-	if errors.Is(err, engagement.ErrUnreachable) || errors.Is(err, mapping.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		code = CodeUnavailable
-	}
-	return &eventError{code: code, conv: conv, msg: what + " failed", err: err}
+	return eventFailure(conv, what, err)
 }
 
 // handleEvent runs one client event and answers it: on failure with an
@@ -84,7 +86,8 @@ func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []j
 		if err.err != nil {
 			f.log.WarnContext(ctx, "customerchannel: event failed", "event", event, "conversation", err.conv, "error", err)
 		}
-		p := &ErrorPayload{Code: err.code, Message: err.msg, Event: event, ConversationID: err.conv}
+		p := &ErrorPayload{Code: err.code, Message: err.msg, Event: event, ConversationID: err.conv,
+			Field: err.field, Retryable: err.retryable, RetryAfter: err.retryAfter}
 		if event == "unknown" {
 			p.Event = ""
 		}
@@ -107,10 +110,7 @@ func decode(payload json.RawMessage, v any) *eventError {
 	if len(payload) == 0 || payload[0] != '{' {
 		return fail(CodeBadPayload, "", "the payload must be a JSON object")
 	}
-	if err := json.Unmarshal(payload, v); err != nil {
-		return fail(CodeBadPayload, "", "bad payload: %v", err)
-	}
-	return nil
+	return checkPayload(payload, v)
 }
 
 // conversation loads one of this face's conversations.
@@ -167,6 +167,9 @@ func (f *Face) conversationInfo(ctx context.Context, conv *mapping.Conversation)
 		Messages:     []ChatMessage{},
 		Participant:  []Participant{customer},
 		Role:         RoleCustomer,
+	}
+	if !conv.Open() {
+		info.Conversation.Transcript = f.transcriptLinks(conv)
 	}
 	seen := map[string]bool{customer.ID: true}
 	var failed error

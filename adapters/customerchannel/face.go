@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/customerchannel/socketio"
@@ -56,6 +57,8 @@ type Config struct {
 	// Empty disables connectors.
 	ConnectorSecret string
 	SMTP            SMTPConfig
+	// Transcript configures transcripts: fonts, links, mailing limits.
+	Transcript TranscriptConfig
 	// Socket configures the Socket.IO server; AllowedOrigins, Authenticate,
 	// Now and Logger are filled in by New when unset.
 	Socket socketio.Options
@@ -105,6 +108,11 @@ type Face struct {
 	anyOrig bool
 	// sendMail is net/smtp's, replaceable in tests of failures.
 	sendMail func(ctx context.Context, to string, msg []byte) error
+	// fonts are the transcript's, read at the first transcript (nil: the
+	// WinAnsi writer); mail gates transcript mailing.
+	fonts     *pdfFonts
+	fontsOnce sync.Once
+	mail      mailGate
 	// ctx ends on Close; socket events run under it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -152,6 +160,22 @@ func New(cfg Config, backend Backend, store mapping.Store) (*Face, error) {
 	}
 	if cfg.ReplicaID == "" {
 		cfg.ReplicaID = uuid.NewString()
+	}
+	tc := &cfg.Transcript
+	if tc.Fonts == nil {
+		tc.Fonts = DefaultTranscriptFonts()
+	}
+	if tc.BoldFont == "" {
+		tc.BoldFont = DefaultTranscriptBoldFont
+	}
+	if tc.LinkTTL <= 0 {
+		tc.LinkTTL = DefaultTranscriptLinkTTL
+	}
+	if tc.MailEvery <= 0 {
+		tc.MailEvery = DefaultTranscriptMailEvery
+	}
+	if tc.MailPerMinute <= 0 {
+		tc.MailPerMinute = DefaultTranscriptMailRate
 	}
 	f := &Face{
 		cfg: cfg, backend: backend, store: store, hub: newHub(),
@@ -217,9 +241,9 @@ func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 		}
 		f.handleInit(ctx)
 	case strings.HasPrefix(path, "/api/customer/transcript/"):
-		if !ctx.IsGet() {
-			ctx.Response.Header.Set("Allow", "GET, OPTIONS")
-			writeError(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+		if !ctx.IsGet() && !ctx.IsPost() {
+			ctx.Response.Header.Set("Allow", "GET, POST, OPTIONS")
+			writeError(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET or POST")
 			return
 		}
 		f.handleTranscript(ctx, strings.TrimPrefix(path, "/api/customer/transcript/"))

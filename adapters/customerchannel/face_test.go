@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
@@ -37,6 +38,8 @@ func TestInitAnswers(t *testing.T) {
 		errs     map[string]error
 		want     int
 		wantCode string
+		// wantField and wantRetry are the error's field and Retry-After.
+		wantField, wantRetry string
 	}{
 		{name: "seed fields open a conversation", body: `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com","channel":"web","subject":"sales","requestId":"r-1"}`, want: 200},
 		{name: "phone alone is an identifier", body: `{"phone":"+15550100","channel":"sms"}`, want: 200},
@@ -46,10 +49,21 @@ func TestInitAnswers(t *testing.T) {
 		{name: "not JSON", body: `channel=web`, want: 400, wantCode: "BAD_REQUEST"},
 		{name: "AXP unreachable is 503", body: `{"email":"a@example.com","channel":"web"}`,
 			errs: map[string]error{"CreateSession": fmt.Errorf("dial: %w", engagement.ErrUnreachable)}, want: 503, wantCode: "UNAVAILABLE"},
+		{name: "AXP throttling is 429 with its Retry-After", body: `{"email":"a@example.com","channel":"web"}`,
+			errs: map[string]error{"CreateEngagement": &engagement.Problem{Status: 429, RetryAfter: 12 * time.Second}}, want: 429, wantCode: "RATE_LIMITED", wantRetry: "12"},
+		{name: "AXP throttling without Retry-After still says when", body: `{"email":"a@example.com","channel":"web"}`,
+			errs: map[string]error{"CreateEngagement": &engagement.Problem{Status: 429}}, want: 429, wantCode: "RATE_LIMITED", wantRetry: "1"},
 		{name: "AXP overloaded is 503", body: `{"email":"a@example.com","channel":"web"}`,
-			errs: map[string]error{"CreateEngagement": &engagement.Problem{Status: 429}}, want: 503, wantCode: "UNAVAILABLE"},
-		{name: "AXP refusing is 500", body: `{"email":"a@example.com","channel":"web"}`,
-			errs: map[string]error{"CreateEngagement": &engagement.Problem{Status: 400, Title: "Bad Request"}}, want: 500, wantCode: "INTERNAL"},
+			errs: map[string]error{"CreateEngagement": &engagement.Problem{Status: 503}}, want: 503, wantCode: "UNAVAILABLE"},
+		{name: "AXP refusing the content is 400", body: `{"email":"a@example.com","channel":"web"}`,
+			errs: map[string]error{"CreateEngagement": &engagement.Problem{Status: 400, Title: "Bad Request"}}, want: 400, wantCode: "BAD_REQUEST"},
+		{name: "AXP refusing the proxy is 500", body: `{"email":"a@example.com","channel":"web"}`,
+			errs: map[string]error{"CreateSession": &engagement.Problem{Status: 403}}, want: 500, wantCode: "BACKEND_ERROR"},
+		{name: "NUL in a name", body: `{"firstName":"A\u0000nn","email":"a@example.com","channel":"web"}`, want: 400, wantCode: "BAD_REQUEST", wantField: "firstName"},
+		{name: "invalid UTF-8 in a name", body: "{\"lastName\":\"L\xffee\",\"email\":\"a@example.com\",\"channel\":\"web\"}", want: 400, wantCode: "BAD_REQUEST", wantField: "lastName"},
+		{name: "a line break in a channel", body: `{"email":"a@example.com","channel":"web\nsms"}`, want: 400, wantCode: "BAD_REQUEST", wantField: "channel"},
+		{name: "a number for a phone", body: `{"phone":15550100,"channel":"sms"}`, want: 400, wantCode: "BAD_REQUEST", wantField: "phone"},
+		{name: "a comment may have lines", body: `{"email":"a@example.com","channel":"web","comment":"line one\nline two"}`, want: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,8 +75,11 @@ func TestInitAnswers(t *testing.T) {
 			}
 			if tt.want != 200 {
 				var e HTTPError
-				if err := json.Unmarshal(resp.Body(), &e); err != nil || e.Code != tt.wantCode || e.Status != tt.want {
-					t.Errorf("error body %s, want code %s", resp.Body(), tt.wantCode)
+				if err := json.Unmarshal(resp.Body(), &e); err != nil || e.Code != tt.wantCode || e.Status != tt.want || e.Field != tt.wantField {
+					t.Errorf("error body %s, want code %s field %q", resp.Body(), tt.wantCode, tt.wantField)
+				}
+				if got := string(resp.Header.Peek("Retry-After")); got != tt.wantRetry {
+					t.Errorf("Retry-After %q, want %q", got, tt.wantRetry)
 				}
 				return
 			}
@@ -111,19 +128,21 @@ func TestTranscriptAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, path string
-		want       int
+		name, path, proof string
+		want              int
 	}{
-		{"unknown conversation", "/api/customer/transcript/nope/pdf", 404},
-		{"ongoing conversation", "/api/customer/transcript/open/pdf", 404},
-		{"other type", "/api/customer/transcript/closed/html", 400},
-		{"missing type", "/api/customer/transcript/closed", 404},
-		{"email without SMTP configured", "/api/customer/transcript/closed/email", 503},
-		{"pdf of an ended conversation", "/api/customer/transcript/closed/pdf", 200},
+		{"unknown conversation", "/api/customer/transcript/nope/pdf", "proof-nope", 404},
+		{"ongoing conversation", "/api/customer/transcript/open/pdf", "proof-open", 404},
+		{"other type", "/api/customer/transcript/closed/html", "proof-closed", 400},
+		{"missing type", "/api/customer/transcript/closed", "proof-closed", 404},
+		{"email without SMTP configured", "/api/customer/transcript/closed/email", "proof-closed", 503},
+		{"pdf without the participant's proof", "/api/customer/transcript/closed/pdf", "", 401},
+		{"pdf with another participant's proof", "/api/customer/transcript/closed/pdf", "proof-open", 404},
+		{"pdf of an ended conversation", "/api/customer/transcript/closed/pdf", "proof-closed", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := serve(f, "GET", tt.path, "", "")
+			resp := serveHeaders(f, "GET", tt.path, map[string]string{HeaderParticipant: tt.proof})
 			if resp.StatusCode() != tt.want {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode(), tt.want, resp.Body())
 			}
@@ -155,7 +174,7 @@ func TestTranscriptEmailFailureIs503(t *testing.T) {
 	if err := store.Commit(context.Background(), &mapping.Change{Conv: c}); err != nil {
 		t.Fatal(err)
 	}
-	if resp := serve(f, "GET", "/api/customer/transcript/c/email", "", ""); resp.StatusCode() != 503 {
+	if resp := serveHeaders(f, "POST", "/api/customer/transcript/c/email", map[string]string{HeaderParticipant: "proof-c"}); resp.StatusCode() != 503 {
 		t.Errorf("status %d, want 503", resp.StatusCode())
 	}
 }

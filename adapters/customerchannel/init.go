@@ -30,7 +30,11 @@ const maxInitBody = 64 << 10
 type httpFail struct {
 	status    int
 	code, msg string
-	err       error
+	// field names the request field at fault, when one is.
+	field string
+	// retryAfter, in seconds, is sent as Retry-After when positive.
+	retryAfter int
+	err        error
 }
 
 func (e *httpFail) Error() string {
@@ -38,19 +42,9 @@ func (e *httpFail) Error() string {
 }
 func (e *httpFail) Unwrap() error { return e.err }
 
-// upstreamFail maps an AXP or store error onto the seed's codes: 503 when it
-// may pass (unreachable, overloaded, timed out), 500 otherwise.
-func upstreamFail(what string, err error) *httpFail {
-	f := &httpFail{status: fasthttp.StatusInternalServerError, code: "INTERNAL", msg: what + " failed", err: err}
-	var p *engagement.Problem
-	switch {
-	case errors.Is(err, engagement.ErrUnreachable), errors.Is(err, mapping.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		f.status, f.code = fasthttp.StatusServiceUnavailable, "UNAVAILABLE"
-	case errors.As(err, &p) && (p.Status == 429 || p.Status == 502 || p.Status == 503 || p.Status == 504):
-		f.status, f.code = fasthttp.StatusServiceUnavailable, "UNAVAILABLE"
-	}
-	return f
-}
+// upstreamFail maps an AXP or store error onto the face's answer, by the
+// classification every face shares (failures.go).
+func upstreamFail(what string, err error) *httpFail { return httpFailure(what, err) }
 
 func badRequest(format string, args ...any) *httpFail {
 	return &httpFail{status: fasthttp.StatusBadRequest, code: "BAD_REQUEST", msg: fmt.Sprintf(format, args...)}
@@ -86,8 +80,8 @@ func (f *Face) handleInit(ctx *fasthttp.RequestCtx) {
 		if len(body) > maxInitBody {
 			return badRequest("the body is over %d bytes", maxInitBody)
 		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			return badRequest("the body must be a JSON object: %v", err)
+		if err := decodeInit(body, &req); err != nil {
+			return err
 		}
 		// The request's own context is the server's; a face-scoped one is
 		// used so nothing outlives the handler through it.
@@ -101,7 +95,7 @@ func (f *Face) handleInit(ctx *fasthttp.RequestCtx) {
 		if ferr.status >= 500 {
 			f.log.Warn("customerchannel: init failed", "error", ferr)
 		}
-		writeError(ctx, ferr.status, ferr.code, ferr.msg)
+		writeFail(ctx, ferr)
 	} else {
 		writeJSON(ctx, fasthttp.StatusOK, res)
 	}

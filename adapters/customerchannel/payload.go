@@ -101,6 +101,9 @@ type ActivityInfo struct {
 	Participant *Participant `json:"participant,omitempty"`
 	Reason      string       `json:"reason,omitempty"`
 	Detail      string       `json:"detail,omitempty"`
+	// Transcript, on endOfConversation, holds the signed links of the
+	// conversation's transcript.
+	Transcript *TranscriptLinks `json:"transcript,omitempty"`
 }
 
 // ConversationInfo is the conversationInfo event sent after a join.
@@ -123,6 +126,9 @@ type ConversationSummary struct {
 	State     string `json:"state"`
 	CreatedAt string `json:"createdAt"`
 	ClosedAt  string `json:"closedAt,omitempty"`
+	// Transcript holds the signed transcript links once the conversation
+	// has ended.
+	Transcript *TranscriptLinks `json:"transcript,omitempty"`
 }
 
 // ErrorPayload is the body of the error event, and of an error ack.
@@ -133,6 +139,13 @@ type ErrorPayload struct {
 	// Event is the event that failed, ConversationID the conversation it named.
 	Event          string `json:"event,omitempty"`
 	ConversationID string `json:"conversationId,omitempty"`
+	// Field names the payload field at fault ("text", "from.name"), when
+	// one is.
+	Field string `json:"field,omitempty"`
+	// Retryable says the same event may succeed later unchanged;
+	// RetryAfter, in seconds, how long to wait first when that is known.
+	Retryable  bool `json:"retryable"`
+	RetryAfter int  `json:"retryAfter,omitempty"`
 }
 
 // Error codes of ErrorPayload.
@@ -145,6 +158,7 @@ const (
 	CodeEnded            = "CONVERSATION_ENDED"
 	CodeNotConnector     = "NOT_A_CONNECTOR"
 	CodeUnavailable      = "UNAVAILABLE"
+	CodeRateLimited      = "RATE_LIMITED"
 	CodeBackend          = "BACKEND_ERROR"
 	// CodeUnconfirmed: AXP did not answer a send and the message was not
 	// found there either; sending it again with the same id is safe.
@@ -236,6 +250,8 @@ type HTTPError struct {
 	Status  int    `json:"status"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field names the request field at fault, when one is.
+	Field string `json:"field,omitempty"`
 }
 
 // stamp formats a time as the face writes timestamps: ISO 8601, UTC, ms.

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 )
@@ -64,6 +66,9 @@ func TestPayloadShapesArePinned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	throttled := eventFailure("conv-1", "send the message", fmt.Errorf("engagement: send_message: %w", &engagement.Problem{Status: 429, RetryAfter: 30 * time.Second}))
+	var badInit InitRequest
+	badName := decodeInit([]byte(`{"channel":"web","firstName":"A\u0000da"}`), &badInit)
 	tests := []struct {
 		name string
 		v    any
@@ -83,6 +88,9 @@ func TestPayloadShapesArePinned(t *testing.T) {
 		{"connector_notice", ConnectorNotice{ID: "sms", Name: "SMS Connector", Channel: "sms"}},
 		{"init_response", InitResponse{ConversationID: "conv-1", Participant: customerOf(conv), RequestID: "req-1", Timestamp: stamp(testNow)}},
 		{"http_error", HTTPError{Status: 400, Code: "BAD_REQUEST", Message: "channel is required"}},
+		{"http_error_field", HTTPError{Status: badName.status, Code: badName.code, Message: badName.msg, Field: badName.field}},
+		{"error_rate_limited", &ErrorPayload{Code: throttled.code, Message: throttled.msg, Event: EventSendMessage, ConversationID: throttled.conv,
+			Retryable: throttled.retryable, RetryAfter: throttled.retryAfter}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { golden(t, tt.name, tt.v) })

@@ -32,6 +32,8 @@ type pdfLine struct {
 	indent bool
 	// gap puts half a line of space before the line.
 	gap bool
+	// rtl marks a line of a right-to-left paragraph (Unicode writer only).
+	rtl bool
 }
 
 // transcriptDoc is what a transcript shows.
@@ -252,9 +254,16 @@ func textWidth(s string, size int) float64 {
 	return float64(w) * float64(size) / 1000
 }
 
-// wrapText breaks a paragraph into lines no wider than width points,
-// between words where it can and inside a word that alone is too wide.
+// wrapText breaks a paragraph into lines no wider than width points of
+// Helvetica, between words where it can and inside a word that alone is too
+// wide.
 func wrapText(s string, width, size int) []string {
+	return wrapFunc(s, float64(width), func(t string) float64 { return textWidth(t, size) })
+}
+
+// wrapFunc breaks a paragraph into lines no wider than width as measured
+// by textW.
+func wrapFunc(s string, width float64, textW func(string) float64) []string {
 	words := strings.Fields(s)
 	if len(words) == 0 {
 		return []string{""}
@@ -262,19 +271,20 @@ func wrapText(s string, width, size int) []string {
 	var lines []string
 	cur := ""
 	for _, word := range words {
-		for textWidth(word, size) > float64(width) {
+		for textW(word) > width {
 			if cur != "" {
 				lines = append(lines, cur)
 				cur = ""
 			}
-			cut := fitPrefix(word, width, size)
+			cut := fitPrefix(word, width, textW)
 			lines = append(lines, word[:cut])
 			word = word[cut:]
 		}
 		switch {
+		case word == "":
 		case cur == "":
 			cur = word
-		case textWidth(cur+" "+word, size) <= float64(width):
+		case textW(cur+" "+word) <= width:
 			cur += " " + word
 		default:
 			lines = append(lines, cur)
@@ -289,12 +299,12 @@ func wrapText(s string, width, size int) []string {
 
 // fitPrefix returns the byte length of the longest prefix of word (at least
 // one rune) that fits in width.
-func fitPrefix(word string, width, size int) int {
+func fitPrefix(word string, width float64, textW func(string) float64) int {
 	cut := 0
 	for i := 0; i < len(word); {
 		_, n := utf8.DecodeRuneInString(word[i:])
 		end := i + n
-		if cut > 0 && textWidth(word[:end], size) > float64(width) {
+		if cut > 0 && textW(word[:end]) > width {
 			break
 		}
 		cut, i = end, end

@@ -12,7 +12,6 @@ import (
 
 // Codes of the refusals made before a request reaches its handler.
 const (
-	CodeRateLimited     = "RATE_LIMITED"
 	CodePayloadTooLarge = "PAYLOAD_TOO_LARGE"
 	CodeHeadersTooLarge = "HEADERS_TOO_LARGE"
 	CodeTimeout         = "TIMEOUT"

@@ -17,19 +17,20 @@ import (
 // json.Unmarshal, so that the result and the error are always exactly
 // encoding/json's; the fuzz test holds the two to that.
 
-// decodeSend reads a sendMessage payload into req, as decode does.
+// decodeSend reads a sendMessage payload into req, as decode does, with
+// the same checks of its text.
 func decodeSend(payload json.RawMessage, req *SendRequest) *eventError {
 	if len(payload) == 0 || payload[0] != '{' {
 		return fail(CodeBadPayload, "", "the payload must be a JSON object")
 	}
-	if fastDecodeSend(payload, req) {
-		return nil
+	if !fastDecodeSend(payload, req) {
+		*req = SendRequest{}
+		return checkPayload(payload, req)
 	}
-	*req = SendRequest{}
-	if err := json.Unmarshal(payload, req); err != nil {
-		return fail(CodeBadPayload, "", "bad payload: %v", err)
+	if p := jsonscan.Text(payload); p != nil {
+		return fieldError(p.Path, p.Reason)
 	}
-	return nil
+	return checkLines(req)
 }
 
 // fastDecodeSend decodes b (starting with '{') into req; false when it

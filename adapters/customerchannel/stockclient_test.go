@@ -58,6 +58,11 @@ func TestStockClientConversation(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no mail reached the SMTP sink")
 	}
+	select { // the script asked twice: the second is within the cool-down
+	case again := <-r.smtp.ch:
+		t.Fatalf("a second mail was sent to %s", again.To)
+	default:
+	}
 	if got.To != email {
 		t.Errorf("mail went to %q, want %q", got.To, email)
 	}

@@ -2,7 +2,6 @@ package customerchannel
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -10,8 +9,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// handleTranscript serves GET /api/customer/transcript/{id}/{type}: rest is
-// "{id}/{type}".
+// handleTranscript serves GET or POST /api/customer/transcript/{id}/{type}:
+// rest is "{id}/{type}". The customer proves the right to it (see
+// transcriptaccess.go); an email is sent once per MailEvery at most.
 func (f *Face) handleTranscript(ctx *fasthttp.RequestCtx, rest string) {
 	id, typ, ok := strings.Cut(rest, "/")
 	if !ok || id == "" || strings.Contains(typ, "/") {
@@ -26,40 +26,60 @@ func (f *Face) handleTranscript(ctx *fasthttp.RequestCtx, rest string) {
 	}
 	cctx, cancel := context.WithTimeout(f.ctx, f.cfg.Timeout+f.cfg.SMTP.Timeout)
 	defer cancel()
-	conv, pdf, ferr := f.transcript(cctx, id)
-	if ferr == nil && typ == "email" {
-		ferr = f.mailTranscript(cctx, conv, pdf)
-	}
+	ferr := func() *httpFail {
+		conv, ferr := f.authorizeTranscript(cctx, id, proofOf(ctx))
+		if ferr != nil {
+			return ferr
+		}
+		if conv.Open() {
+			return &httpFail{status: fasthttp.StatusNotFound, code: "ONGOING", msg: "the conversation has not ended"}
+		}
+		if typ == "email" {
+			return f.emailTranscript(cctx, conv)
+		}
+		pdf, ferr := f.transcript(cctx, conv)
+		if ferr != nil {
+			return ferr
+		}
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		ctx.SetContentType("application/pdf")
+		ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"transcript-%s.pdf\"", safeFileName(conv.ID)))
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		ctx.SetBody(pdf)
+		return nil
+	}()
 	if ferr != nil {
 		if ferr.status >= 500 {
 			f.log.Warn("customerchannel: transcript failed", "conversation", id, "error", ferr)
 		}
-		writeError(ctx, ferr.status, ferr.code, ferr.msg)
-		return
+		writeFail(ctx, ferr)
 	}
-	if typ == "email" {
-		ctx.SetStatusCode(fasthttp.StatusOK)
-		return
+}
+
+// emailTranscript mails the transcript unless it was mailed within
+// MailEvery (then it answers 200 and sends nothing, so a repeated or
+// replayed request mails nobody twice).
+func (f *Face) emailTranscript(ctx context.Context, conv *mapping.Conversation) *httpFail {
+	if conv.Attrs[attrEmail] == "" || f.cfg.SMTP.Addr == "" {
+		return f.mailTranscript(ctx, conv, nil) // the refusal it gives for these
 	}
-	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.SetContentType("application/pdf")
-	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"transcript-%s.pdf\"", safeFileName(conv.ID)))
-	ctx.SetBody(pdf)
+	send, release, ferr := f.claimMail(ctx, conv)
+	if ferr != nil || !send {
+		return ferr
+	}
+	pdf, ferr := f.transcript(ctx, conv)
+	if ferr == nil {
+		ferr = f.mailTranscript(ctx, conv, pdf)
+	}
+	if ferr != nil {
+		release()
+	}
+	return ferr
 }
 
 // transcript renders an ended conversation's PDF from every page of AXP's
 // message list. Unknown and ongoing conversations are 404, as the seed says.
-func (f *Face) transcript(ctx context.Context, id string) (*mapping.Conversation, []byte, *httpFail) {
-	conv, err := f.store.Conversation(ctx, id)
-	if errors.Is(err, mapping.ErrNotFound) || (err == nil && conv.Owner.Face != mapping.FaceCustomerChannel) {
-		return nil, nil, &httpFail{status: fasthttp.StatusNotFound, code: "NOT_FOUND", msg: "no such conversation"}
-	}
-	if err != nil {
-		return nil, nil, upstreamFail("load the conversation", err)
-	}
-	if conv.Open() {
-		return nil, nil, &httpFail{status: fasthttp.StatusNotFound, code: "ONGOING", msg: "the conversation has not ended"}
-	}
+func (f *Face) transcript(ctx context.Context, conv *mapping.Conversation) ([]byte, *httpFail) {
 	doc := &transcriptDoc{
 		Title:   "Conversation transcript",
 		Created: f.now(),
@@ -79,7 +99,7 @@ func (f *Face) transcript(ctx context.Context, id string) (*mapping.Conversation
 	seen := map[string]bool{names[0]: true}
 	for m, err := range f.backend.AllMessages(ctx, conv.EngagementID, conv.SessionID, conv.DialogID) {
 		if err != nil {
-			return nil, nil, upstreamFail("list the messages", err)
+			return nil, upstreamFail("list the messages", err)
 		}
 		if whisper(m) {
 			continue // agents' notes are not the customer's to read
@@ -99,7 +119,21 @@ func (f *Face) transcript(ctx context.Context, id string) (*mapping.Conversation
 		}
 	}
 	doc.Header = append(doc.Header, "Participants: "+strings.Join(names, ", "))
-	return conv, doc.render(), nil
+	return f.renderTranscript(doc), nil
+}
+
+// renderTranscript writes the PDF with the Unicode writer and the
+// configured fonts, or with the WinAnsi writer when there are none or the
+// fonts fail.
+func (f *Face) renderTranscript(doc *transcriptDoc) []byte {
+	if fs := f.transcriptFonts(); fs != nil {
+		pdf, err := doc.renderUnicode(fs)
+		if err == nil {
+			return pdf
+		}
+		f.log.Warn("customerchannel: Unicode transcript failed; writing Latin-1 only", "error", err)
+	}
+	return doc.render()
 }
 
 // safeFileName keeps a header value free of quotes and control characters.

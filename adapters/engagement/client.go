@@ -322,7 +322,11 @@ func (c *Client) do(ctx context.Context, cl call) error {
 			}
 		}
 		if status < 200 || status > 299 {
-			return fmt.Errorf("engagement: %s: %w", cl.op, problemFrom(status, resp.Header.ContentType(), resp.Body()))
+			p := problemFrom(status, resp.Header.ContentType(), resp.Body())
+			if status == fasthttp.StatusTooManyRequests || status == fasthttp.StatusServiceUnavailable {
+				p.RetryAfter, _ = c.retryAfter(resp)
+			}
+			return fmt.Errorf("engagement: %s: %w", cl.op, p)
 		}
 		if cl.out != nil && len(resp.Body()) > 0 {
 			if err := json.Unmarshal(resp.Body(), cl.out); err != nil {

@@ -307,14 +307,16 @@ func TestTooManyRequestsHonoursRetryAfterOnce(t *testing.T) {
 		want429    bool
 		wantWaits  []time.Duration
 		wantHits   int
+		// wantRetryAfter is the returned Problem's, carried to the faces.
+		wantRetryAfter time.Duration
 	}{
-		{"seconds within the limit", []string{"2"}, false, []time.Duration{2 * time.Second}, 2},
-		{"HTTP date within the limit", []string{httpDate}, false, []time.Duration{3 * time.Second}, 2},
-		{"zero seconds", []string{"0"}, false, []time.Duration{0}, 2},
-		{"beyond MaxRetryAfter", []string{"6"}, true, nil, 1},
-		{"no header", []string{"-"}, true, nil, 1},
-		{"garbage header", []string{"soon"}, true, nil, 1},
-		{"second 429 is returned", []string{"1", "1"}, true, []time.Duration{time.Second}, 2},
+		{"seconds within the limit", []string{"2"}, false, []time.Duration{2 * time.Second}, 2, 0},
+		{"HTTP date within the limit", []string{httpDate}, false, []time.Duration{3 * time.Second}, 2, 0},
+		{"zero seconds", []string{"0"}, false, []time.Duration{0}, 2, 0},
+		{"beyond MaxRetryAfter", []string{"6"}, true, nil, 1, 6 * time.Second},
+		{"no header", []string{"-"}, true, nil, 1, 0},
+		{"garbage header", []string{"soon"}, true, nil, 1, 0},
+		{"second 429 is returned", []string{"1", "1"}, true, []time.Duration{time.Second}, 2, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,6 +342,9 @@ func TestTooManyRequestsHonoursRetryAfterOnce(t *testing.T) {
 			if tt.want429 {
 				if !errors.As(err, &p) || p.Status != 429 || p.Detail == "" {
 					t.Fatalf("SendMessage() = %v, want the 429 Problem", err)
+				}
+				if p.RetryAfter != tt.wantRetryAfter {
+					t.Errorf("Problem.RetryAfter = %v, want %v", p.RetryAfter, tt.wantRetryAfter)
 				}
 			} else if err != nil {
 				t.Fatalf("SendMessage() = %v", err)

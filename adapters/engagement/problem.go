@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -33,6 +34,9 @@ type Problem struct {
 	Detail     string      `json:"detail,omitempty"`
 	Instance   string      `json:"instance,omitempty"`
 	Violations []Violation `json:"violations,omitempty"`
+	// RetryAfter is the answer's Retry-After (a 429's or a 503's), 0 when
+	// it had none; Classify carries it to the faces.
+	RetryAfter time.Duration `json:"-"`
 }
 
 // Violation names one invalid field of a 400 answer.

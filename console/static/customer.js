@@ -111,7 +111,15 @@ export function initCustomer() {
     }
   }
 
-  function onEnded(a) {
+  // onEnded shows the end; links are the transcript's signed links, which
+  // the end (or conversationInfo of an ended conversation) carries: the
+  // transcript is had only with them.
+  function onEnded(a, links = a?.info?.transcript) {
+    if (links?.pdf) {
+      transcript.href = links.pdf;
+      transcript.setAttribute("download", `transcript-${conv.id}.pdf`);
+      transcript.hidden = false;
+    }
     if (ended) return;
     ended = true;
     addActivity(`${END_REASONS[a?.info?.reason] ?? "The conversation has ended."}`, "end", a?.timestamp);
@@ -119,9 +127,6 @@ export function initCustomer() {
     text.disabled = true;
     sendForm.querySelector("button").disabled = true;
     endBtn.hidden = true;
-    transcript.href = `/api/customer/transcript/${encodeURIComponent(conv.id)}/pdf`;
-    transcript.setAttribute("download", `transcript-${conv.id}.pdf`);
-    transcript.hidden = false;
     newBtn.hidden = false;
     setConn("Ended", "");
     changed();
@@ -159,7 +164,7 @@ export function initCustomer() {
     });
     socket.on("conversationInfo", (info) => {
       for (const m of info?.messages ?? []) addChat(m, m.from?.id === conv.me.id);
-      if (info?.conversation?.state === "CLOSE") onEnded(null);
+      if (info?.conversation?.state === "CLOSE") onEnded(null, info.conversation.transcript);
     });
     socket.on("error", (e) => showError(error, socketError(e)));
   }

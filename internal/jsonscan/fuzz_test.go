@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -54,4 +55,130 @@ func FuzzSplitArray(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzText checks the scan against the decoder: it never panics, and in a
+// document it calls clean every decoded string is free of NUL and control
+// characters (tab and line breaks aside) and holds U+FFFD only where the
+// document wrote one, never as the decoder's replacement for bad input.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{`{"a":"b"}`, `[1,"\u0000"]`, "{\"a\":\"\xff\"}", `{"a":"\ud800"}`, `{"k\n":[{"x":"\ud83d\ude00"}]}`, `"`, `{"a":`, `[[[[`, `"\ufffd"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := Text(data)
+		var v any
+		if json.Unmarshal(data, &v) != nil {
+			return
+		}
+		if p != nil {
+			if p.Reason == "" {
+				t.Fatalf("problem without a reason: %+v", p)
+			}
+			return
+		}
+		wroteFFFD := bytes.Contains(data, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(data), []byte(`\ufffd`))
+		var walk func(v any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case string:
+				for _, r := range x {
+					if r == 0xFFFD && !wroteFFFD {
+						t.Fatalf("clean document decoded to a replacement character: %q", x)
+					}
+					if (r < 0x20 || (r >= 0x7f && r <= 0x9f)) && r != '\t' && r != '\n' && r != '\r' {
+						t.Fatalf("clean document decoded to control U+%04X", r)
+					}
+				}
+			case []any:
+				for _, e := range x {
+					walk(e)
+				}
+			case map[string]any:
+				for k, e := range x {
+					walk(k)
+					walk(e)
+				}
+			}
+		}
+		walk(v)
+	})
+}
+
+// FuzzPathAt checks that locating never panics and that, in a document the
+// decoder accepts, every path it names leads to a value.
+func FuzzPathAt(f *testing.F) {
+	f.Add([]byte(`{"a":[1,{"b":"c"}]}`), int64(10))
+	f.Add([]byte(`[]`), int64(1))
+	f.Add([]byte(`{"a.b":{"c":[true]}}`), int64(14))
+	f.Fuzz(func(t *testing.T, data []byte, off int64) {
+		p, ok := PathAt(data, off)
+		var v any
+		if !ok || json.Unmarshal(data, &v) != nil || oddKeys(v) {
+			return // member names with ".", "[" or "]" make paths ambiguous
+		}
+		if !resolves(v, p) {
+			t.Fatalf("PathAt(%q, %d) = %q, which names no value", data, off, p)
+		}
+		if lp, ok := Locate(data, "a", "number"); ok && !resolves(v, lp) {
+			t.Fatalf("Locate named %q, which names no value", lp)
+		}
+	})
+}
+
+// oddKeys reports a member name holding a path's punctuation.
+func oddKeys(v any) bool {
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if oddKeys(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsAny(k, ".[]") || oddKeys(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resolves follows a path of PathAt's form through a decoded document
+// whose member names hold none of its punctuation.
+func resolves(v any, path string) bool {
+	for path != "" {
+		if path[0] == '[' {
+			end := strings.IndexByte(path, ']')
+			if end < 0 {
+				return false
+			}
+			i, err := strconv.Atoi(path[1:end])
+			arr, ok := v.([]any)
+			if err != nil || !ok || i >= len(arr) {
+				return false
+			}
+			v, path = arr[i], strings.TrimPrefix(path[end+1:], ".")
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		end := strings.IndexAny(path, ".[")
+		if end < 0 {
+			end = len(path)
+		}
+		key := path[:end]
+		if key == `""` { // how PathAt writes an empty member name
+			key = ""
+		}
+		child, ok := m[key]
+		if !ok {
+			return false
+		}
+		v, path = child, strings.TrimPrefix(path[end:], ".")
+	}
+	return true
 }

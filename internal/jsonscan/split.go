@@ -1,13 +1,3 @@
-// Package jsonscan finds where JSON values end, validating them as it goes,
-// in one pass and without allocating: enough to split a Socket.IO packet's
-// argument array into its elements (aliasing the input) and to walk an
-// object's members, so that a payload is scanned once and decoded once
-// instead of being unmarshalled to validate it and again to use it.
-//
-// It accepts exactly what encoding/json accepts (json.Valid): RFC 8259
-// syntax, any byte from 0x20 up inside strings (invalid UTF-8 included, as
-// encoding/json does), nesting up to 10,000 levels. The fuzz tests hold it
-// to encoding/json's answers.
 package jsonscan
 
 import "encoding/json"
