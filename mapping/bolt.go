@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,13 +33,15 @@ const (
 	bucketDueOf     = "outbox-due-of"
 	bucketClaims    = "claims"
 	bucketSends     = "sends"
+	bucketLogs      = "logs"
+	bucketLogCounts = "log-counts"
 	bucketMeta      = "meta"
 	keyDepth        = "outbox-depth"
 )
 
 func boltBuckets() []string {
 	return []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketInbox,
-		bucketInReady, bucketInReadyOf, bucketOutbox, bucketDue, bucketDueOf, bucketClaims, bucketSends, bucketMeta}
+		bucketInReady, bucketInReadyOf, bucketOutbox, bucketDue, bucketDueOf, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketMeta}
 }
 
 // errSeen refuses an inbox write whose dedupe key is already there.
@@ -373,6 +376,11 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 				return err
 			}
 		}
+		if len(ch.Append) > 0 {
+			if err := appendLogs(tx, logConversation(ch), ch.Append); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -385,6 +393,72 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 		ch.Conv.Version = next.Version
 	}
 	return nil
+}
+
+// logConversation is the conversation whose logs a change appends to.
+func logConversation(ch *Change) string {
+	id, _ := changeConversation(ch)
+	return id
+}
+
+// Logs: one bucket, keyed by conversation, a zero byte, the log's name, a
+// zero byte and a big-endian sequence.
+
+func logPrefix(conv, log string) []byte {
+	return append(append(queuePrefix(conv), log...), 0)
+}
+
+func appendLogs(tx *bolt.Tx, conv string, recs []LogRecord) error {
+	bk, counts := bucket(tx, bucketLogs), bucket(tx, bucketLogCounts)
+	for _, r := range recs {
+		seq, err := bk.NextSequence()
+		if err != nil {
+			return err
+		}
+		prefix := logPrefix(conv, r.Log)
+		if err := bk.Put(binary.BigEndian.AppendUint64(bytes.Clone(prefix), seq), r.Data); err != nil {
+			return err
+		}
+		n := uint64(0)
+		if v := counts.Get(prefix); len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		n++
+		if n > MaxLogRecords { // the oldest goes
+			if k, _ := bk.Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+				if err := bk.Delete(bytes.Clone(k)); err != nil {
+					return err
+				}
+				n--
+			}
+		}
+		if err := counts.Put(prefix, u64(n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Log implements Registry.
+func (b *Bolt) Log(ctx context.Context, conversation, log string, limit int) ([][]byte, error) {
+	var out [][]byte
+	prefix := logPrefix(conversation, log)
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		cur := bucket(tx, bucketLogs).Cursor()
+		// From the end back: the last limit records, then in order.
+		var k, v []byte
+		if k, _ = cur.Seek(append(bytes.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)); k == nil {
+			k, v = cur.Last()
+		} else {
+			k, v = cur.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = cur.Prev() {
+			out = append(out, bytes.Clone(v))
+		}
+		return nil
+	})
+	slices.Reverse(out)
+	return out, err
 }
 
 // checkChange refuses a change no store could write.
@@ -1020,6 +1094,16 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 			}
 			if err := bucket(tx, bucketOwners).Delete(ownerKey(c)); err != nil {
 				return err
+			}
+			for _, name := range []string{bucketLogs, bucketLogCounts} {
+				bk := bucket(tx, name)
+				prefix := queuePrefix(c.ID)
+				cur := bk.Cursor()
+				for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Seek(prefix) {
+					if err := bk.Delete(bytes.Clone(k)); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		n += len(old)

@@ -41,6 +41,8 @@ import (
 //	P{sN}:od                  due queues: sorted set, conversation → ms
 //	P{sN}:lease               the shard's lease: holder, PX
 //	P{sN}:send:<c>|<key>      send record: state initial, "|", JSON; PX
+//	P{sN}:log:<c>|<log>       a conversation's log: a list, trimmed to
+//	                          MaxLogRecords, expiring with the conversation
 //	Pd:<dialog>               dialog index → conversation id (its own slot)
 //	P{r}:replicas             live replicas: sorted set, holder → expiry ms
 //
@@ -206,6 +208,7 @@ func (r *Redis) dialogKey(id string) string      { return r.prefix + "d:" + id }
 func (r *Redis) replicasKey() string             { return r.prefix + "{r}:replicas" }
 func (r *Redis) leaseKey(shard int) string       { return r.tag(shard) + "lease" }
 func (r *Redis) sendKey(conv, key string) string { return r.convTag(conv) + "send:" + conv + "|" + key }
+func (r *Redis) logKey(conv, log string) string  { return r.convTag(conv) + "log:" + conv + "|" + log }
 
 // queueKeys are the inbox and outbox keys of a conversation's shard, in the
 // order the scripts take them.
@@ -326,35 +329,6 @@ func (r *Redis) Conversations(ctx context.Context, owner ConsumerKey) ([]*Conver
 	return out, nil
 }
 
-// changeConversation is the one conversation a change concerns: on a
-// cluster a change is one script in one slot.
-func changeConversation(ch *Change) (string, error) {
-	id := ""
-	use := func(c string) error {
-		if id == "" {
-			id = c
-		}
-		if c != id {
-			return fmt.Errorf("mapping: a change concerns one conversation, got %s and %s", id, c)
-		}
-		return nil
-	}
-	if ch.Conv != nil {
-		_ = use(ch.Conv.ID)
-	}
-	for _, it := range ch.Outbox {
-		if err := use(it.Queue); err != nil {
-			return "", err
-		}
-	}
-	for _, e := range ch.Done {
-		if err := use(e.Conversation); err != nil {
-			return "", err
-		}
-	}
-	return id, nil
-}
-
 // Commit implements Registry in one script.
 func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 	if err := checkChange(ch); err != nil {
@@ -448,6 +422,18 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 		keys[len(keys)-1] = r.convTag(e.Conversation) + "seen:" + e.Key
 		args = append(args, e.Key, ms(ch.AppliedTTL))
 	}
+	args = append(args, len(ch.Append))
+	for _, rec := range ch.Append {
+		keys = append(keys, r.logKey(id, rec.Log))
+		args = append(args, rec.Data)
+	}
+	logTTL := int64(0)
+	if ch.Conv != nil {
+		if d := r.closedTTL(ch.Conv); d > 0 {
+			logTTL = ms(d)
+		}
+	}
+	args = append(args, MaxLogRecords, logTTL)
 	res, err := r.scripts.commit.Run(ctx, r.c, keys, args...).Int64Slice()
 	if err != nil {
 		return unavailable(err)
@@ -573,6 +559,19 @@ func (r *Redis) Discard(ctx context.Context, entries []*InboxEntry) error {
 		}
 	}
 	return nil
+}
+
+// Log implements Registry.
+func (r *Redis) Log(ctx context.Context, conversation, log string, limit int) ([][]byte, error) {
+	raws, err := r.c.LRange(ctx, r.logKey(conversation, log), int64(-limit), -1).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([][]byte, len(raws))
+	for i, v := range raws {
+		out[i] = []byte(v)
+	}
+	return out, nil
 }
 
 // Outbox.
@@ -813,7 +812,9 @@ func newRedisScripts() redisScripts {
 		// ARGV: hasConv, expected version, new version, json, id, owner
 		//       member, ttl ms (0: keep), retention ms, release holder,
 		//       fence holder, now ms, n, n × outbox value, m, m × inbox seq,
-		//       applied key ('' none, '-' one without key), its ttl ms
+		//       applied key ('' none, '-' one without key), its ttl ms,
+		//       k, k × log record (KEYS[14+i] its log), max log length,
+		//       log ttl ms (0: keep)
 		// Answers {0, seqs…}, {-1, stored version}, {-2} (not the lease
 		// holder), {-3} (applied event seen before), {-4} (events waiting).
 		// Every refusal comes before the first write.
@@ -871,6 +872,17 @@ if m > 0 then
   if redis.call('ZCARD', KEYS[7]) == 0 then redis.call('ZREM', KEYS[9], id) end
 end
 if ARGV[9] ~= '' and redis.call('HGET', KEYS[4], 'holder') == ARGV[9] then redis.call('DEL', KEYS[4]) end
+local k = tonumber(ARGV[16 + n + m])
+if k > 0 then
+  local maxLen = tonumber(ARGV[17 + n + m + k])
+  local ttl = tonumber(ARGV[18 + n + m + k])
+  for i = 1, k do
+    local key = KEYS[14 + i]
+    redis.call('RPUSH', key, ARGV[16 + n + m + i])
+    redis.call('LTRIM', key, -maxLen, -1)
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+  end
+end
 return out`),
 		// KEYS: owner index; ARGV: record key prefix
 		ownerConvs: redis.NewScript(`

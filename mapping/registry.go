@@ -3,6 +3,7 @@ package mapping
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -143,7 +144,22 @@ type Change struct {
 	// holds events (they come first).
 	Applied    *InboxEntry
 	AppliedTTL time.Duration
+	// Append adds records to the change's conversation's logs (its
+	// messages as they pass, the notifications of a face that serves them
+	// back), in order, with the rest of the change: a record is there once
+	// however often the event that made it is re-sent.
+	Append []LogRecord
 }
+
+// LogRecord is one record of a conversation's log.
+type LogRecord struct {
+	Log  string
+	Data []byte
+}
+
+// MaxLogRecords bounds one log of one conversation: past it the oldest
+// records go.
+const MaxLogRecords = 10_000
 
 // Registry is the conversation registry. Every method does I/O and may
 // return ErrUnavailable; lookups return ErrNotFound for a missing key.
@@ -167,6 +183,10 @@ type Registry interface {
 	// ErrConflict, ErrNotOwner or ErrUnavailable (wrapped) and then wrote
 	// nothing.
 	Commit(ctx context.Context, ch *Change) error
+	// Log returns the last limit records of a conversation's log, oldest
+	// first (none when it has no such log). A log lives as long as its
+	// conversation.
+	Log(ctx context.Context, conversation, log string, limit int) ([][]byte, error)
 
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
@@ -182,4 +202,34 @@ type Store interface {
 	Leases
 	Claims
 	Sends
+}
+
+// changeConversation is the one conversation a change concerns: on a
+// Redis cluster a change is one script in one slot, and its logs are that
+// conversation's.
+func changeConversation(ch *Change) (string, error) {
+	id := ""
+	use := func(c string) error {
+		if id == "" {
+			id = c
+		}
+		if c != id {
+			return fmt.Errorf("mapping: a change concerns one conversation, got %s and %s", id, c)
+		}
+		return nil
+	}
+	if ch.Conv != nil {
+		_ = use(ch.Conv.ID)
+	}
+	for _, it := range ch.Outbox {
+		if err := use(it.Queue); err != nil {
+			return "", err
+		}
+	}
+	for _, e := range ch.Done {
+		if err := use(e.Conversation); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
 }

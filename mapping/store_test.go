@@ -415,6 +415,55 @@ func testStore(t *testing.T, b storeBackend) {
 				t.Fatalf("outbox = %v", out)
 			}
 		}},
+		{"a conversation's logs keep their records in order, once per applied event, bounded", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			rec := func(log, data string) LogRecord { return LogRecord{Log: log, Data: []byte(data)} }
+			next := c.Clone()
+			if err := s.Commit(ctx, &Change{Conv: next, Append: []LogRecord{rec("messages", "m1"), rec("feed", "f1"), rec("messages", "m2")},
+				Applied: event(c, "e1"), AppliedTTL: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			again := next.Clone()
+			if err := s.Commit(ctx, &Change{Conv: again, Append: []LogRecord{rec("messages", "m1 again")},
+				Applied: event(c, "e1"), AppliedTTL: time.Hour}); !errors.Is(err, ErrDuplicate) {
+				t.Fatalf("re-applied event = %v, want ErrDuplicate", err)
+			}
+			str := func(rs [][]byte) string {
+				var out []string
+				for _, r := range rs {
+					out = append(out, string(r))
+				}
+				return fmt.Sprint(out)
+			}
+			for _, tc := range []struct {
+				log   string
+				limit int
+				want  string
+			}{
+				{"messages", 10, "[m1 m2]"},
+				{"messages", 1, "[m2]"},
+				{"feed", 10, "[f1]"},
+				{"none", 10, "[]"},
+			} {
+				if got, err := s.Log(ctx, c.ID, tc.log, tc.limit); err != nil || str(got) != tc.want {
+					t.Errorf("log %s limit %d = %s, %v; want %s", tc.log, tc.limit, str(got), err, tc.want)
+				}
+			}
+			if got, _ := s.Log(ctx, NewConversationID(bob), "messages", 10); len(got) != 0 {
+				t.Fatalf("another conversation's log = %s", str(got))
+			}
+			many := make([]LogRecord, MaxLogRecords)
+			for i := range many {
+				many[i] = rec("messages", fmt.Sprint("x", i))
+			}
+			if err := s.Commit(ctx, &Change{Conv: again, Append: many}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Log(ctx, c.ID, "messages", 2*MaxLogRecords)
+			if err != nil || len(got) != MaxLogRecords || string(got[0]) != "x0" || string(got[len(got)-1]) != fmt.Sprint("x", MaxLogRecords-1) {
+				t.Fatalf("a full log: %d records, first %q, %v; want the last %d", len(got), got[0], err, MaxLogRecords)
+			}
+		}},
 		{"a deferred queue is ready again only at its time, and a discarded one stays deduped", func(t *testing.T, s Store) {
 			c := conv(alice, "d1", time.Unix(1, 0)) // not created: the event overtook it
 			if _, err := s.Receive(ctx, event(c, "early"), time.Hour); err != nil {

@@ -379,7 +379,10 @@ func (d *deliverer) send(ev queuedEvent) bool {
 		d.s.stats.dropped.Add(1)
 		return true
 	case WebhookDuplicate:
-		return d.deliver(ev.body) && d.deliver(ev.body)
+		// Deliver twice: a duplicate is the second copy of an event the
+		// receiver may already have taken.
+		first := d.deliver(ev.body)
+		return d.deliver(ev.body) && first
 	case WebhookDelay:
 		ev.due = time.Now().Add(time.Duration(f.LatencyMs) * time.Millisecond)
 		d.mu.Lock()
