@@ -130,6 +130,11 @@ type AXP struct {
 	// SubscriptionCheckInterval is how often the proxy checks that AXP
 	// still holds its webhook subscription, and makes it again if not.
 	SubscriptionCheckInterval time.Duration `yaml:"subscription_check_interval"`
+	// UnconfirmedWindow is how long after it was sent a write AXP did not
+	// answer (a create, a message) may still land there. Until it has
+	// passed, a client's retry looks for the write at AXP instead of
+	// making it again, and is told "not confirmed" while it is not there.
+	UnconfirmedWindow time.Duration `yaml:"unconfirmed_window"`
 }
 
 // Demo configures the embedded simulator used when AXP.BaseURL is empty.
@@ -321,6 +326,7 @@ func (c *Config) defaults() {
 	defDur(&c.AXP.Timeout, 10*time.Second)
 	def(&c.AXP.APIVersion, engagement.APIV1Beta)
 	defDur(&c.AXP.SubscriptionCheckInterval, time.Minute)
+	defDur(&c.AXP.UnconfirmedWindow, max(30*time.Second, 3*c.AXP.Timeout))
 	def(&c.Demo.SimListen, defaultSimListen)
 	if c.Demo.Console == nil {
 		on := c.DemoMode()
@@ -538,6 +544,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AXP.SubscriptionCheckInterval < 100*time.Millisecond {
 		bad("axp.subscription_check_interval", "must be at least 100ms, got %s", c.AXP.SubscriptionCheckInterval)
+	}
+	if c.AXP.UnconfirmedWindow < 2*c.AXP.Timeout {
+		bad("axp.unconfirmed_window", "must be at least twice axp.timeout (%s: the proxy looks for an unanswered write that long), got %s", 2*c.AXP.Timeout, c.AXP.UnconfirmedWindow)
 	}
 	c.Limits.check(bad)
 	return errors.Join(errs...)

@@ -917,6 +917,7 @@ func (b *Bolt) Claim(ctx context.Context, owner ConsumerKey, holder, conversatio
 	won := false
 	now := b.now()
 	err := b.update(ctx, func(tx *bolt.Tx) error {
+		since := now
 		bk := bucket(tx, bucketClaims)
 		key := []byte(owner.String())
 		var cur Claim
@@ -929,8 +930,9 @@ func (b *Bolt) Claim(ctx context.Context, owner ConsumerKey, holder, conversatio
 				return nil
 			}
 			conversation = cur.Conversation // keep the id work may have begun under
+			since = cur.Since
 		}
-		out = Claim{Owner: owner, Holder: holder, Conversation: conversation, Until: now.Add(ttl)}
+		out = Claim{Owner: owner, Holder: holder, Conversation: conversation, Until: now.Add(ttl), Since: since}
 		won = true
 		return putJSON(bk, key, &out)
 	})
@@ -994,7 +996,7 @@ func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec Send
 		if err != nil {
 			return err
 		}
-		if live && cur.State == SendPending {
+		if live {
 			out = cur
 			return nil
 		}
@@ -1002,6 +1004,33 @@ func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec Send
 		return bk.Put(k, raw)
 	})
 	return out, won, err
+}
+
+// TakeSend implements Sends.
+func (b *Bolt) TakeSend(ctx context.Context, conversation, key string, expect, rec SendRecord, ttl time.Duration) (bool, error) {
+	now := b.now()
+	raw, err := encodeSend(rec, now.Add(ttl))
+	if err != nil {
+		return false, err
+	}
+	took := false
+	err = b.update(ctx, func(tx *bolt.Tx) error {
+		bk := bucket(tx, bucketSends)
+		k := sendKey(conversation, key)
+		cur, live, err := decodeSend(bk.Get(k), now)
+		if err != nil || !live || !sameSend(cur, expect) {
+			return err
+		}
+		took = true
+		return bk.Put(k, raw)
+	})
+	return took, err
+}
+
+// sameSend reports whether cur is still the pending attempt expect names.
+func sameSend(cur, expect SendRecord) bool {
+	return cur.State == SendPending && cur.ProviderMessageID == expect.ProviderMessageID &&
+		cur.Holder == expect.Holder && cur.At.Equal(expect.At)
 }
 
 // Send implements Sends.

@@ -36,6 +36,10 @@ type Claim struct {
 	// the old one began.
 	Conversation string    `json:"conversation"`
 	Until        time.Time `json:"until"`
+	// Since is when Conversation was first named, kept through renewals
+	// and takeovers: whatever was begun under it (a create AXP may still
+	// apply late) began no earlier.
+	Since time.Time `json:"since"`
 }
 
 // Claims are the consumers' claims.
@@ -43,7 +47,8 @@ type Claims interface {
 	// Claim takes owner's claim for holder until ttl from now, naming
 	// conversation, unless another holder's claim runs; it returns the
 	// claim in force and whether holder has it. Holder's own claim is
-	// renewed; an expired claim is taken over with its Conversation.
+	// renewed; an expired claim is taken over with its Conversation and
+	// Since.
 	Claim(ctx context.Context, owner ConsumerKey, holder, conversation string, ttl time.Duration) (Claim, bool, error)
 	// ReleaseClaim ends holder's claim on owner; another's is left alone.
 	ReleaseClaim(ctx context.Context, owner ConsumerKey, holder string) error
@@ -76,10 +81,15 @@ type SendRecord struct {
 
 // Sends are the send records, each in its conversation's shard.
 type Sends interface {
-	// BeginSend stores rec under conversation's key unless a pending record
-	// is there; it returns the record in force and whether it is rec. A
-	// sent record is replaced: the same content sent again is a new message.
+	// BeginSend stores rec under conversation's key unless a record is
+	// there, pending or sent; it returns the record in force and whether it
+	// is rec. A key names one message: sent again within ttl, it is the
+	// same message, answered from its record.
 	BeginSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) (SendRecord, bool, error)
+	// TakeSend replaces the pending record under key with rec if it is
+	// still expect (the same id, holder and time): of two retries taking
+	// over one record, one wins. It reports whether rec was stored.
+	TakeSend(ctx context.Context, conversation, key string, expect, rec SendRecord, ttl time.Duration) (bool, error)
 	// Send returns the record under key; ok is false when there is none.
 	Send(ctx context.Context, conversation, key string) (rec SendRecord, ok bool, err error)
 	// PutSend replaces the record under key.

@@ -30,7 +30,7 @@ import (
 //	                          digit creation time then the id, all at score
 //	                          0, so their lexical order is creation order
 //	P{sN}:k:<consumer>        the owner's conversations that never expire
-//	P{sN}:claim:<consumer>    claim: hash holder, conv, until (ms, Redis time)
+//	P{sN}:claim:<consumer>    claim: hash holder, conv, until, since (ms, Redis time)
 //	P{sN}:seen:<key>          dedupe marker, SET NX PX
 //	P{sN}:iseq                inbox sequence
 //	P{sN}:ie                  inbox entries: hash seq → JSON
@@ -705,14 +705,15 @@ func (r *Redis) Claim(ctx context.Context, owner ConsumerKey, holder, conversati
 	if err != nil {
 		return Claim{}, false, unavailable(err)
 	}
-	if len(res) != 4 {
+	if len(res) != 5 {
 		return Claim{}, false, unavailable(fmt.Errorf("claim answered %d values", len(res)))
 	}
 	won, _ := res[0].(int64)
 	h, _ := res[1].(string)
 	conv, _ := res[2].(string)
 	until, _ := res[3].(int64)
-	return Claim{Owner: owner, Holder: h, Conversation: conv, Until: time.UnixMilli(until)}, won == 1, nil
+	since, _ := res[4].(int64)
+	return Claim{Owner: owner, Holder: h, Conversation: conv, Until: time.UnixMilli(until), Since: time.UnixMilli(since)}, won == 1, nil
 }
 
 // ReleaseClaim implements Claims.
@@ -753,6 +754,21 @@ func (r *Redis) BeginSend(ctx context.Context, conversation, key string, rec Sen
 		return rec, false, unavailable(fmt.Errorf("send record: %w", err))
 	}
 	return got, false, nil
+}
+
+// TakeSend implements Sends.
+func (r *Redis) TakeSend(ctx context.Context, conversation, key string, expect, rec SendRecord, ttl time.Duration) (bool, error) {
+	v, err := sendValue(rec)
+	if err != nil {
+		return false, err
+	}
+	at, err := expect.At.MarshalJSON()
+	if err != nil {
+		return false, err
+	}
+	n, err := r.scripts.takeSend.Run(ctx, r.c, []string{r.sendKey(conversation, key)},
+		expect.ProviderMessageID, expect.Holder, strings.Trim(string(at), `"`), v, ms(ttl)).Int()
+	return n == 1, unavailable(err)
 }
 
 // Send implements Sends.
@@ -802,7 +818,7 @@ type redisScripts struct {
 	commit, ownerConvs, receive, inboxOf, discard *redis.Script
 	due, head, retry, remove                      *redis.Script
 	lease, release, replicas, alive               *redis.Script
-	claim, releaseClaim, beginSend                *redis.Script
+	claim, releaseClaim, beginSend, takeSend      *redis.Script
 }
 
 func newRedisScripts() redisScripts {
@@ -980,20 +996,22 @@ local exp = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if exp and tonumber(exp) > now then return 1 end
 return 0`),
 		// KEYS: claim; ARGV: holder, conversation, ttl ms
-		// Answers {won, holder, conversation, until ms}.
+		// Answers {won, holder, conversation, until ms, since ms}.
 		claim: redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local cur = redis.call('HMGET', KEYS[1], 'holder', 'conv', 'until')
+local cur = redis.call('HMGET', KEYS[1], 'holder', 'conv', 'until', 'since')
 local conv = ARGV[2]
+local since = now
 if cur[1] then
-  if cur[1] ~= ARGV[1] and tonumber(cur[3]) > now then return {0, cur[1], cur[2], tonumber(cur[3])} end
+  if cur[1] ~= ARGV[1] and tonumber(cur[3]) > now then return {0, cur[1], cur[2], tonumber(cur[3]), tonumber(cur[4] or now)} end
   conv = cur[2]
+  since = tonumber(cur[4] or now)
 end
 local untilMs = now + tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'conv', conv, 'until', untilMs)
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'conv', conv, 'until', untilMs, 'since', since)
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 86400000)
-return {1, ARGV[1], conv, untilMs}`),
+return {1, ARGV[1], conv, untilMs, since}`),
 		// KEYS: claim; ARGV: holder
 		releaseClaim: redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'holder') == ARGV[1] then redis.call('DEL', KEYS[1]) end
@@ -1002,8 +1020,18 @@ return 1`),
 		// stored, else the pending value in force.
 		beginSend: redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
-if cur and string.sub(cur, 1, 2) == 'p|' then return cur end
+if cur then return cur end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ''`),
+		// KEYS: send; ARGV: expected providerMessageId, holder, at
+		// (RFC 3339, as JSON has it), value, ttl ms. Answers 1 when the
+		// value replaced the pending record expected.
+		takeSend: redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur or string.sub(cur, 1, 2) ~= 'p|' then return 0 end
+local rec = cjson.decode(string.sub(cur, 3))
+if rec.providerMessageId ~= ARGV[1] or (rec.holder or '') ~= ARGV[2] or rec.at ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
+return 1`),
 	}
 }

@@ -663,9 +663,10 @@ func testStore(t *testing.T, b storeBackend) {
 			other := b.peer(t, s)
 			c1, c2 := NewConversationID(alice), NewConversationID(alice)
 			cl, won, err := s.Claim(ctx, alice, "h1", c1, time.Hour)
-			if err != nil || !won || cl.Holder != "h1" || cl.Conversation != c1 {
+			if err != nil || !won || cl.Holder != "h1" || cl.Conversation != c1 || cl.Since.IsZero() {
 				t.Fatalf("first claim = %+v, %v, %v", cl, won, err)
 			}
+			since := cl.Since
 			cl, won, err = other.Claim(ctx, alice, "h2", c2, time.Hour)
 			if err != nil || won || cl.Holder != "h1" || cl.Conversation != c1 {
 				t.Fatalf("second holder's claim = %+v, %v, %v; want h1's in force", cl, won, err)
@@ -688,8 +689,8 @@ func testStore(t *testing.T, b storeBackend) {
 				cl, won, err = other.Claim(ctx, alice, "h2", c2, time.Hour)
 				return err == nil && won
 			})
-			if cl.Conversation != c1 {
-				t.Fatalf("taken-over claim names %s, want the first holder's %s", cl.Conversation, c1)
+			if cl.Conversation != c1 || !cl.Since.Equal(since) {
+				t.Fatalf("taken-over claim names %s since %s, want the first holder's %s since %s", cl.Conversation, cl.Since, c1, since)
 			}
 			// A commit that releases it ends it; the next claim starts afresh.
 			created := conv(alice, "d1", time.Unix(1, 0))
@@ -697,12 +698,13 @@ func testStore(t *testing.T, b storeBackend) {
 			if err := other.Commit(ctx, &Change{Conv: created, Release: &cl}); err != nil {
 				t.Fatal(err)
 			}
+			waitFor(t, "the clock to move", func() bool { return time.Since(since) > 2*time.Millisecond })
 			cl, won, _ = s.Claim(ctx, alice, "h3", c2, time.Hour)
-			if !won || cl.Conversation != c2 {
-				t.Fatalf("claim after release = %+v, %v", cl, won)
+			if !won || cl.Conversation != c2 || !cl.Since.After(since) {
+				t.Fatalf("claim after release = %+v, %v; want a new one since after %s", cl, won, since)
 			}
 		}},
-		{"a pending send record stays until it is replaced, and a sent one is replaced", func(t *testing.T, s Store) {
+		{"a send record stays, pending or sent, until it is dropped or expires, and one retry takes a pending one over", func(t *testing.T, s Store) {
 			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
 			at := time.Unix(1000, 0).UTC()
 			first := SendRecord{ProviderMessageID: "p1", State: SendPending, Holder: "h1", At: at}
@@ -723,8 +725,29 @@ func testStore(t *testing.T, b storeBackend) {
 				t.Fatalf("send record = %+v, %v, %v", got, ok, err)
 			}
 			again := SendRecord{ProviderMessageID: "p3", State: SendPending, At: at}
-			if got, won, _ := s.BeginSend(ctx, c.ID, "k", again, time.Hour); !won || got != again {
-				t.Fatalf("begin over a sent record = %+v, %v; want replaced", got, won)
+			if got, won, _ := s.BeginSend(ctx, c.ID, "k", again, time.Hour); won || got != sent {
+				t.Fatalf("begin over a sent record = %+v, %v; want the sent one", got, won)
+			}
+			if took, err := s.TakeSend(ctx, c.ID, "k", first, again, time.Hour); err != nil || took {
+				t.Fatalf("taking over a sent record = %v, %v", took, err)
+			}
+			// Two retries take over one pending record: one wins.
+			pending := SendRecord{ProviderMessageID: "p4", State: SendPending, Holder: "h1", At: time.Date(2026, 12, 1, 10, 0, 0, 123456789, time.UTC)}
+			if _, won, _ := s.BeginSend(ctx, c.ID, "kp", pending, time.Hour); !won {
+				t.Fatal("begin of a new key")
+			}
+			stored, _, _ := s.Send(ctx, c.ID, "kp") // as a retry reads it
+			mine, theirs := stored, stored
+			mine.Holder, mine.At = "h2", at.Add(time.Second)
+			theirs.Holder, theirs.At = "h3", at.Add(2*time.Second)
+			if took, err := s.TakeSend(ctx, c.ID, "kp", stored, mine, time.Hour); err != nil || !took {
+				t.Fatalf("first take-over = %v, %v", took, err)
+			}
+			if took, err := b.peer(t, s).TakeSend(ctx, c.ID, "kp", stored, theirs, time.Hour); err != nil || took {
+				t.Fatalf("second take-over of the same record = %v, %v; want refused", took, err)
+			}
+			if got, _, _ := s.Send(ctx, c.ID, "kp"); got != mine {
+				t.Fatalf("record after two take-overs = %+v, want the first's %+v", got, mine)
 			}
 			if err := s.DropSend(ctx, c.ID, "k"); err != nil {
 				t.Fatal(err)

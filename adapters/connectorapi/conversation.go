@@ -218,10 +218,16 @@ func (f *Face) openClaimed(ctx context.Context, owner mapping.ConsumerKey, claim
 		dialog *engagement.Dialog
 	)
 	if takenOver && !fresh {
-		// The claim's first holder may have made the dialog.
+		// The claim's first holder may have made the dialog, or AXP may
+		// make it yet: until the unconfirmed window has passed, making
+		// another could leave two.
 		eng, dialog, err = f.backend.FindDialog(ctx, ref.SessionID, claim.Conversation)
 		if err != nil && !sessionGone(err) {
 			return nil, fmt.Errorf("connectorapi: look for the dialog: %w", err)
+		}
+		if dialog == nil && err == nil && f.now().Before(claim.Since.Add(f.cfg.UnconfirmedWindow)) {
+			keepClaim = true
+			return nil, unconfirmed("the conversation", errors.New("an earlier request's create may still land"))
 		}
 	}
 	if dialog == nil {

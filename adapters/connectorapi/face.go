@@ -35,6 +35,7 @@ const (
 	DefaultRequestTimeout     = 15 * time.Second
 	DefaultDeliveryTimeout    = 10 * time.Second
 	DefaultSettleTimeout      = 10 * time.Second
+	DefaultUnconfirmedWindow  = 30 * time.Second
 	DefaultSendWindow         = 10 * time.Minute
 	// MaxTextLength is AXP's limit on a message text, in characters.
 	MaxTextLength = 4096
@@ -57,6 +58,11 @@ type Config struct {
 	// face looks for whether it landed before it answers (default 10 s,
 	// within RequestTimeout).
 	SettleTimeout time.Duration
+	// UnconfirmedWindow is how long after it was sent a write AXP did not
+	// answer may still land there (default 30 s, at least SettleTimeout):
+	// until then a retry looks for it and is answered "not confirmed"
+	// while it is not there, instead of making it a second time.
+	UnconfirmedWindow time.Duration
 	// SendWindow is how long a SEND's idempotency record is kept: a retry
 	// within it finds what the first attempt did (default 10 min).
 	SendWindow time.Duration
@@ -156,6 +162,9 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 	}
 	if cfg.SettleTimeout <= 0 {
 		cfg.SettleTimeout = DefaultSettleTimeout
+	}
+	if cfg.UnconfirmedWindow <= 0 {
+		cfg.UnconfirmedWindow = max(DefaultUnconfirmedWindow, cfg.SettleTimeout)
 	}
 	if cfg.SendWindow <= 0 {
 		cfg.SendWindow = DefaultSendWindow

@@ -230,8 +230,8 @@ func idempotencyKey(env *envelope.Envelope) string {
 // connector is answered, the record says so. A retry that meets a pending
 // record (the first attempt's answer was lost, the proxy died, AXP did not
 // answer) looks for the message at AXP by that id instead of sending it
-// again, and answers what it finds. The same content sent again after a
-// success is a new message.
+// again, and answers what it finds. A retry after the answer (it was lost
+// on its way) gets the same answer from the sent record, for SendWindow.
 func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage, key string) (int, error) {
 	if !conv.Open() {
 		return 0, closedError(reqID, conv.ID)
@@ -289,12 +289,13 @@ func (f *Face) sent(ctx context.Context, conv *mapping.Conversation, key string,
 
 // resumeSend deals with a pending record met by a retry: done when it
 // answered (the message was found at AXP, or the first attempt finished
-// meanwhile); otherwise the message is not at AXP and its first attempt
-// cannot be under way any more (its process is gone, or its time is up),
-// and the caller sends it, under the same providerMessageId.
+// meanwhile). While the first attempt's request may be under way it waits
+// for it; once nobody waits for it, the answer is "not confirmed" until
+// the unconfirmed window has passed (AXP may still store it); after that
+// the caller sends it again, under the same providerMessageId.
 func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key string, cur mapping.SendRecord) (int, bool, error) {
-	deadline := cur.At.Add(f.cfg.RequestTimeout)
 	for pause := 50 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		deadline := cur.At.Add(f.cfg.RequestTimeout) // the attempt's own request gives up then
 		if cur.State == mapping.SendSent {
 			return max(cur.MessageIndex-1, 0), true, nil
 		}
@@ -316,14 +317,23 @@ func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key s
 				return 0, true, fmt.Errorf("connectorapi: is the sender alive: %w", err)
 			}
 		}
-		if !alive || !f.now().Before(deadline) {
-			cur.Holder, cur.At = f.cfg.ReplicaID, f.now()
-			if err := f.store.PutSend(ctx, conv.ID, key, cur, f.cfg.SendWindow); err != nil {
+		if !f.now().Before(cur.At.Add(f.cfg.UnconfirmedWindow)) {
+			// The first attempt can land no more: send it again, unless
+			// another retry took it over first.
+			next := cur
+			next.Holder, next.At = f.cfg.ReplicaID, f.now()
+			took, err := f.store.TakeSend(ctx, conv.ID, key, cur, next, f.cfg.SendWindow)
+			if err != nil {
 				return 0, true, fmt.Errorf("connectorapi: record send: %w", err)
 			}
-			return 0, false, nil
-		}
-		if err := sleepCtx(ctx, pause); err != nil {
+			if took {
+				return 0, false, nil
+			}
+		} else if !alive || !f.now().Before(deadline) {
+			// Nobody waits for the first attempt's answer, and AXP may
+			// still store it.
+			return 0, true, unconfirmed("the message", errors.New("an earlier attempt may still land"))
+		} else if err := sleepCtx(ctx, pause); err != nil {
 			return 0, true, unconfirmed("the message", err)
 		}
 		rec, ok, err := f.store.Send(ctx, conv.ID, key)

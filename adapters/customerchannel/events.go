@@ -344,7 +344,7 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientI
 		}
 		return msg.MessageID, nil
 	case errors.Is(err, engagement.ErrOutcomeUnknown):
-		return "", &eventError{code: CodeUnconfirmed, conv: conv.ID, err: err,
+		return "", &eventError{code: CodeUnconfirmed, conv: conv.ID, err: err, retryable: true,
 			msg: "the contact center did not confirm the message and it is not there yet; send it again with the same id: it will not be stored twice"}
 	}
 	if key != "" {
@@ -362,8 +362,8 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientI
 // meanwhile); otherwise the caller sends it under the same
 // providerMessageId.
 func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key string, cur mapping.SendRecord) (string, bool, *eventError) {
-	deadline := cur.At.Add(f.cfg.Timeout)
 	for pause := 50 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		deadline := cur.At.Add(f.cfg.Timeout) // the attempt's own request gives up then
 		if cur.State == mapping.SendSent {
 			return cur.MessageID, true, nil
 		}
@@ -385,14 +385,24 @@ func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key s
 				return "", true, backendFail(conv.ID, "look for the message", err)
 			}
 		}
-		if !alive || !f.now().Before(deadline) {
-			cur.Holder, cur.At = f.cfg.ReplicaID, f.now()
-			if err := f.store.PutSend(ctx, conv.ID, key, cur, f.cfg.SendWindow); err != nil {
+		if !f.now().Before(cur.At.Add(f.cfg.UnconfirmedWindow)) {
+			// The first attempt can land no more: send it again, unless
+			// another retry took it over first.
+			next := cur
+			next.Holder, next.At = f.cfg.ReplicaID, f.now()
+			took, err := f.store.TakeSend(ctx, conv.ID, key, cur, next, f.cfg.SendWindow)
+			if err != nil {
 				return "", true, backendFail(conv.ID, "record the message", err)
 			}
-			return "", false, nil
-		}
-		if err := sleepCtx(ctx, pause); err != nil {
+			if took {
+				return "", false, nil
+			}
+		} else if !alive || !f.now().Before(deadline) {
+			// Nobody waits for the first attempt's answer, and AXP may
+			// still store it.
+			return "", true, &eventError{code: CodeUnconfirmed, conv: conv.ID, err: errors.New("an earlier attempt may still land"), retryable: true,
+				msg: "the contact center did not confirm the message and it is not there yet; send it again with the same id: it will not be stored twice"}
+		} else if err := sleepCtx(ctx, pause); err != nil {
 			return "", true, backendFail(conv.ID, "wait for the message", err)
 		}
 		rec, ok, err := f.store.Send(ctx, conv.ID, key)

@@ -70,6 +70,11 @@ type Config struct {
 	// SettleTimeout bounds how long, after AXP did not answer a write, the
 	// face looks for whether it landed before it answers (default 10 s).
 	SettleTimeout time.Duration
+	// UnconfirmedWindow is how long after it was sent a write AXP did not
+	// answer may still land there (default 30 s, at least SettleTimeout):
+	// until then a retry looks for it and is told it is not confirmed
+	// while it is not there, instead of making it a second time.
+	UnconfirmedWindow time.Duration
 	// SendWindow is how long a sent message's id is remembered against
 	// retries (default 10 min).
 	SendWindow time.Duration
@@ -148,6 +153,9 @@ func New(cfg Config, backend Backend, store mapping.Store) (*Face, error) {
 	}
 	if cfg.SettleTimeout <= 0 {
 		cfg.SettleTimeout = 10 * time.Second
+	}
+	if cfg.UnconfirmedWindow <= 0 {
+		cfg.UnconfirmedWindow = max(30*time.Second, cfg.SettleTimeout)
 	}
 	if cfg.SendWindow <= 0 {
 		cfg.SendWindow = 10 * time.Minute

@@ -122,6 +122,7 @@ func FuzzDecodeBusMessage(f *testing.F) {
 func FuzzDecodeSend(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"ChatMessage","conversationId":"c-1","text":"hi\nthere","from":{"id":"p","name":"Ada"}}`,
+		`{"type":"ChatMessage","conversationId":"c-1","id":"m-1","text":"a retry names its message"}`, `{"id":7}`,
 		`{"type":"ActivityMessage","activityType":"typing","conversationId":"c-1"}`,
 		`{"TEXT":"a","text":null,"from":{"id":"a"},"from":{"name":"b"},"from":null,"extra":[1,{"x":2}]}`,
 		`{"te\u0078t":"escaped key","conver\u017Fationid":"long s"}`, `{"text":5}`, `{"from":"x"}`,

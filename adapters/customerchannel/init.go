@@ -220,7 +220,14 @@ func (f *Face) openClaimed(ctx context.Context, key mapping.ConsumerKey, claim m
 		cerr   error
 	)
 	if takenOver && reused {
+		// The claim's first holder may have made the dialog, or AXP may
+		// make it yet: until the unconfirmed window has passed, making
+		// another could leave two.
 		eng, dialog, cerr = f.backend.FindDialog(ctx, ref.SessionID, claim.Conversation)
+		if dialog == nil && cerr == nil && f.now().Before(claim.Since.Add(f.cfg.UnconfirmedWindow)) {
+			keepClaim = true
+			return nil, unconfirmedInit(errors.New("an earlier init's create may still land"))
+		}
 	}
 	if dialog == nil {
 		eng, cerr = f.createEngagement(ctx, create)
@@ -235,8 +242,7 @@ func (f *Face) openClaimed(ctx context.Context, key mapping.ConsumerKey, claim m
 		}
 		if errors.Is(cerr, engagement.ErrOutcomeUnknown) {
 			keepClaim = true
-			return nil, &httpFail{status: fasthttp.StatusServiceUnavailable, code: "UNCONFIRMED", err: cerr,
-				msg: "the contact center did not confirm the conversation and it is not there yet; send the same init again (same requestId): it will not be made twice"}
+			return nil, unconfirmedInit(cerr)
 		}
 		if cerr == nil && len(eng.Dialogs) == 0 {
 			cerr = fmt.Errorf("engagement %s has no dialog", eng.EngagementID)
@@ -281,6 +287,13 @@ func (f *Face) openClaimed(ctx context.Context, key mapping.ConsumerKey, claim m
 	}
 	f.cfg.Changed(conv.ID)
 	return conv, nil
+}
+
+// unconfirmedInit is the answer to an init whose dialog AXP did not
+// confirm and that is not there yet: the same init again is safe.
+func unconfirmedInit(cause error) *httpFail {
+	return &httpFail{status: fasthttp.StatusServiceUnavailable, code: "UNCONFIRMED", err: cause,
+		msg: "the contact center did not confirm the conversation and it is not there yet; send the same init again (same requestId): it will not be made twice"}
 }
 
 // createEngagement makes the dialog; when AXP does not answer, it looks for

@@ -86,6 +86,7 @@ func run(args []string) error {
 	fs.DurationVar(&cfg.AutoAgentDelay, "auto-agent-delay", envDur("SIM_AUTO_AGENT_DELAY", cfg.AutoAgentDelay), "delay before the auto-agent acts (SIM_AUTO_AGENT_DELAY)")
 	fs.DurationVar(&cfg.CallbackTimeout, "callback-timeout", envDur("SIM_CALLBACK_TIMEOUT", cfg.CallbackTimeout), "a webhook callback slower than this failed (SIM_CALLBACK_TIMEOUT)")
 	fs.DurationVar(&cfg.RedeliveryDelay, "redelivery-delay", envDur("SIM_REDELIVERY_DELAY", cfg.RedeliveryDelay), "first delay before a failed callback is re-sent, doubling (SIM_REDELIVERY_DELAY)")
+	fs.DurationVar(&cfg.MaxRedeliveryDelay, "max-redelivery-delay", envDur("SIM_MAX_REDELIVERY_DELAY", cfg.MaxRedeliveryDelay), "longest delay between re-sends of a failed callback (SIM_MAX_REDELIVERY_DELAY)")
 	fs.IntVar(&cfg.MaxDeliveryAttempts, "max-delivery-attempts", envInt("SIM_MAX_DELIVERY_ATTEMPTS", cfg.MaxDeliveryAttempts), "attempts before an event is dropped (SIM_MAX_DELIVERY_ATTEMPTS)")
 	level := fs.String("log-level", env("SIM_LOG_LEVEL", "info"), "debug, info, warn or error (SIM_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {

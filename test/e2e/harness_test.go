@@ -185,16 +185,19 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 // sim is an engagement-sim process whose agent the test drives.
 type sim struct {
 	*process
-	URL string
+	URL     string
+	faulted time.Time // when the last fault was added
 }
 
-func startSim(t *testing.T) *sim {
+// startSim runs the simulator with the tests' identities; extra flags come
+// after (and so win over) the defaults.
+func startSim(t *testing.T, extra ...string) *sim {
 	t.Helper()
 	port := freePort(t)
-	p := startProcess(t, "engagement-sim", binaries.sim, []string{
+	p := startProcess(t, "engagement-sim", binaries.sim, append([]string{
 		"-addr", addr(port), "-auto-agent=false", "-client-id", axpClientID, "-client-secret", axpClientSecret,
 		"-redelivery-delay", "200ms", "-max-delivery-attempts", "30",
-	}, simGenerationEnv(t))
+	}, extra...), simGenerationEnv(t))
 	s := &sim{process: p, URL: "http://" + addr(port)}
 	eventually(t, "the simulator to answer", func() (bool, string) {
 		code, body := do(t, "GET", s.URL+"/sim/health", nil, "")
@@ -261,6 +264,7 @@ type notification struct {
 	Body struct {
 		Changes []struct {
 			ConversationID string `json:"conversationId"`
+			Sequence       int    `json:"sequence"`
 			Event          struct {
 				Type    string `json:"type"`
 				Message string `json:"message"`
@@ -309,6 +313,54 @@ func (h *hooks) messages(conv string) []string {
 		}
 	}
 	return out
+}
+
+// contentCount is how many agent messages the receiver took, repeats
+// included.
+func (h *hooks) contentCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, got := range h.got {
+		if got.Type == "ms.MessagingEventNotification" {
+			n++
+		}
+	}
+	return n
+}
+
+// repeat is a notification that arrived again: again is its text and
+// sequence, last the last one before it.
+type repeat struct{ again, last string }
+
+// contentLog returns conv's agent texts as a LivePerson connector sees
+// them, one per sequence number in arrival order, and the repeats it
+// recognised by their sequence.
+func (h *hooks) contentLog(conv string) ([]string, []repeat) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var texts []string
+	var reps []repeat
+	seen := map[int]string{}
+	last := ""
+	for _, n := range h.got {
+		c := n.Body.Changes[0]
+		if n.Type != "ms.MessagingEventNotification" || c.ConversationID != conv {
+			continue
+		}
+		key := fmt.Sprintf("%s#%d", c.Event.Message, c.Sequence)
+		if prev, ok := seen[c.Sequence]; ok {
+			if prev != c.Event.Message {
+				key += " (sequence of " + prev + ")"
+			}
+			reps = append(reps, repeat{again: key, last: last})
+			continue
+		}
+		seen[c.Sequence] = c.Event.Message
+		texts = append(texts, c.Event.Message)
+		last = key
+	}
+	return texts, reps
 }
 
 // waitMessages waits until conv's webhook got want, in order; a
@@ -361,8 +413,10 @@ type cluster struct {
 	hooks        *hooks
 	keyFile      string
 	webhookToken string
-	redisURL     string // empty: the embedded store
-	publicURL    string // the load balancer's address that AXP calls
+	redisURL     string   // empty: the embedded store
+	redisCluster bool     // redisURL names a Redis Cluster
+	env          []string // more CONNECTOR_PROXY_ settings for every replica
+	publicURL    string   // the load balancer's address that AXP calls
 }
 
 func newCluster(t *testing.T, redisURL string) *cluster {
@@ -401,7 +455,7 @@ func (c *cluster) startProxy(t *testing.T, id string, port, adminPort int, dataD
 	}
 	store := "  driver: bolt\n"
 	if c.redisURL != "" {
-		store = "  driver: redis\n  redis_url: " + c.redisURL + "\n"
+		store = "  driver: redis\n  redis_url: " + c.redisURL + "\n" + fmt.Sprintf("  redis_cluster: %t\n", c.redisCluster)
 	}
 	yaml := fmt.Sprintf(`listen: %s
 admin_listen: %s
@@ -442,7 +496,7 @@ customer_channel:
 		"CONNECTOR_PROXY_REPLICA_ID=" + id,
 		"CONNECTOR_PROXY_CONNECTOR_API_LEASE_TTL=2s",
 		"CONNECTOR_PROXY_LOG_LEVEL=info",
-	}, proxyGenerationEnv(t)...))
+	}, append(proxyGenerationEnv(t), c.env...)...))
 	p.waitReady(t)
 	return p
 }
