@@ -152,6 +152,16 @@ func (f *Face) openConversation(ctx context.Context, owner mapping.ConsumerKey, 
 			return nil, fmt.Errorf("connectorapi: claim consumer: %w", err)
 		}
 		if won {
+			// One that held the claim before may have written its
+			// conversation after the read above: read again, holding it.
+			if convs, err = f.store.Conversations(ctx, owner); err != nil {
+				_ = f.store.ReleaseClaim(context.WithoutCancel(ctx), owner, holder)
+				return nil, fmt.Errorf("connectorapi: conversations of consumer: %w", err)
+			}
+			if open := newestOpen(convs); open != nil {
+				_ = f.store.ReleaseClaim(context.WithoutCancel(ctx), owner, holder)
+				continue
+			}
 			return f.openClaimed(ctx, owner, claim, claim.Conversation != proposed, prof, req, features)
 		}
 		// Another request is opening it: its conversation, once written,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,6 +175,18 @@ func (f *Face) openConversation(ctx context.Context, key mapping.ConsumerKey, re
 			return nil, upstreamFail("claim the customer", err)
 		}
 		if won {
+			// One that held the claim before may have written its
+			// conversation after the read above: read again, holding it.
+			again, err := f.store.Conversations(ctx, key)
+			if err != nil {
+				_ = f.store.ReleaseClaim(context.WithoutCancel(ctx), key, holder)
+				return nil, upstreamFail("look up the customer's conversations", err)
+			}
+			if made := madeMeanwhile(convs, again); made != nil {
+				// An overlapping init made it: this one gets it too.
+				_ = f.store.ReleaseClaim(context.WithoutCancel(ctx), key, holder)
+				return made, nil
+			}
 			return f.openClaimed(ctx, key, claim, claim.Conversation != proposed, req, refID, name)
 		}
 		waited = &claim
@@ -181,6 +194,18 @@ func (f *Face) openConversation(ctx context.Context, key mapping.ConsumerKey, re
 			return nil, upstreamFail("wait for the customer's conversation", err)
 		}
 	}
+}
+
+// madeMeanwhile is the newest open conversation of after that before did
+// not have.
+func madeMeanwhile(before, after []*mapping.Conversation) *mapping.Conversation {
+	for i := len(after) - 1; i >= 0; i-- {
+		c := after[i]
+		if c.Open() && !slices.ContainsFunc(before, func(b *mapping.Conversation) bool { return b.ID == c.ID }) {
+			return c
+		}
+	}
+	return nil
 }
 
 // openClaimed makes the conversation the claim names: the session (reused

@@ -47,15 +47,24 @@ const conversationRequest = `[{"kind":"req","id":"1","type":"userprofile.SetUser
 func openConversation(t *testing.T, base string, c consumer) (int, string, string) {
 	t.Helper()
 	code, body := do(t, "POST", base+"/api/account/"+lpAccount+"/messaging/consumer/conversation?v=3", c.headers(), conversationRequest)
+	if code != 200 {
+		return code, string(body), ""
+	}
+	return code, string(body), conversationOf(string(body))
+}
+
+// conversationOf is the conversation id in a CONVERSATION answer, "" when
+// it has none.
+func conversationOf(body string) string {
 	var rs []struct {
 		Body struct {
 			ConversationID string `json:"conversationId"`
 		} `json:"body"`
 	}
-	if code == 200 && json.Unmarshal(body, &rs) == nil && len(rs) == 2 {
-		return code, string(body), rs[1].Body.ConversationID
+	if json.Unmarshal([]byte(body), &rs) != nil || len(rs) != 2 {
+		return ""
 	}
-	return code, string(body), ""
+	return rs[1].Body.ConversationID
 }
 
 func mustOpenConversation(t *testing.T, base string, c consumer) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,19 +19,100 @@ import (
 // documents the layout).
 const keyPrefix = "connector-proxy:"
 
-// TestTwoReplicasShareOneRedis runs two proxy processes on one
-// redis-server, behind an imaginary load balancer: AXP's webhooks all
-// reach replica A (both have A's public URL), clients talk to either.
-func TestTwoReplicasShareOneRedis(t *testing.T) {
-	srv := redistest.Start(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	c := newCluster(t, srv.URL)
+// TestTwoReplicas runs two proxy processes on one store, behind an
+// imaginary load balancer: AXP's webhooks all reach replica A (both have
+// A's public URL), clients talk to either. The store is one redis-server,
+// or a Redis Cluster of three masters.
+func TestTwoReplicas(t *testing.T) {
+	stores := []struct {
+		name  string
+		start func(t *testing.T) (url string, cluster bool, rdb redis.UniversalClient)
+	}{
+		{"on one redis-server", func(t *testing.T) (string, bool, redis.UniversalClient) {
+			srv := redistest.Start(t)
+			return srv.URL, false, redis.NewClient(&redis.Options{Addr: srv.Addr})
+		}},
+		{"on a 3-master Redis Cluster", func(t *testing.T) (string, bool, redis.UniversalClient) {
+			cl := redistest.StartCluster(t)
+			opts, err := redis.ParseClusterURL(cl.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cl.URL, true, redis.NewClusterClient(opts)
+		}},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			url, clustered, rdb := st.start(t)
+			t.Cleanup(func() { _ = rdb.Close() })
+			twoReplicas(t, url, clustered, rdb)
+		})
+	}
+}
+
+func twoReplicas(t *testing.T, redisURL string, clustered bool, rdb redis.UniversalClient) {
+	c := newCluster(t, redisURL)
+	c.redisCluster = clustered
 	aPort := freePort(t)
 	c.publicURL = "http://" + addr(aPort)
 	a := c.startProxy(t, "replica-a", aPort, 0, "")
 	b := c.startProxy(t, "replica-b", 0, 0, "")
 	replicas := map[string]*proxy{a.id: a, b.id: b}
+
+	t.Run("20 consumers opening a conversation through both replicas at once get 20 conversations and 20 dialogs", func(t *testing.T) {
+		const n = 20
+		cons := make([]consumer, n)
+		for i := range cons {
+			cons[i] = newConsumer(t, a.URL, fmt.Sprintf("both-at-once-%d", i))
+		}
+		before := len(c.sim.engagements(t))
+		start := make(chan struct{})
+		type answer struct {
+			code int
+			body string
+			conv string
+		}
+		answers := make([][2]answer, n)
+		var wg sync.WaitGroup
+		for i := range cons {
+			for j, p := range []*proxy{a, b} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					code, body := post(p.URL+"/api/account/"+lpAccount+"/messaging/consumer/conversation?v=3", cons[i].headers(), conversationRequest)
+					answers[i][j] = answer{code: code, body: body, conv: conversationOf(body)}
+				}()
+			}
+		}
+		close(start)
+		wg.Wait()
+		convs := map[string]bool{}
+		for i, pair := range answers {
+			for j, an := range pair {
+				if an.code != 200 || an.conv == "" {
+					t.Errorf("consumer %d through replica %d: %d %s", i, j, an.code, an.body)
+				}
+			}
+			if pair[0].conv != pair[1].conv {
+				t.Errorf("consumer %d got two conversations: %s through A, %s through B", i, pair[0].conv, pair[1].conv)
+			}
+			convs[pair[0].conv] = true
+		}
+		engs := c.sim.engagements(t)[before:]
+		if len(convs) != n || len(engs) != n {
+			t.Fatalf("%d conversations and %d engagements for %d consumers", len(convs), len(engs), n)
+		}
+		axp := c.sim.axp(t)
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		for _, id := range engs {
+			eng, err := axp.GetEngagement(ctx, id)
+			if err != nil || len(eng.Dialogs) != 1 || !convs[eng.Dialogs[0].ProviderDialogID] {
+				t.Errorf("engagement %s: %+v %v; want one dialog of one of the conversations", id, eng, err)
+			}
+		}
+	})
 
 	t.Run("a conversation opened through A takes a SEND through B", func(t *testing.T) {
 		cons := newConsumer(t, a.URL, "across")
@@ -125,7 +207,7 @@ func shardKey(shard int, rest string) string {
 }
 
 // outboxDepth counts the notifications waiting in every shard.
-func outboxDepth(ctx context.Context, rdb *redis.Client) int64 {
+func outboxDepth(ctx context.Context, rdb redis.UniversalClient) int64 {
 	var n int64
 	for s := range mapping.Shards {
 		d, _ := rdb.HLen(ctx, shardKey(s, "oi")).Result()
