@@ -38,6 +38,10 @@ type Effect struct {
 	// durable; the answer comes back through the inbox as an
 	// engagement.EventDialogState, in order with the other events.
 	Reconcile bool
+	// Append are records for the conversation's logs (its messages as they
+	// pass), committed with the new state: once per event however often
+	// AXP sends it.
+	Append []mapping.LogRecord
 }
 
 // Merge appends o's parts to e.
@@ -45,6 +49,7 @@ func (e *Effect) Merge(o Effect) {
 	e.Outbox = append(e.Outbox, o.Outbox...)
 	e.After = append(e.After, o.After...)
 	e.Reconcile = e.Reconcile || o.Reconcile
+	e.Append = append(e.Append, o.Append...)
 }
 
 // Sender delivers the outbox items of a face.

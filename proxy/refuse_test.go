@@ -114,8 +114,18 @@ func TestLargestConsumerJWSIsUsable(t *testing.T) {
 		"Client-Properties": `{"type":".ClientProperties","features":["AUTO_MESSAGES","RICH_CONTENT","CO_BROWSE","PHOTO_SHARING","QUICK_REPLIES","MARKDOWN_HYPERLINKS"]}`,
 		"User-Agent":        strings.Repeat("Mozilla/5.0 ", 20)}
 	code, _, body := post(t, base+"/api/account/"+config.DemoAccount+"/messaging/consumer/conversation?v=3", h, conversationRequest)
-	if code != 200 {
+	var opened []struct {
+		Body struct {
+			ConversationID string `json:"conversationId"`
+		}
+	}
+	if code != 200 || json.Unmarshal(body, &opened) != nil || len(opened) != 2 || opened[1].Body.ConversationID == "" {
 		t.Fatalf("CONVERSATION with the largest ConsumerJWS: %d %s", code, body)
+	}
+	code, _, body = post(t, base+"/api/account/"+config.DemoAccount+"/messaging/consumer/conversation/send?v=3", h,
+		`{"kind":"req","id":"3","type":"ms.PublishEvent","body":{"dialogId":"`+opened[1].Body.ConversationID+`","event":{"type":"ContentEvent","contentType":"text/plain","message":"hello"}}}`)
+	if code != 200 || !strings.Contains(string(body), `"sequence"`) {
+		t.Fatalf("SEND with the largest ConsumerJWS: %d %s", code, body)
 	}
 
 	b, _ := json.Marshal(map[string]string{"ext_consumer_id": strings.Repeat("<", 513)})

@@ -54,7 +54,7 @@ func (s *Simulator) serveSim(ctx *fasthttp.RequestCtx, r route) {
 		writeJSON(ctx, http.StatusOK, map[string]string{"status": "ok"})
 		return
 	case routeSimStats:
-		m.get = func() *Problem { writeJSON(ctx, http.StatusOK, s.DeliveryStats()); return nil }
+		m.get = func() *Problem { writeJSON(ctx, http.StatusOK, s.Stats()); return nil }
 	case routeSimFaults:
 		m = methods{get: func() *Problem { return s.listFaults(ctx) }, post: func() *Problem { return s.addFault(ctx) },
 			delete: func() *Problem { return s.clearFaults(ctx) }}

@@ -101,5 +101,7 @@
 // included (narrow them with pathContains and method), never /sim calls;
 // and webhook deliveries (webhook: drop, duplicate, delay with latencyMs,
 // reorder with the next event), narrowed by eventType. /sim/stats counts
-// callbacks delivered, failed and dropped.
+// callbacks delivered, failed and dropped, and the API calls received by
+// operation ("Calls": {"ListMessages": 3, …}), so that a test can tell how
+// often its client asked (observability only: counting changes no answer).
 package simulator

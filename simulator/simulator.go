@@ -140,6 +140,8 @@ type Simulator struct {
 	autoAgent atomic.Bool
 
 	stats deliveryCounters
+	// calls counts the API calls received, by operation (/sim/stats).
+	calls callCounters
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -203,6 +205,7 @@ func (s *Simulator) Handler(ctx *fasthttp.RequestCtx) {
 		s.serveSim(ctx, r)
 		return
 	}
+	s.calls.add(operation(r, string(ctx.Method())))
 	answered, hold := s.applyFaults(ctx, path)
 	if answered {
 		return
@@ -345,4 +348,92 @@ func (s *Simulator) DeliveryStats() DeliveryStats {
 		Failed:    s.stats.failed.Load(),
 		Dropped:   s.stats.dropped.Load(),
 	}
+}
+
+// Stats is what /sim/stats answers: the webhook delivery counters and the
+// API calls received by operation.
+type Stats struct {
+	DeliveryStats
+	// Calls counts the API calls received since the simulator started, by
+	// operation (ListMessages, SendMessage, …; see operation), those that
+	// a fault answered included. Operations never called are left out.
+	Calls map[string]int64
+}
+
+// Stats reports the delivery counters and the calls received.
+func (s *Simulator) Stats() Stats {
+	return Stats{DeliveryStats: s.DeliveryStats(), Calls: s.calls.snapshot()}
+}
+
+// callCounters count API calls by operation name.
+type callCounters struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (c *callCounters) add(op string) {
+	if op == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int64{}
+	}
+	c.n[op]++
+}
+
+func (c *callCounters) snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.n))
+	for k, v := range c.n {
+		out[k] = v
+	}
+	return out
+}
+
+// operation names the API operation a request calls ("" for an unknown
+// path or method), as the reference names them.
+func operation(r route, method string) string {
+	get, post := method == http.MethodGet, method == http.MethodPost
+	switch {
+	case r.kind == routeToken && post:
+		return "Token"
+	case r.kind == routeSessions && post:
+		return "CreateSession"
+	case r.kind == routeSession && get:
+		return "GetSession"
+	case r.kind == routeSession && method == http.MethodDelete:
+		return "DeleteSession"
+	case r.kind == routeSessionVerb && post && r.verb == "appendIdentifiers":
+		return "AppendIdentifiers"
+	case r.kind == routeSessionVerb && post:
+		return "UpdateSessionParameters"
+	case r.kind == routeEngagements && get:
+		return "ListEngagements"
+	case r.kind == routeEngagements && post:
+		return "CreateEngagement"
+	case r.kind == routeEngagement && get:
+		return "GetEngagement"
+	case r.kind == routeEngagementVerb && post && r.verb == "join":
+		return "JoinEngagement"
+	case r.kind == routeEngagementVerb && post:
+		return "DisconnectEngagement"
+	case r.kind == routeMessages && get:
+		return "ListMessages"
+	case r.kind == routeMessages && post:
+		return "SendMessage"
+	case r.kind == routeSubscriptions && get:
+		return "ListSubscriptions"
+	case r.kind == routeSubscriptions && post:
+		return "CreateSubscription"
+	case r.kind == routeSubscription && get:
+		return "GetSubscription"
+	case r.kind == routeSubscription && method == http.MethodPut:
+		return "ReplaceSubscription"
+	case r.kind == routeSubscription && method == http.MethodDelete:
+		return "DeleteSubscription"
+	}
+	return ""
 }

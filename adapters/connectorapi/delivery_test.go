@@ -1,12 +1,16 @@
 package connectorapi
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 )
 
 // agentTalks makes the simulator's agent join and say n numbered messages.
@@ -213,5 +217,46 @@ func TestDeliveryFailingEndpointDelaysOnlyItsOwnConversations(t *testing.T) {
 			t.Fatalf("outbox heads of %v, want only the failing conversation %s", queues, stuck)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Success is the status code: a receiver that answers 200 with a 100 KiB
+// body (more than the 64 KiB a webhook answer was once read up to) has
+// taken the notification, which leaves the outbox, is counted delivered
+// and is not sent again.
+func TestDeliveryA200WithALargeBodyCountsAsDelivered(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := newStack(t, stackOpts{metrics: pipeline.NewMetrics(reg)})
+	s.hooks.setAnswer(bytes.Repeat([]byte("x"), 100<<10))
+	const n = 3
+	conv := s.openConversation(s.newConsumer("large-answer"))
+	s.agentTalks(conv, n)
+	s.hooks.waitHooks(t, "the agent's messages", func(got []hookRequest) bool { return len(messagesOf(t, got, conv, appSecret)) == n })
+	s.waitDepth(func(d int) bool { return d == 0 }, "the outbox to empty")
+	items := s.hooks.requests()
+	if got := messagesOf(t, items, conv, appSecret); fmt.Sprint(got) != "[m0 m1 m2]" {
+		t.Fatalf("messages %v, want each once, in order", got)
+	}
+	counts := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "connector_proxy_outbox_items_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" {
+					counts[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	// Everything queued (the join, the messages, whatever else the
+	// conversation made) was delivered at the first attempt.
+	if counts["queued"] != float64(len(items)) || counts["delivered"] != counts["queued"] || counts["failed"] != 0 || counts["dropped"] != 0 {
+		t.Fatalf("outbox items %v for %d notifications received; want each delivered once, none failed", counts, len(items))
 	}
 }

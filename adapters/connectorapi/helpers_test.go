@@ -58,6 +58,7 @@ type hookServer struct {
 	mu     sync.Mutex
 	got    []hookRequest
 	status int
+	answer []byte // the body of a 200, when set
 	ln     net.Listener
 	srv    *fasthttp.Server
 }
@@ -85,6 +86,7 @@ func startHooks(t testing.TB) *hookServer {
 			Account:   string(ctx.Request.Header.Peek("X-Liveperson-Account-Id")),
 			ClientID:  string(ctx.Request.Header.Peek("X-Liveperson-Client-Id")),
 		})
+		ctx.SetBody(h.answer)
 	}}
 	go h.srv.Serve(ln) //nolint:errcheck // ends with Shutdown
 	t.Cleanup(func() { _ = h.srv.Shutdown() })
@@ -92,6 +94,9 @@ func startHooks(t testing.TB) *hookServer {
 }
 
 func (h *hookServer) setStatus(s int) { h.mu.Lock(); h.status = s; h.mu.Unlock() }
+
+// setAnswer makes a 200 carry body.
+func (h *hookServer) setAnswer(body []byte) { h.mu.Lock(); h.answer = body; h.mu.Unlock() }
 
 func (h *hookServer) requests() []hookRequest {
 	h.mu.Lock()
@@ -196,6 +201,7 @@ type stackOpts struct {
 	sim       *simulator.Server
 	retention time.Duration
 	face      func(*Config) // changes the face's configuration
+	metrics   *pipeline.Metrics
 }
 
 func defaultApps(hooksURL string) []auth.App {
@@ -274,6 +280,7 @@ func newStack(t testing.TB, o stackOpts) *stack {
 		LeaseTTL:        24 * 365 * time.Hour,
 		PollInterval:    5 * time.Millisecond,
 		DeliveryTimeout: 2 * time.Second,
+		Metrics:         o.metrics,
 	}); err != nil {
 		t.Fatal(err)
 	}

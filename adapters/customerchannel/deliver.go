@@ -46,19 +46,28 @@ func (f *Face) Apply(conv *mapping.Conversation, ev *engagement.Event, now time.
 	switch {
 	case ev.Message != nil:
 		m := ev.Message
+		at := ev.EventDate.Time
+		if at.IsZero() {
+			at = now
+		}
+		// Every message is recorded as it passes (record.go), in this
+		// commit, so a re-sent event is recorded once.
+		rec := pipeline.Effect{Append: []mapping.LogRecord{recordOf(m, at)}}
 		switch {
 		case m.SenderParticipantType == engagement.ParticipantCustomer:
 			f.m.delivered("message", "skipped") // the customer's own, echoed
-			return pipeline.Effect{}
+			return rec
 		case whisper(m):
 			f.m.delivered("message", "whisper")
-			return pipeline.Effect{}
+			return rec
 		}
 		cm := f.chatMessage(conv, m)
 		if cm.Timestamp == "" {
 			cm.Timestamp = stamp(ev.EventDate.Time)
 		}
-		return f.tell(conv, cm)
+		eff := f.tell(conv, cm)
+		eff.Merge(rec)
+		return eff
 	case ev.Participant != nil:
 		return f.applyParticipant(conv, ev, now)
 	case ev.EngagementCreated != nil:
@@ -122,6 +131,9 @@ func (f *Face) close(conv *mapping.Conversation, reason string, now time.Time) p
 	end := f.activity(closed, ActivityEndOfConversation, systemParticipant, ActivityInfo{Reason: reason}, now)
 	eff := f.tell(closed, end)
 	eff.After = append([]func(context.Context){func(ctx context.Context) { f.endSessionIfIdle(ctx, closed) }}, eff.After...)
+	// Written with the closed state: on Redis that gives the record the
+	// conversation's retention.
+	eff.Append = append(eff.Append, endRecord(reason, now))
 	return eff
 }
 

@@ -11,6 +11,10 @@
 // holds the conversation's sockets, and keeps one connector per channel
 // across replicas.
 //
+// Each conversation's messages are recorded as they pass (record.go), and
+// conversationInfo and transcripts are drawn from that record, with AXP's
+// message list only where the record is not complete.
+//
 // Transcripts are the customer's only: the participant id from init, or a
 // signed link handed out with endOfConversation (transcriptaccess.go).
 // The PDF is written with go-pdf/fpdf and TrueType fonts read from

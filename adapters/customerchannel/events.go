@@ -173,7 +173,7 @@ func (f *Face) conversationInfo(ctx context.Context, conv *mapping.Conversation)
 	}
 	seen := map[string]bool{customer.ID: true}
 	var failed error
-	for m, err := range f.backend.AllMessages(ctx, conv.EngagementID, conv.SessionID, conv.DialogID) {
+	for m, err := range f.history(ctx, conv, useConversationInfo) {
 		if err != nil {
 			failed = fmt.Errorf("list messages of %s: %w", conv.EngagementID, err)
 			break
@@ -336,6 +336,7 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientI
 	bg := context.WithoutCancel(ctx)
 	switch {
 	case err == nil:
+		f.recordSent(bg, conv, msg, rec.ProviderMessageID, text, name)
 		if key != "" {
 			rec.State, rec.MessageID, rec.MessageIndex = mapping.SendSent, msg.MessageID, msg.MessageIndex
 			if perr := f.store.PutSend(bg, conv.ID, key, rec, f.cfg.SendWindow); perr != nil {
@@ -344,6 +345,7 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientI
 		}
 		return msg.MessageID, nil
 	case errors.Is(err, engagement.ErrOutcomeUnknown):
+		f.recordUnsure(bg, conv, rec.ProviderMessageID)
 		return "", &eventError{code: CodeUnconfirmed, conv: conv.ID, err: err, retryable: true,
 			msg: "the contact center did not confirm the message and it is not there yet; send it again with the same id: it will not be stored twice"}
 	}
@@ -375,6 +377,9 @@ func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key s
 		case err != nil:
 			return "", true, backendFail(conv.ID, "look for the message", err)
 		case m != nil:
+			// The attempt that sent it may not have recorded it (a second
+			// record is served once).
+			f.recordSent(context.WithoutCancel(ctx), conv, m, cur.ProviderMessageID, m.Text(), m.SenderParticipantName)
 			cur.State, cur.MessageID, cur.MessageIndex = mapping.SendSent, m.MessageID, m.MessageIndex
 			_ = f.store.PutSend(context.WithoutCancel(ctx), conv.ID, key, cur, f.cfg.SendWindow)
 			return m.MessageID, true, nil
@@ -443,12 +448,12 @@ func dialogGone(err error) bool {
 func (f *Face) closeGone(ctx context.Context, conv *mapping.Conversation) {
 	var eff pipeline.Effect
 	now := f.now()
-	_, err := mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+	_, err := f.update(ctx, conv.ID, func(c *mapping.Conversation) (pipeline.Effect, error) {
 		if !c.Open() {
-			return nil, mapping.ErrNoChange
+			return pipeline.Effect{}, mapping.ErrNoChange
 		}
 		eff = f.close(c, engagement.ReasonSystemClosed, now)
-		return nil, nil
+		return eff, nil
 	})
 	if err != nil {
 		f.log.WarnContext(ctx, "customerchannel: close a conversation AXP ended", "conversation", conv.ID, "error", err)
@@ -486,12 +491,12 @@ func (f *Face) onEnd(ctx context.Context, s socket, payload json.RawMessage) *ev
 func (f *Face) endConversation(ctx context.Context, conv *mapping.Conversation) error {
 	var eff pipeline.Effect
 	now := f.now()
-	closed, err := mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
+	closed, err := f.update(ctx, conv.ID, func(c *mapping.Conversation) (pipeline.Effect, error) {
 		if !c.Open() {
-			return nil, mapping.ErrNoChange
+			return pipeline.Effect{}, mapping.ErrNoChange
 		}
 		eff = f.close(c, engagement.ReasonUserClosed, now)
-		return nil, nil
+		return eff, nil
 	})
 	if err != nil {
 		return fmt.Errorf("mark %s closed: %w", conv.ID, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/simulator"
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 )
 
@@ -42,7 +43,21 @@ type rig struct {
 	http     *http.Client
 }
 
+// newRig subscribes AXP to every event type.
 func newRig(t testing.TB, tweak func(*Config)) *rig {
+	t.Helper()
+	return newRigSubscribed(t, tweak, []string{engagement.SubscribeAll})
+}
+
+// proxyEvents are the event types the proxy subscribes to (proxy's
+// subscribedEvents): the contact center's messages, not the customer's.
+func proxyEvents() []string {
+	return []string{engagement.SubscribeCCMessages, engagement.EventParticipantAdded,
+		engagement.EventParticipantDisconnected, engagement.EventEngagementError}
+}
+
+// newRigSubscribed subscribes AXP to the given event types.
+func newRigSubscribed(t testing.TB, tweak func(*Config), events []string) *rig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -120,7 +135,7 @@ func newRig(t testing.TB, tweak func(*Config)) *rig {
 		http: &http.Client{Timeout: 15 * time.Second}}
 	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 	defer scancel()
-	if _, err := backend.EnsureSubscription(sctx, rigProvider, r.proxyURL+recv.Path(), []string{engagement.SubscribeAll}); err != nil {
+	if _, err := backend.EnsureSubscription(sctx, rigProvider, r.proxyURL+recv.Path(), events); err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}
 	return r
@@ -164,6 +179,131 @@ func (r *rig) agent(t testing.TB, convID, action string, body any) {
 	if code := r.post(t, url, body, nil); code/100 != 2 {
 		t.Fatalf("sim %s answered %d", action, code)
 	}
+}
+
+// calls reads the simulator's API call counters over /sim/stats.
+func (r *rig) calls(t testing.TB) map[string]int64 {
+	t.Helper()
+	resp, err := r.http.Get(r.sim.URL + "/sim/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st simulator.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/sim/stats: %d, %v", resp.StatusCode, err)
+	}
+	return st.Calls
+}
+
+// waitDelivered waits, for at most 5 s, until the simulator counts n
+// callbacks delivered (it counts each once the receiver has answered).
+func waitDelivered(t testing.TB, r *rig, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for st := r.sim.Sim.DeliveryStats(); st.Delivered < n; st = r.sim.Sim.DeliveryStats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery stats %+v, want %d delivered", st, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// fault adds a simulator fault.
+func (r *rig) fault(t testing.TB, f simulator.Fault) {
+	t.Helper()
+	if code := r.post(t, r.sim.URL+"/sim/faults", f, nil); code != 201 {
+		t.Fatalf("/sim/faults answered %d", code)
+	}
+}
+
+// transcript asks for a conversation's transcript with the participant's
+// proof: the PDF's bytes, or nil for an email (which goes to the sink).
+func (r *rig) transcript(t testing.TB, res InitResponse, typ string) []byte {
+	t.Helper()
+	method := "GET"
+	if typ == "email" {
+		method = "POST"
+	}
+	req, err := http.NewRequest(method, r.proxyURL+"/api/customer/transcript/"+res.ConversationID+"/"+typ, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(HeaderParticipant, res.Participant.ID)
+	resp, err := r.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s transcript: %d %s", typ, resp.StatusCode, body)
+	}
+	if typ == "email" {
+		return nil
+	}
+	return body
+}
+
+// chat opens a customer's conversation and joins it on a socket.
+func (r *rig) chat(t testing.TB, first, email string) (InitResponse, *sioClient) {
+	t.Helper()
+	res := r.init(t, InitRequest{Channel: "web", FirstName: first, Email: email})
+	c, err := dialSIO(r.proxyURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if a, err := c.call(EventJoinConversation, JoinRequest{ConversationID: res.ConversationID, ID: res.Participant.ID}); err != nil || a.Status != "ok" {
+		t.Fatalf("joinConversation: %+v, %v", a, err)
+	}
+	c.waitFor(t, EventConversationInfo, nil)
+	return res, c
+}
+
+// say sends a customer's message and waits for its ack.
+func say(t testing.TB, c *sioClient, res InitResponse, text string) {
+	t.Helper()
+	a, err := c.call(EventSendMessage, SendRequest{Type: TypeChatMessage, ConversationID: res.ConversationID, ID: uuid.NewString(), Text: text})
+	if err != nil || a.Status != "ok" {
+		t.Fatalf("sendMessage %q: %+v, %v", text, a, err)
+	}
+}
+
+// rejoin joins the conversation on a new socket, as a customer coming
+// back does, and returns its conversationInfo.
+func (r *rig) rejoin(t testing.TB, res InitResponse) ConversationInfo {
+	t.Helper()
+	c, err := dialSIO(r.proxyURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if a, err := c.call(EventJoinConversation, JoinRequest{ConversationID: res.ConversationID, ID: res.Participant.ID}); err != nil || a.Status != "ok" {
+		t.Fatalf("joinConversation: %+v, %v", a, err)
+	}
+	var info ConversationInfo
+	if err := json.Unmarshal(c.waitFor(t, EventConversationInfo, nil), &info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// fromAXP is what conversationInfo shows of AXP's list of the
+// conversation's messages.
+func (r *rig) fromAXP(t testing.TB, convID string) []ChatMessage {
+	t.Helper()
+	conv, err := r.store.Conversation(context.Background(), convID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []ChatMessage{}
+	for _, m := range r.messages(t, convID) {
+		if !whisper(m) {
+			out = append(out, *r.face.chatMessage(conv, m))
+		}
+	}
+	return out
 }
 
 // messages lists what AXP holds for a conversation.

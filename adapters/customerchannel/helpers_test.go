@@ -27,6 +27,7 @@ type fakeBackend struct {
 	engs       int
 	disconnect int
 	deleted    []string
+	lists      int // AllMessages calls
 }
 
 func (b *fakeBackend) err(name string) error {
@@ -105,6 +106,9 @@ func (b *fakeBackend) SendMessage(_ context.Context, _ string, req *engagement.S
 
 func (b *fakeBackend) AllMessages(context.Context, string, string, string) iter.Seq2[*engagement.Message, error] {
 	return func(yield func(*engagement.Message, error) bool) {
+		b.mu.Lock()
+		b.lists++
+		b.mu.Unlock()
 		if err := b.err("AllMessages"); err != nil {
 			yield(nil, err)
 			return
@@ -208,7 +212,7 @@ func apply(t testing.TB, f *Face, store mapping.Store, id string, ev *engagement
 		t.Fatal(err)
 	}
 	eff := f.Apply(conv, ev, f.now())
-	if err := store.Commit(ctx, &mapping.Change{Conv: conv, Outbox: eff.Outbox}); err != nil {
+	if err := store.Commit(ctx, &mapping.Change{Conv: conv, Outbox: eff.Outbox, Append: eff.Append}); err != nil {
 		t.Fatal(err)
 	}
 	for _, fn := range eff.After {
@@ -230,3 +234,22 @@ func apply(t testing.TB, f *Face, store mapping.Store, id string, ev *engagement
 }
 
 var errBoom = errors.New("boom")
+
+// jsonOf is v's JSON, for failure messages.
+func jsonOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// hasParticipant reports whether a participant of that name is listed.
+func hasParticipant(ps []Participant, name string) bool {
+	for _, p := range ps {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}

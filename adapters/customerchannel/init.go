@@ -295,6 +295,8 @@ func (f *Face) openClaimed(ctx context.Context, key mapping.ConsumerKey, claim m
 			// Random, unguessable: it is what proves the right to join.
 			attrParticipant: uuid.NewString(),
 			attrName:        name,
+			// Its messages are recorded from now on (record.go).
+			attrRecord: recordComplete,
 		},
 	}
 	setAttr(conv.Attrs, attrEmail, req.Email)

@@ -22,6 +22,10 @@ type Metrics struct {
 	Deliveries *prometheus.CounterVec
 	// InitSeconds is how long init takes, AXP calls included.
 	InitSeconds prometheus.Histogram
+	// HistoryReads counts the reads of a conversation's messages, by use
+	// (conversation_info, transcript) and source (record: the proxy's own
+	// record; axp: AXP's list, when the record is not complete).
+	HistoryReads *prometheus.CounterVec
 }
 
 // NewMetrics builds the collectors and registers them with reg (nil: not
@@ -49,9 +53,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Duration of Customer Channel init requests, AXP calls included.",
 			Buckets: prometheus.DefBuckets,
 		}),
+		HistoryReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_proxy_customerchannel_history_reads_total",
+			Help: "Reads of a conversation's messages by use and source (the proxy's record, or AXP's list when the record is not complete).",
+		}, []string{"use", "source"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.InitRequests, m.TranscriptRequests, m.Events, m.Deliveries, m.InitSeconds)
+		reg.MustRegister(m.InitRequests, m.TranscriptRequests, m.Events, m.Deliveries, m.InitSeconds, m.HistoryReads)
 	}
 	return m
 }
@@ -72,3 +80,11 @@ func (m *Metrics) transcriptDone(typ string, code int) {
 func (m *Metrics) eventDone(event, result string) { m.Events.WithLabelValues(event, result).Inc() }
 
 func (m *Metrics) delivered(kind, result string) { m.Deliveries.WithLabelValues(kind, result).Inc() }
+
+// Uses of a conversation's history (the metric's label).
+const (
+	useConversationInfo = "conversation_info"
+	useTranscript       = "transcript"
+)
+
+func (m *Metrics) historyRead(use, source string) { m.HistoryReads.WithLabelValues(use, source).Inc() }

@@ -77,8 +77,9 @@ func (f *Face) emailTranscript(ctx context.Context, conv *mapping.Conversation) 
 	return ferr
 }
 
-// transcript renders an ended conversation's PDF from every page of AXP's
-// message list. Unknown and ongoing conversations are 404, as the seed says.
+// transcript renders an ended conversation's PDF from its message record,
+// or from every page of AXP's message list when the record is not
+// complete (record.go). Unknown and ongoing conversations are 404, as the seed says.
 func (f *Face) transcript(ctx context.Context, conv *mapping.Conversation) ([]byte, *httpFail) {
 	doc := &transcriptDoc{
 		Title:   "Conversation transcript",
@@ -97,7 +98,7 @@ func (f *Face) transcript(ctx context.Context, conv *mapping.Conversation) ([]by
 	cust := customerOf(conv)
 	names := []string{cust.Name + " (" + cust.Type + ")"}
 	seen := map[string]bool{names[0]: true}
-	for m, err := range f.backend.AllMessages(ctx, conv.EngagementID, conv.SessionID, conv.DialogID) {
+	for m, err := range f.history(ctx, conv, useTranscript) {
 		if err != nil {
 			return nil, upstreamFail("list the messages", err)
 		}

@@ -22,6 +22,7 @@ func TestUncleanSocketPayloadsAreRefusedNamingTheField(t *testing.T) {
 	tests := []struct {
 		name, event, payload, field string
 	}{
+		{"invalid UTF-8 in a text", EventSendMessage, "{\"type\":\"ChatMessage\",\"conversationId\":\"" + conv + "\",\"text\":\"caf\xc3 \xff\"}", "text"},
 		{"NUL in a text", EventSendMessage, `{"type":"ChatMessage","conversationId":"` + conv + `","text":"a\u0000b"}`, "text"},
 		{"a lone surrogate in a text", EventSendMessage, `{"type":"ChatMessage","conversationId":"` + conv + `","text":"broken \ud83d emoji"}`, "text"},
 		{"an escape character in a text", EventSendMessage, `{"type":"ChatMessage","conversationId":"` + conv + `","text":"\u001b[31mred"}`, "text"},
