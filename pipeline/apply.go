@@ -173,7 +173,7 @@ func (a *applier) inline(ctx context.Context, e *mapping.InboxEntry, ev *engagem
 	next := conv.Clone()
 	eff := face.Apply(next, ev, now)
 	err = p.store.Commit(ctx, &mapping.Change{Conv: next, Outbox: eff.Outbox, Applied: e, AppliedTTL: p.cfg.DedupeTTL,
-		Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}})
+		Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}, Append: eff.Append})
 	switch {
 	case errors.Is(err, mapping.ErrDuplicate):
 		p.m.event(ev.EventType, outcomeDuplicate)
@@ -281,7 +281,7 @@ func (a *applier) applyOnce(ctx context.Context, id string) bool {
 			}
 		}
 		err = p.store.Commit(ctx, &mapping.Change{Conv: next, Outbox: eff.Outbox, Done: entries,
-			Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}})
+			Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}, Append: eff.Append})
 		if err == nil {
 			conv = next
 			break

@@ -38,6 +38,9 @@ type Effect struct {
 	// durable; the answer comes back through the inbox as an
 	// engagement.EventDialogState, in order with the other events.
 	Reconcile bool
+	// Append adds records to the conversation's logs in the same commit
+	// (mapping.Change.Append): there once however often AXP re-sends.
+	Append []mapping.LogRecord
 }
 
 // Merge appends o's parts to e.
@@ -45,6 +48,7 @@ func (e *Effect) Merge(o Effect) {
 	e.Outbox = append(e.Outbox, o.Outbox...)
 	e.After = append(e.After, o.After...)
 	e.Reconcile = e.Reconcile || o.Reconcile
+	e.Append = append(e.Append, o.Append...)
 }
 
 // Sender delivers the outbox items of a face.
