@@ -150,9 +150,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 	if err := p.provisionFaces(); err != nil {
 		return nil, err
 	}
-	if err := p.provisionLegacy(); err != nil {
-		return nil, err
-	}
 	if err := p.provisionReceiver(); err != nil {
 		return nil, err
 	}
@@ -287,13 +284,18 @@ func (p *Proxy) provisionFaces() error {
 		return fmt.Errorf("proxy: customer channel face: %w", err)
 	}
 	p.closers = append(p.closers, p.cc.Close)
+	faces := map[mapping.Face]pipeline.Face{
+		mapping.FaceConnectorAPI:    p.lp,
+		mapping.FaceCustomerChannel: p.cc,
+	}
+	senders := map[mapping.Face]pipeline.Sender{mapping.FaceConnectorAPI: p.lp}
+	if err := p.provisionLegacy(faces, senders); err != nil {
+		return err
+	}
 	p.pipe, err = pipeline.New(pipeline.Config{
-		Store: p.store,
-		Faces: map[mapping.Face]pipeline.Face{
-			mapping.FaceConnectorAPI:    p.lp,
-			mapping.FaceCustomerChannel: p.cc,
-		},
-		Senders:     map[mapping.Face]pipeline.Sender{mapping.FaceConnectorAPI: p.lp},
+		Store:       p.store,
+		Faces:       faces,
+		Senders:     senders,
 		Engagements: p.backend,
 		Holder:      p.holder,
 		LeaseTTL:    cfg.ConnectorAPI.LeaseTTL,
