@@ -202,6 +202,8 @@ func TestBadLegacyRequestsCreateNothing(t *testing.T) {
 		{"an engagement with numeric context", "POST", "/api/digital/v1/engagements", `{"sessionId":"` + sid + `","contextParameters":{"model":512}}`, 400, "contextParameters"},
 		{"an engagement of a session the client did not make", "POST", "/api/digital/v1/engagements", `{"sessionId":"` + unknown + `"}`, 404, "sessionId"},
 		{"an engagement without a session", "POST", "/api/digital/v1/engagements", `{"conversation":"x"}`, 400, "sessionId"},
+		{"an engagement with a providerDialogId too long", "POST", "/api/digital/v1/engagements", `{"sessionId":"` + sid + `","providerDialogId":"` + strings.Repeat("p", 257) + `"}`, 400, "providerDialogId"},
+		{"a message with a providerMessageId too long", "POST", "/api/digital/v1/engagements/" + eid + "/messages", `{"sessionId":"` + sid + `","dialogId":"` + did + `","body":"x","providerMessageId":"` + strings.Repeat("m", 257) + `"}`, 400, "providerMessageId"},
 		{"a message from an agent", "POST", "/api/digital/v1/engagements/" + eid + "/messages", `{"sessionId":"` + sid + `","dialogId":"` + did + `","body":"x","senderType":"AGENT"}`, 400, "senderType"},
 		{"a message without text", "POST", "/api/digital/v1/engagements/" + eid + "/messages", `{"sessionId":"` + sid + `","dialogId":"` + did + `","body":{"elementType":"text"}}`, 400, "body.elementText.text"},
 		{"a message to a dialog of another engagement", "POST", "/api/digital/v1/engagements/" + unknown + "/messages", `{"sessionId":"` + sid + `","dialogId":"` + did + `","body":"x"}`, 404, "dialogId"},
