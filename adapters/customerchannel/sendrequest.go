@@ -42,6 +42,8 @@ func fastDecodeSend(b []byte, req *SendRequest) bool {
 			return stringField(val, &req.Type)
 		case fieldIs(key, "conversationId"):
 			return stringField(val, &req.ConversationID)
+		case fieldIs(key, "id"):
+			return stringField(val, &req.ID)
 		case fieldIs(key, "text"):
 			return stringField(val, &req.Text)
 		case fieldIs(key, "tag"):
