@@ -499,6 +499,9 @@ func (p *Proxy) Run(ctx context.Context) error {
 	// for them. Once the listener stops accepting, close them: clients are
 	// told to go (no Socket.IO DISCONNECT, so they reconnect, to another
 	// replica when there is one). Close is idempotent; cleanup calls it too.
+	// A Serve that had not begun when the shutdown came never gave fasthttp
+	// its listener to close: it is closed here too (twice is harmless).
+	_ = publicLn.Close()
 	<-publicLn.closed
 	if err := p.cc.Close(); err != nil {
 		p.log.Warn("closing sockets", "err", err)
@@ -595,8 +598,13 @@ func newClosingListener(ln net.Listener) *closingListener {
 	return &closingListener{Listener: ln, closed: make(chan struct{})}
 }
 
+// Close closes the listener once; later calls do nothing (Run closes it
+// beside fasthttp's shutdown).
 func (l *closingListener) Close() error {
-	err := l.Listener.Close()
-	l.once.Do(func() { close(l.closed) })
+	var err error
+	l.once.Do(func() {
+		err = l.Listener.Close()
+		close(l.closed)
+	})
 	return err
 }
