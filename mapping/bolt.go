@@ -35,13 +35,14 @@ const (
 	bucketSends     = "sends"
 	bucketLogs      = "logs"
 	bucketLogCounts = "log-counts"
+	bucketWebhooks  = "webhooks"
 	bucketMeta      = "meta"
 	keyDepth        = "outbox-depth"
 )
 
 func boltBuckets() []string {
 	return []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketInbox,
-		bucketInReady, bucketInReadyOf, bucketOutbox, bucketDue, bucketDueOf, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketMeta}
+		bucketInReady, bucketInReadyOf, bucketOutbox, bucketDue, bucketDueOf, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta}
 }
 
 // errSeen refuses an inbox write whose dedupe key is already there.

@@ -55,7 +55,7 @@ func newGroupWriter(db *bolt.DB, observe func(int, time.Duration)) *groupWriter 
 // written: the transaction goes on for the others.
 func refusal(err error) bool {
 	return errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotOwner) ||
-		errors.Is(err, errSeen) || errors.Is(err, ErrDuplicate)
+		errors.Is(err, errSeen) || errors.Is(err, ErrDuplicate) || errors.Is(err, ErrFull)
 }
 
 // write runs fn in the next group transaction and returns its outcome once

@@ -43,6 +43,8 @@ import (
 //	P{sN}:send:<c>|<key>      send record: state initial, "|", JSON; PX
 //	P{sN}:log:<c>|<log>       a conversation's log: a list, trimmed to
 //	                          MaxLogRecords, expiring with the conversation
+//	P{sN}:w:<face>|<scope>    webhook registrations: hash id → JSON, in
+//	                          the shard of the face and scope (webhooks.go)
 //	Pd:<dialog>               dialog index → conversation id (its own slot)
 //	P{r}:replicas             live replicas: sorted set, holder → expiry ms
 //

@@ -294,6 +294,7 @@ func TestRedisKeysStayUnderThePrefixAndSpreadByShard(t *testing.T) {
 		must(err)
 		_, _, err = r.BeginSend(ctx, c.ID, "k", SendRecord{State: SendPending}, time.Hour)
 		must(err)
+		must(r.PutWebhook(ctx, &Webhook{Face: "legacyv1", Scope: fmt.Sprint("cp", i), ID: "w"}, 0))
 	}
 	_, err := r.Lease(ctx, 5, "r1", time.Hour)
 	must(err)

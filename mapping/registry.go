@@ -202,6 +202,7 @@ type Store interface {
 	Leases
 	Claims
 	Sends
+	Webhooks
 }
 
 // changeConversation is the one conversation a change concerns: on a

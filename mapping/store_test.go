@@ -763,6 +763,78 @@ func testStore(t *testing.T, b storeBackend) {
 				return err == nil && won
 			})
 		}},
+		{"webhook registrations are kept per face and scope, replaced by id, bounded and deleted once", func(t *testing.T, s Store) {
+			other := b.peer(t, s)
+			at := time.Unix(100, 0).UTC()
+			hook := func(face Face, scope, id string, at time.Time, data string) *Webhook {
+				return &Webhook{Face: face, Scope: scope, ID: id, CreatedAt: at, Data: json.RawMessage(data)}
+			}
+			list := func(st Store, face Face, scope string) []string {
+				t.Helper()
+				ws, err := st.Webhooks(ctx, face, scope)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []string
+				for _, w := range ws {
+					out = append(out, w.ID+"="+string(w.Data))
+				}
+				return out
+			}
+			if got := list(s, "legacyv1", "cp1"); len(got) != 0 {
+				t.Fatalf("empty store lists %v", got)
+			}
+			// Created out of order: listed by creation time, then id.
+			for _, w := range []*Webhook{
+				hook("legacyv1", "cp1", "w2", at.Add(time.Second), `{"n":2}`),
+				hook("legacyv1", "cp1", "w1", at, `{"n":1}`),
+				hook("legacyv1", "cp1", "w0", at.Add(time.Second), `{"n":0}`),
+				hook("legacyv1", "cp2", "w9", at, `{"n":9}`),
+				hook("other", "cp1", "w8", at, `{"n":8}`),
+			} {
+				if err := s.PutWebhook(ctx, w, 3); err != nil {
+					t.Fatalf("put %s: %v", w.ID, err)
+				}
+			}
+			want := []string{`w1={"n":1}`, `w0={"n":0}`, `w2={"n":2}`}
+			if got := list(other, "legacyv1", "cp1"); !slices.Equal(got, want) {
+				t.Fatalf("another replica lists %v, want %v", got, want)
+			}
+			// Full: a fourth is refused and not written; replacing one is not a fourth.
+			if err := s.PutWebhook(ctx, hook("legacyv1", "cp1", "w3", at, `{}`), 3); !errors.Is(err, ErrFull) || errors.Is(err, ErrUnavailable) {
+				t.Fatalf("fourth registration: %v, want ErrFull", err)
+			}
+			if err := other.PutWebhook(ctx, hook("legacyv1", "cp1", "w1", at, `{"n":11}`), 3); err != nil {
+				t.Fatalf("replace at the limit: %v", err)
+			}
+			if err := s.PutWebhook(ctx, hook("legacyv1", "cp1", "w4", at, `{}`), 0); err != nil {
+				t.Fatalf("unbounded put: %v", err)
+			}
+			want = []string{`w1={"n":11}`, `w4={}`, `w0={"n":0}`, `w2={"n":2}`}
+			if got := list(s, "legacyv1", "cp1"); !slices.Equal(got, want) {
+				t.Fatalf("after replace = %v, want %v", got, want)
+			}
+			if err := other.DeleteWebhook(ctx, "legacyv1", "cp1", "w0"); err != nil {
+				t.Fatal(err)
+			}
+			for _, miss := range []struct {
+				face      Face
+				scope, id string
+			}{{"legacyv1", "cp1", "w0"}, {"legacyv1", "cp2", "w1"}, {"other", "cp2", "w9"}} {
+				if err := s.DeleteWebhook(ctx, miss.face, miss.scope, miss.id); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("delete %+v: %v, want ErrNotFound", miss, err)
+				}
+			}
+			if got := list(s, "legacyv1", "cp1"); len(got) != 3 || slices.Contains(got, `w0={"n":0}`) {
+				t.Fatalf("after delete = %v", got)
+			}
+			if got := list(s, "legacyv1", "cp2"); !slices.Equal(got, []string{`w9={"n":9}`}) {
+				t.Fatalf("another scope = %v", got)
+			}
+			if got := list(s, "other", "cp1"); !slices.Equal(got, []string{`w8={"n":8}`}) {
+				t.Fatalf("another face = %v", got)
+			}
+		}},
 		{"a closed store is unavailable, not not-found", func(t *testing.T, s Store) {
 			c := conv(alice, "d1", time.Unix(1, 0))
 			if err := s.Close(); err != nil {
@@ -778,6 +850,8 @@ func testStore(t *testing.T, b storeBackend) {
 				"due":          func() error { _, err := s.Due(ctx, 0, time.Now(), 1); return err },
 				"lease":        func() error { _, err := s.Lease(ctx, 0, "r", time.Second); return err },
 				"claim":        func() error { _, _, err := s.Claim(ctx, alice, "h", c.ID, time.Second); return err },
+				"webhooks":     func() error { _, err := s.Webhooks(ctx, "legacyv1", "cp"); return err },
+				"put webhook":  func() error { return s.PutWebhook(ctx, &Webhook{Face: "legacyv1", Scope: "cp", ID: "w"}, 1) },
 			}
 			for name, call := range calls {
 				if err := call(); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -8,16 +9,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/legacyv1"
+	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 )
 
 // provisionLegacy builds the legacy /api/digital/v1 face when it is
-// configured. Its tokens are signed with a key kept in the data directory,
-// so that they survive a restart. The event pipeline's parts (webhook
-// registrations, notifications, routing AXP's events of its conversations
-// to legacyv1.Apply) are not wired yet: those endpoints answer 501.
-func (p *Proxy) provisionLegacy() error {
+// configured, and registers it with the event pipeline (its Apply and its
+// webhook Sender) under its owner face. Its tokens are signed with a key
+// kept in the data directory, so that they survive a restart. Its webhook
+// registrations are read before anything is served, then again every few
+// seconds for those other replicas take, until cleanup.
+func (p *Proxy) provisionLegacy(faces map[mapping.Face]pipeline.Face, senders map[mapping.Face]pipeline.Sender) error {
 	lc := p.cfg.LegacyV1
 	if !lc.Enabled() {
 		return nil
@@ -35,11 +40,27 @@ func (p *Proxy) provisionLegacy() error {
 		Clients:               []legacyv1.Client{{ID: lc.ClientID, Secret: lc.ClientSecret}},
 		TokenKey:              key,
 		AllowInsecureWebhooks: lc.AllowInsecureWebhooks,
+		ReplicaID:             p.holder,
+		SettleTimeout:         2 * p.cfg.AXP.Timeout,
+		UnconfirmedWindow:     p.cfg.AXP.UnconfirmedWindow,
+		RequestTimeout:        max(legacyv1.DefaultRequestTimeout, 3*p.cfg.AXP.Timeout+time.Second),
+		Changed:               func(conv string) { p.pipe.Poke(conv) },
 		Logger:                p.log.With("face", "legacyv1"),
 	}, p.backend, p.store)
 	if err != nil {
 		return fmt.Errorf("proxy: legacy v1 face: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.legacy.LoadWebhooks(ctx); err != nil {
+		return fmt.Errorf("proxy: legacy v1 face: %w", err)
+	}
+	watch, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.legacy.WatchWebhooks(watch) }()
+	p.closers = append(p.closers, func() error { stop(); <-done; return nil })
+	faces[legacyv1.OwnerFace] = p.legacy
+	senders[legacyv1.OwnerFace] = p.legacy
 	return nil
 }
 

@@ -150,9 +150,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 	if err := p.provisionFaces(); err != nil {
 		return nil, err
 	}
-	if err := p.provisionLegacy(); err != nil {
-		return nil, err
-	}
 	if err := p.provisionReceiver(); err != nil {
 		return nil, err
 	}
@@ -289,13 +286,18 @@ func (p *Proxy) provisionFaces() error {
 		return fmt.Errorf("proxy: customer channel face: %w", err)
 	}
 	p.closers = append(p.closers, p.cc.Close)
+	faces := map[mapping.Face]pipeline.Face{
+		mapping.FaceConnectorAPI:    p.lp,
+		mapping.FaceCustomerChannel: p.cc,
+	}
+	senders := map[mapping.Face]pipeline.Sender{mapping.FaceConnectorAPI: p.lp}
+	if err := p.provisionLegacy(faces, senders); err != nil {
+		return err
+	}
 	p.pipe, err = pipeline.New(pipeline.Config{
-		Store: p.store,
-		Faces: map[mapping.Face]pipeline.Face{
-			mapping.FaceConnectorAPI:    p.lp,
-			mapping.FaceCustomerChannel: p.cc,
-		},
-		Senders:     map[mapping.Face]pipeline.Sender{mapping.FaceConnectorAPI: p.lp},
+		Store:       p.store,
+		Faces:       faces,
+		Senders:     senders,
 		Engagements: p.backend,
 		Holder:      p.holder,
 		LeaseTTL:    cfg.ConnectorAPI.LeaseTTL,
@@ -499,6 +501,9 @@ func (p *Proxy) Run(ctx context.Context) error {
 	// for them. Once the listener stops accepting, close them: clients are
 	// told to go (no Socket.IO DISCONNECT, so they reconnect, to another
 	// replica when there is one). Close is idempotent; cleanup calls it too.
+	// A Serve that had not begun when the shutdown came never gave fasthttp
+	// its listener to close: it is closed here too (twice is harmless).
+	_ = publicLn.Close()
 	<-publicLn.closed
 	if err := p.cc.Close(); err != nil {
 		p.log.Warn("closing sockets", "err", err)
@@ -595,8 +600,13 @@ func newClosingListener(ln net.Listener) *closingListener {
 	return &closingListener{Listener: ln, closed: make(chan struct{})}
 }
 
+// Close closes the listener once; later calls do nothing (Run closes it
+// beside fasthttp's shutdown).
 func (l *closingListener) Close() error {
-	err := l.Listener.Close()
-	l.once.Do(func() { close(l.closed) })
+	var err error
+	l.once.Do(func() {
+		err = l.Listener.Close()
+		close(l.closed)
+	})
 	return err
 }

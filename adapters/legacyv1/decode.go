@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The decoders of the legacy request bodies. Each checks what the legacy
@@ -104,6 +106,15 @@ func (c *checks) oneOf(field, value string, allowed ...string) {
 	c.v = append(c.v, Violation{Field: field, Message: "must be one of " + strings.Join(allowed, ", "), Code: codeEnum})
 }
 
+// maxProviderID is AXP's bound on providerDialogId and providerMessageId.
+const maxProviderID = 256
+
+func (c *checks) size(field, value string, maxLen int) {
+	if utf8.RuneCountInString(value) > maxLen {
+		c.v = append(c.v, Violation{Field: field, Message: "must be at most " + strconv.Itoa(maxLen) + " characters", Code: codeSize})
+	}
+}
+
 func (c *checks) add(field, msg string, code int) {
 	c.v = append(c.v, Violation{Field: field, Message: msg, Code: code})
 }
@@ -191,6 +202,9 @@ func DecodeCreateEngagement(body []byte, b Binding) (*CreateEngagement, *Error) 
 		return nil, e
 	}
 	c.required("sessionId", r.SessionID)
+	// The face keeps providerDialogId itself (AXP is given the
+	// conversation's id): AXP's bound is checked here.
+	c.size("providerDialogId", r.ProviderDialogID, maxProviderID)
 	if r.MediaType != "" && !strings.EqualFold(r.MediaType, MediaChat) {
 		c.add("mediaType", "must be CHAT: Custom Chat has no other channel", codeEnum)
 	}
@@ -245,6 +259,8 @@ func DecodeSendMessage(body []byte) (*SendMessage, *Error) {
 	if strings.EqualFold(r.Body.ElementType, "text") && (r.Body.ElementText == nil || r.Body.ElementText.Text == "") {
 		c.add("body.elementText.text", "must not be empty", codeNotNull)
 	}
+	// providerMessageId is also the key a retry is known by.
+	c.size("providerMessageId", r.ProviderMessageID, maxProviderID)
 	if r.SenderType != "" && r.SenderType != SenderCustomer {
 		c.add("senderType", "must be CUSTOMER: a legacy client sends for its customer only", codeEnum)
 	}

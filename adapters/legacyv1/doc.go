@@ -67,7 +67,11 @@
 //     mediaType, engagementParameters.x → contextParameters.x, …).
 //   - Webhook payloads (EncodeEvent) follow the legacy events of the
 //     reference (S17c): eventType, tenantId, epoch times, channelId CHAT,
-//     legacy field names; a message event's status is DELIVERED.
+//     legacy field names; a message event's status is DELIVERED. The
+//     notifications are the same payloads.
+//   - A registration beyond Config.MaxWebhooks is 409; a conversation
+//     closed by the client (:disconnect of the session that made it,
+//     :terminate) is closed before the answer.
 //
 // # What cannot be translated
 //
@@ -83,27 +87,50 @@
 //     by its send), and ENGAGEMENT_CREATED is never sent (the proxy does not
 //     subscribe to it: it arrives before the create call is answered).
 //
-// # What the face needs from the event pipeline
+// # In the event pipeline
 //
-// Webhook registrations, the notifications of an engagement and the
-// delivery of legacy webhooks belong to the event pipeline (durable inbox,
-// one worker per conversation, a generic outbox), which is built
-// elsewhere. The face depends on it through three small things
-// (pipeline.go), and is complete without it except for the endpoints that
-// need them, which answer 501 until they are wired:
+// The face is the pipeline's Face and Sender for the conversations it owns
+// (OwnerFace; pipeline.go, sender.go). The conversation record it writes
+// for each dialog (OwnerFace, the session as owner, Attrs for the customer
+// identifier, the channel provider and the client's providerDialogId) is
+// what routes an AXP event to Apply; ContextOf reads it back.
 //
-//   - Webhooks: RegisterWebhook, DeleteWebhook, and Webhooks(channel
-//     provider) for matching, kept durably.
-//   - Notifications: the legacy payloads of an engagement's events in the
-//     order they were applied.
-//   - Apply(conv, event, webhooks) → Effects: pure; for an AXP event of a
-//     conversation whose owner is OwnerFace, the payload to keep as the
-//     engagement's notification and one Delivery (queue = conversation, so
-//     in order) per callback URL that wants the event. The pipeline's
-//     worker calls it and writes both in the transaction that applies the
-//     event; Delivery.OutboxItem is today's outbox item.
+//   - Apply encodes the event's legacy payload (EncodeEvent), appends it to
+//     the conversation's LogNotifications log and queues one outbox item
+//     per distinct callback URL of the registrations that want it, all in
+//     the commit that applies the event: a re-sent event is one
+//     notification and one POST. It closes the conversation when the
+//     customer of the session that made it leaves or AXP says the dialog
+//     ended; anyone else leaving, or an ENGAGEMENT_ERROR, asks AXP.
+//   - Registrations are kept in the store (mapping.Webhooks, scope: the
+//     channel provider, at most Config.MaxWebhooks) and matched from a copy
+//     in memory (registrations.go), since Apply does no I/O: read before
+//     the face serves, after each of this replica's changes, and every
+//     Config.WebhookRefresh for other replicas'.
+//   - Send POSTs the payload with its Content-Type only: the legacy API,
+//     like every AXP generation, documents no signature, so a client guards
+//     its callback with an unguessable path and TLS. 2xx is delivered; a
+//     callback no registration names any more, or a 410, is given up; the
+//     rest is retried with the pipeline's backoff for Config.DeliveryWindow.
+//     One conversation's webhooks go one at a time, in order, so a failing
+//     callback holds back the others of that conversation until then.
+//   - GET …/notifications asks AXP for the engagement's dialogs and answers
+//     the logs of those the client made, kept as long as their
+//     conversations (the store's retention after they close).
 //
-// The conversation record the face writes for each dialog (registry,
-// OwnerFace, Attrs for the customer identifier and channel provider) is
-// what routes an event to Apply; ContextOf reads it back.
+// # Retries
+//
+// AXP is given the conversation's id as every dialog's providerDialogId,
+// so that its events name the conversation even when they overtake the
+// create's answer; the client's own providerDialogId is kept with the
+// conversation and shown in its place. It is also the create's handle: the
+// conversation's id is made from the session and it, and a retry finds the
+// conversation, or the dialog at AXP, instead of making a second. A send's
+// providerMessageId is its handle likewise (a record under it before the
+// send, the message looked for at AXP after one AXP did not answer).
+// Without a handle an unanswered write is looked for by the proxy's own id
+// for Config.SettleTimeout, then answered 503 saying a retry may apply it
+// twice. :disconnect and :terminate are repeated once when AXP does not
+// answer. A webhook registration has no handle: a retry makes a second one,
+// and deliveries still go once per callback URL.
 package legacyv1

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
@@ -19,9 +20,15 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultTokenTTL       = 900 * time.Second // AXP's token lifetime
-	DefaultMaxBodyBytes   = 64 << 10
-	DefaultRequestTimeout = 15 * time.Second
+	DefaultTokenTTL        = 900 * time.Second // AXP's token lifetime
+	DefaultMaxBodyBytes    = 64 << 10
+	DefaultRequestTimeout  = 15 * time.Second
+	DefaultSettleTimeout   = 10 * time.Second
+	DefaultSendWindow      = time.Hour
+	DefaultDeliveryWindow  = time.Hour
+	DefaultDeliveryTimeout = 5 * time.Second // AXP's own bound on a callback
+	DefaultWebhookRefresh  = 2 * time.Second
+	DefaultMaxWebhooks     = 20
 )
 
 // Config configures a Face.
@@ -45,12 +52,36 @@ type Config struct {
 	MaxBodyBytes int
 	// RequestTimeout bounds one request's backend calls (default 15 s).
 	RequestTimeout time.Duration
-	// Webhooks and Notifications are the event pipeline's (pipeline.go);
-	// while nil, the webhook and notification endpoints answer 501.
-	Webhooks      Webhooks
-	Notifications Notifications
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// SettleTimeout bounds how long, after AXP did not answer a create or
+	// a send, the face looks for what it may have made before it answers
+	// that the outcome is unknown (default 10 s).
+	SettleTimeout time.Duration
+	// UnconfirmedWindow is how long after it was sent a write AXP did not
+	// answer may still land there (default 30 s, at least SettleTimeout):
+	// until then a retry looks for it and is answered "not confirmed"
+	// while it is not there, instead of making it a second time.
+	UnconfirmedWindow time.Duration
+	// SendWindow is how long a client's providerDialogId or
+	// providerMessageId is remembered: a retry within it gets the first
+	// attempt's dialog or message (default 1 h).
+	SendWindow time.Duration
+	// ReplicaID names this process in the records of creates and sends
+	// under way, so that a retry on another replica waits for a live one.
+	ReplicaID string
+	// DeliveryWindow is how long a legacy webhook is retried before it is
+	// dropped (default 1 h); DeliveryTimeout bounds one POST (default 5 s).
+	DeliveryWindow  time.Duration
+	DeliveryTimeout time.Duration
+	// WebhookRefresh is how often registrations made on other replicas
+	// are read (default 2 s); MaxWebhooks bounds the registrations of the
+	// channel provider (default 20).
+	WebhookRefresh time.Duration
+	MaxWebhooks    int
+	// Changed is told of each conversation the face created or closed, so
+	// that the pipeline applies the events that waited for it (nil: none).
+	Changed func(conversation string)
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // backend is what the face needs of the engagement client.
@@ -65,32 +96,39 @@ type backend interface {
 	DisconnectEngagement(ctx context.Context, engagementID string, in *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error)
 	SendMessage(ctx context.Context, engagementID string, in *engagement.SendMessage) (*engagement.Message, error)
 	AllMessages(ctx context.Context, engagementID, sessionID, dialogID string) iter.Seq2[*engagement.Message, error]
+	FindMessage(ctx context.Context, engagementID, sessionID, dialogID, providerMessageID string) (*engagement.Message, error)
+	FindDialog(ctx context.Context, sessionID, providerDialogID string) (*engagement.Engagement, *engagement.Dialog, error)
 }
 
 var _ backend = (*engagement.Client)(nil)
 
-// Face serves the legacy /api/digital/v1 API and its token endpoint.
+// Face serves the legacy /api/digital/v1 API and its token endpoint, and
+// is the event pipeline's Face and Sender for its conversations
+// (pipeline.go, sender.go).
 type Face struct {
-	cfg     Config
-	b       Binding
-	backend backend
-	reg     Registry
-	now     func() time.Time
-	log     *slog.Logger
+	cfg       Config
+	b         Binding
+	backend   backend
+	store     mapping.Store
+	hooks     registrations
+	callbacks *fasthttp.Client
+	now       func() time.Time
+	log       *slog.Logger
 }
 
-// New builds the face over the engagement client and the registry.
-func New(cfg Config, client *engagement.Client, reg Registry) (*Face, error) {
+// New builds the face over the engagement client and the proxy's store.
+// LoadWebhooks must run before it serves.
+func New(cfg Config, client *engagement.Client, store mapping.Store) (*Face, error) {
 	if client == nil {
 		return nil, errors.New("legacyv1: no engagement client")
 	}
-	return newFace(cfg, client, reg)
+	return newFace(cfg, client, store)
 }
 
-func newFace(cfg Config, b backend, reg Registry) (*Face, error) {
+func newFace(cfg Config, b backend, store mapping.Store) (*Face, error) {
 	switch {
-	case reg == nil:
-		return nil, errors.New("legacyv1: a registry is required")
+	case store == nil:
+		return nil, errors.New("legacyv1: a store is required")
 	case cfg.AccountID == "" || cfg.ChannelProviderID == "":
 		return nil, errors.New("legacyv1: Config.AccountID and Config.ChannelProviderID are required")
 	}
@@ -113,8 +151,26 @@ func newFace(cfg Config, b backend, reg Registry) (*Face, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = DefaultRequestTimeout
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.RequestTimeout, DefaultRequestTimeout)
+	def(&cfg.SettleTimeout, DefaultSettleTimeout)
+	def(&cfg.UnconfirmedWindow, max(30*time.Second, cfg.SettleTimeout))
+	def(&cfg.SendWindow, DefaultSendWindow)
+	def(&cfg.DeliveryWindow, DefaultDeliveryWindow)
+	def(&cfg.DeliveryTimeout, DefaultDeliveryTimeout)
+	def(&cfg.WebhookRefresh, DefaultWebhookRefresh)
+	if cfg.MaxWebhooks <= 0 {
+		cfg.MaxWebhooks = DefaultMaxWebhooks
+	}
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = "legacyv1-" + uuid.NewString()
+	}
+	if cfg.Changed == nil {
+		cfg.Changed = func(string) {}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -122,7 +178,8 @@ func newFace(cfg Config, b backend, reg Registry) (*Face, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Face{cfg: cfg, b: cfg.Binding, backend: b, reg: reg, now: cfg.Now, log: cfg.Logger}, nil
+	return &Face{cfg: cfg, b: cfg.Binding, backend: b, store: store, callbacks: newCallbackClient(cfg.DeliveryTimeout),
+		now: cfg.Now, log: cfg.Logger}, nil
 }
 
 // Path prefixes the face serves: the proxy routes them to Handler.
@@ -284,7 +341,7 @@ func (f *Face) sessionKey(sessionID string) mapping.ConsumerKey {
 // owned returns the face's record of a session, or a 404 naming the field:
 // a legacy client touches only the sessions it made.
 func (f *Face) owned(ctx context.Context, field, sessionID string) (mapping.SessionRef, *Error) {
-	ref, err := f.reg.Session(ctx, f.sessionKey(sessionID))
+	ref, err := f.store.Session(ctx, f.sessionKey(sessionID))
 	if errors.Is(err, mapping.ErrNotFound) {
 		e := newError(http.StatusNotFound, "session "+sessionID+" was not found")
 		e.Violations = []Violation{{Field: field, Message: "no such session of this client"}}
@@ -299,7 +356,7 @@ func (f *Face) owned(ctx context.Context, field, sessionID string) (mapping.Sess
 // dialogOf returns the face's conversation of a dialog of engagementID, or
 // a 404 naming dialogId.
 func (f *Face) dialogOf(ctx context.Context, engagementID, dialogID string) (*mapping.Conversation, *Error) {
-	conv, err := f.reg.ConversationByDialog(ctx, dialogID)
+	conv, err := f.store.ConversationByDialog(ctx, dialogID)
 	if errors.Is(err, mapping.ErrNotFound) || (err == nil && !f.ours(conv, engagementID)) {
 		e := newError(http.StatusNotFound, "dialog "+dialogID+" of engagement "+engagementID+" was not found")
 		e.Violations = []Violation{{Field: "dialogId", Message: "no such dialog of this engagement"}}

@@ -48,10 +48,14 @@ func TestLegacyClientConversation(t *testing.T) {
 	var created EngagementCreated
 	r.json(t, &created)
 	if r.status != 200 || created.EngagementID == "" || created.DialogID == "" || created.SessionID != sessionID ||
-		created.MediaType != "CHAT" || created.CreateTimeMillis == 0 || created.CorrelationID != "zc38400d-c44f-4451-8316-e75c4efbt779" {
+		created.MediaType != "CHAT" || created.CreateTimeMillis == 0 || created.CorrelationID != "zc38400d-c44f-4451-8316-e75c4efbt779" ||
+		created.ProviderDialogID != "616imlgwg266hjs670nl" {
 		t.Fatalf("create engagement: %d %s", r.status, r.body)
 	}
 	eid, did := created.EngagementID, created.DialogID
+	if c := h.conversation(did); !c.Open() || c.Owner.Face != OwnerFace || c.EngagementID != eid {
+		t.Fatalf("conversation record %+v", c)
+	}
 
 	r = h.call("POST", "/api/digital/v1/engagements/"+eid+"/messages", tok, `{"sessionId":"`+sessionID+`","dialogId":"`+did+`",
 		"body":{"elementType":"text","elementText":{"text":"I need some help to sell my car"}},"correlationId":"CORQ8fk4oAWV997",
@@ -76,7 +80,8 @@ func TestLegacyClientConversation(t *testing.T) {
 	body, _ := msg["body"].(map[string]any)
 	text, _ := body["elementText"].(map[string]any)
 	if msg["tenantId"] != hAccount || msg["channelId"] != "CHAT" || msg["senderType"] != "AGENT" || msg["senderName"] != "Joan Doe" ||
-		text["text"] != "Sure. How long have you been using it?" || msg["dialogId"] != did {
+		text["text"] != "Sure. How long have you been using it?" || msg["dialogId"] != did || msg["engagementId"] != eid ||
+		msg["status"] != "DELIVERED" || msg["providerDialogId"] != "616imlgwg266hjs670nl" || msg["@path"] != "/allEvents" {
 		t.Fatalf("MESSAGES webhook %v", msg)
 	}
 	if _, isNumber := msg["receivedTimestamp"].(float64); !isNumber {
@@ -94,6 +99,11 @@ func TestLegacyClientConversation(t *testing.T) {
 	r.json(t, &notes)
 	if r.status != 200 || len(notes) != 2 || notes[0]["eventType"] != "PARTICIPANT_ADDED" || notes[1]["eventType"] != "MESSAGES" {
 		t.Fatalf("notifications: %d %s", r.status, r.body)
+	}
+	// The same payloads as the webhooks: the legacy shape.
+	delete(msg, "@path")
+	if got, want := string(mustJSON(t, notes[1])), string(mustJSON(t, msg)); got != want {
+		t.Fatalf("notification %s, webhook %s", got, want)
 	}
 
 	// The messages: one bare array, epoch times, legacy names.
@@ -136,6 +146,14 @@ func TestLegacyClientConversation(t *testing.T) {
 		`{"sessionId":"`+sessionID+`","dialogId":"`+did+`","participantId":"`+participant+`","reason":"USER_DISCONNECTED"}`)
 	if r.status != 200 || len(r.body) != 0 {
 		t.Fatalf("disconnect: %d %s", r.status, r.body)
+	}
+	// Recorded before the answer: the conversation is over.
+	if c := h.conversation(did); c.Open() || c.CloseReason != closedByCustomer || c.ClosedAt.IsZero() {
+		t.Fatalf("conversation after disconnect %+v", c)
+	}
+	// AXP's PARTICIPANT_DISCONNECTED for the customer reaches the webhook too.
+	if left := h.hook("PARTICIPANT_DISCONNECTED"); left["participantType"] != "CUSTOMER" || left["engagementId"] != eid {
+		t.Fatalf("PARTICIPANT_DISCONNECTED webhook %v", left)
 	}
 	r = h.call("POST", "/api/digital/v1/sessions/"+sessionID+":terminate", tok, `{"reason":"USER_CLOSED"}`)
 	if r.status != 200 {
@@ -184,6 +202,8 @@ func TestBadLegacyRequestsCreateNothing(t *testing.T) {
 		{"an engagement with numeric context", "POST", "/api/digital/v1/engagements", `{"sessionId":"` + sid + `","contextParameters":{"model":512}}`, 400, "contextParameters"},
 		{"an engagement of a session the client did not make", "POST", "/api/digital/v1/engagements", `{"sessionId":"` + unknown + `"}`, 404, "sessionId"},
 		{"an engagement without a session", "POST", "/api/digital/v1/engagements", `{"conversation":"x"}`, 400, "sessionId"},
+		{"an engagement with a providerDialogId too long", "POST", "/api/digital/v1/engagements", `{"sessionId":"` + sid + `","providerDialogId":"` + strings.Repeat("p", 257) + `"}`, 400, "providerDialogId"},
+		{"a message with a providerMessageId too long", "POST", "/api/digital/v1/engagements/" + eid + "/messages", `{"sessionId":"` + sid + `","dialogId":"` + did + `","body":"x","providerMessageId":"` + strings.Repeat("m", 257) + `"}`, 400, "providerMessageId"},
 		{"a message from an agent", "POST", "/api/digital/v1/engagements/" + eid + "/messages", `{"sessionId":"` + sid + `","dialogId":"` + did + `","body":"x","senderType":"AGENT"}`, 400, "senderType"},
 		{"a message without text", "POST", "/api/digital/v1/engagements/" + eid + "/messages", `{"sessionId":"` + sid + `","dialogId":"` + did + `","body":{"elementType":"text"}}`, 400, "body.elementText.text"},
 		{"a message to a dialog of another engagement", "POST", "/api/digital/v1/engagements/" + unknown + "/messages", `{"sessionId":"` + sid + `","dialogId":"` + did + `","body":"x"}`, 404, "dialogId"},
@@ -282,21 +302,6 @@ func TestLegacyTokens(t *testing.T) {
 	clock.Add(901 * time.Second)
 	if got := probe(tok); got != 401 {
 		t.Fatalf("with an expired token: %d", got)
-	}
-}
-
-// Without the event pipeline's parts the endpoints that need them say so.
-func TestWebhooksAndNotificationsWithoutThePipeline(t *testing.T) {
-	h := startHarness(t, func(c *Config) { c.Webhooks, c.Notifications = nil, nil })
-	tok := h.mustToken()
-	for _, c := range []struct{ method, path, body string }{
-		{"POST", "/api/digital/v1/channel-providers/" + hProvider + "/webhooks", `[{"callbackUrl":"https://x.example/h","eventTypes":["ALL"]}]`},
-		{"DELETE", "/api/digital/v1/channel-providers/" + hProvider + "/webhooks/w", ""},
-		{"GET", "/api/digital/v1/engagements/e/notifications", ""},
-	} {
-		if r := h.call(c.method, c.path, tok, c.body); r.status != 501 || r.legacyError(t).Status != 501 {
-			t.Fatalf("%s %s: %d %s", c.method, c.path, r.status, r.body)
-		}
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"iter"
 	"net"
@@ -12,7 +11,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,15 +19,12 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/simulator"
 )
 
 // The harness: the legacy face over loopback HTTP, on the real engagement
-// client and the simulator, with the embedded store as its registry. The
-// event pipeline that the proxy is getting elsewhere is stood in for by
-// testPipeline: AXP's webhook → Apply → notifications kept in memory and
-// deliveries POSTed at once (no retries, no durability: that is the
-// pipeline's job, not the face's).
+// client and the simulator, the embedded store and the event pipeline.
 
 const (
 	hAccount  = "ABCDEF"
@@ -87,103 +82,25 @@ func (c *countingBackend) AllMessages(ctx context.Context, id, sid, did string) 
 	return c.Client.AllMessages(ctx, id, sid, did)
 }
 
-// testPipeline stands in for the event pipeline: Webhooks and
-// Notifications in memory, and the engagement.Sink that applies AXP's
-// events of the face's conversations.
-type testPipeline struct {
-	reg mapping.Registry
-
-	mu    sync.Mutex
-	hooks map[string]*Webhook
-	notes map[string][]json.RawMessage
-}
-
-var (
-	_ Webhooks        = (*testPipeline)(nil)
-	_ Notifications   = (*testPipeline)(nil)
-	_ engagement.Sink = (*testPipeline)(nil)
-)
-
-func (p *testPipeline) RegisterWebhook(_ context.Context, w *Webhook) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.hooks[w.WebhookID] = w
-	return nil
-}
-
-func (p *testPipeline) DeleteWebhook(_ context.Context, cp, id string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if w, ok := p.hooks[id]; !ok || w.ChannelProviderID != cp {
-		return mapping.ErrNotFound
-	}
-	delete(p.hooks, id)
-	return nil
-}
-
-func (p *testPipeline) Webhooks(_ context.Context, cp string) ([]*Webhook, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []*Webhook
-	for _, w := range p.hooks {
-		if w.ChannelProviderID == cp {
-			out = append(out, w)
-		}
-	}
-	return out, nil
-}
-
-func (p *testPipeline) Notifications(_ context.Context, engagementID string) ([]json.RawMessage, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]json.RawMessage(nil), p.notes[engagementID]...), nil
-}
-
-func (p *testPipeline) HandleEvent(ctx context.Context, ev *engagement.Event) error {
-	conv, err := p.reg.ConversationByDialog(ctx, ev.DialogID())
-	if errors.Is(err, mapping.ErrNotFound) {
-		return nil
-	}
-	if err != nil || conv.Owner.Face != OwnerFace {
-		return err
-	}
-	hooks, err := p.Webhooks(ctx, ContextOf(conv).ChannelProviderID)
-	if err != nil {
-		return err
-	}
-	eff, err := Apply(conv, ev, hooks)
-	if err != nil || eff.Notification == nil {
-		return err
-	}
-	p.mu.Lock()
-	p.notes[eff.EngagementID] = append(p.notes[eff.EngagementID], eff.Notification)
-	p.mu.Unlock()
-	for _, d := range eff.Deliveries {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.Target, strings.NewReader(string(d.Body)))
-		for k, v := range d.Headers {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-	}
-	return nil
-}
-
-// harness is one running legacy face and what it talks to.
+// harness is one running legacy face and what it talks to: the simulator
+// over loopback, the embedded store, the real event pipeline (AXP's
+// webhooks through the real receiver, the face's Apply and Send), and the
+// legacy client's own webhook endpoint, a real HTTP server.
 type harness struct {
 	t        *testing.T
 	sim      *simulator.Server
 	backend  *countingBackend
-	reg      *mapping.Bolt
-	pipeline *testPipeline
+	store    *mapping.Bolt
+	pipe     *pipeline.Pipeline
 	face     *Face
 	url      string
 	hooks    chan map[string]any // what the legacy client's webhook received
 	hooksURL string
+	// hookStatus is what the legacy webhook answers (0: 200).
+	hookStatus atomic.Int32
 }
+
+const harnessHolder = "replica-1#test"
 
 func startHarness(t *testing.T, tweak func(*Config)) *harness {
 	t.Helper()
@@ -193,40 +110,57 @@ func startHarness(t *testing.T, tweak func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	client, err := engagement.NewClient(engagement.Config{BaseURL: sim.URL, AccountID: hAccount, ClientID: "axp-client", ClientSecret: "axp-secret", Timeout: 5 * time.Second})
+	client, err := engagement.NewClient(engagement.Config{BaseURL: sim.URL, AccountID: hAccount, ClientID: "axp-client", ClientSecret: "axp-secret", Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := mapping.OpenBolt(filepath.Join(t.TempDir(), "legacy.db"))
+	store, err := mapping.OpenBolt(filepath.Join(t.TempDir(), "legacy.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = reg.Close() })
-	h := &harness{t: t, sim: sim, backend: &countingBackend{Client: client}, reg: reg,
-		pipeline: &testPipeline{reg: reg, hooks: map[string]*Webhook{}, notes: map[string][]json.RawMessage{}},
-		hooks:    make(chan map[string]any, 64)}
+	t.Cleanup(func() { _ = store.Close() })
+	h := &harness{t: t, sim: sim, backend: &countingBackend{Client: client}, store: store, hooks: make(chan map[string]any, 64)}
 
 	cfg := Config{
 		Binding:       Binding{AccountID: hAccount, ChannelProviderID: hProvider},
 		Clients:       []Client{{ID: hClient, Secret: hSecret}},
-		Webhooks:      h.pipeline,
-		Notifications: h.pipeline,
+		ReplicaID:     harnessHolder,
+		SettleTimeout: time.Second,
+		Changed:       func(id string) { h.pipe.Poke(id) },
 	}
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	h.face, err = newFace(cfg, h.backend, reg)
+	h.face, err = newFace(cfg, h.backend, store)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := h.face.LoadWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.pipe, err = pipeline.New(pipeline.Config{
+		Store:        store,
+		Faces:        map[mapping.Face]pipeline.Face{OwnerFace: h.face},
+		Senders:      map[mapping.Face]pipeline.Sender{OwnerFace: h.face},
+		Engagements:  client,
+		Holder:       harnessHolder,
+		PollInterval: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.pipe.Run(pctx) }()
+	t.Cleanup(func() { stop(); <-done })
 	h.url = serve(t, h.face.Handler)
 
-	// AXP's webhooks reach the stand-in pipeline through the real receiver.
+	// AXP's webhooks reach the pipeline through the real receiver.
 	tok, err := engagement.NewWebhookToken()
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv := engagement.NewReceiver(h.pipeline, engagement.ReceiverOptions{Token: tok})
+	recv := engagement.NewReceiver(h.pipe, engagement.ReceiverOptions{Token: tok})
 	callback := serve(t, recv.Handler) + recv.Path()
 	if _, err := client.EnsureSubscription(ctx, hProvider, callback, []string{engagement.SubscribeCCMessages,
 		engagement.EventParticipantAdded, engagement.EventParticipantDisconnected, engagement.EventEngagementError}); err != nil {
@@ -235,14 +169,23 @@ func startHarness(t *testing.T, tweak func(*Config)) *harness {
 
 	// The legacy client's own webhook endpoint.
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := h.hookStatus.Load(); st != 0 {
+			w.WriteHeader(int(st))
+			return
+		}
 		b, _ := io.ReadAll(r.Body)
 		var v map[string]any
 		if err := json.Unmarshal(b, &v); err != nil {
 			t.Errorf("legacy webhook body %s: %v", b, err)
 		}
+		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("legacy webhook content type %q", ct)
+		}
+		v["@path"] = r.URL.Path
 		select {
 		case h.hooks <- v:
 		default:
+			t.Errorf("legacy webhook %v not taken: the test reads too few", v)
 		}
 	}))
 	t.Cleanup(hs.Close)
@@ -373,9 +316,118 @@ func (h *harness) engagementCount() int {
 	return len(list)
 }
 
-// webhookCount is how many registrations the pipeline holds.
+// webhookCount is how many registrations the store holds.
 func (h *harness) webhookCount() int {
-	h.pipeline.mu.Lock()
-	defer h.pipeline.mu.Unlock()
-	return len(h.pipeline.hooks)
+	h.t.Helper()
+	ws, err := h.store.Webhooks(context.Background(), OwnerFace, hProvider)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return len(ws)
+}
+
+// fault injects a simulator fault (simulator.Fault's fields).
+func (h *harness) fault(f map[string]any) {
+	h.t.Helper()
+	b, _ := json.Marshal(f)
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(h.sim.URL + "/sim/faults")
+	req.Header.SetMethod("POST")
+	req.Header.SetContentType("application/json")
+	req.SetBody(b)
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil || resp.StatusCode()/100 != 2 {
+		h.t.Fatalf("fault %s: %d %s %v", b, resp.StatusCode(), resp.Body(), err)
+	}
+}
+
+// newSession makes a legacy session and returns its id and participant.
+func (h *harness) newSession(tok string) (string, string) {
+	h.t.Helper()
+	r := h.call("POST", "/api/digital/v1/sessions", tok, `{"customerIdentifier":"ada@example.com","displayName":"Ada"}`)
+	var s Session
+	r.json(h.t, &s)
+	if r.status != 201 || s.SessionID == "" {
+		h.t.Fatalf("create session: %d %s", r.status, r.body)
+	}
+	return s.SessionID, s.ParticipantID
+}
+
+// newEngagement makes an engagement on session sid; extra is more of the
+// body (`,"providerDialogId":"x"`).
+func (h *harness) newEngagement(tok, sid, extra string) EngagementCreated {
+	h.t.Helper()
+	r := h.call("POST", "/api/digital/v1/engagements", tok, `{"sessionId":"`+sid+`"`+extra+`}`)
+	var e EngagementCreated
+	r.json(h.t, &e)
+	if r.status != 200 || e.EngagementID == "" || e.DialogID == "" {
+		h.t.Fatalf("create engagement: %d %s", r.status, r.body)
+	}
+	return e
+}
+
+// register makes a webhook registration posting eventTypes to the legacy
+// webhook endpoint under path.
+func (h *harness) register(tok, path string, eventTypes ...string) Webhook {
+	h.t.Helper()
+	types, _ := json.Marshal(eventTypes)
+	r := h.call("POST", "/api/digital/v1/channel-providers/"+hProvider+"/webhooks", tok,
+		`[{"callbackUrl":"`+strings.TrimSuffix(h.hooksURL, "/allEvents")+path+`","eventTypes":`+string(types)+`}]`)
+	var w Webhook
+	r.json(h.t, &w)
+	if r.status != 201 || w.WebhookID == "" {
+		h.t.Fatalf("register webhook: %d %s", r.status, r.body)
+	}
+	return w
+}
+
+// notes is GET …/notifications of an engagement.
+func (h *harness) notes(tok, eid string) []map[string]any {
+	h.t.Helper()
+	r := h.call("GET", "/api/digital/v1/engagements/"+eid+"/notifications", tok, "")
+	var out []map[string]any
+	r.json(h.t, &out)
+	if r.status != 200 {
+		h.t.Fatalf("notifications: %d %s", r.status, r.body)
+	}
+	return out
+}
+
+// conversation is the face's record of a dialog.
+func (h *harness) conversation(dialogID string) *mapping.Conversation {
+	h.t.Helper()
+	c, err := h.store.ConversationByDialog(context.Background(), dialogID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+// until polls cond (a store or AXP read) until it holds, for a bounded time.
+func (h *harness) until(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%s: not within 10 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// customerMessages counts the customer's messages AXP holds in a dialog.
+func (h *harness) customerMessages(tok, eid, sid, did string) int {
+	h.t.Helper()
+	r := h.call("GET", "/api/digital/v1/engagements/"+eid+"/messages?dialogId="+did+"&sessionId="+sid, tok, "")
+	var list []Message
+	r.json(h.t, &list)
+	n := 0
+	for _, m := range list {
+		if m.SenderType == "CUSTOMER" {
+			n++
+		}
+	}
+	return n
 }

@@ -1,21 +1,18 @@
 package legacyv1
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 
 	"github.com/connector-proxy/connector-proxy/mapping"
 )
-
-// notWired is the answer of an endpoint whose part of the event pipeline
-// the proxy has not been given (Config.Webhooks, Config.Notifications).
-func notWired(what string) *Error {
-	return newError(http.StatusNotImplemented, what+" are not available in this deployment of the proxy")
-}
 
 // checkProvider refuses a channel provider the proxy does not serve.
 func (f *Face) checkProvider(cp string) *Error {
@@ -28,7 +25,12 @@ func (f *Face) checkProvider(cp string) *Error {
 }
 
 // registerWebhooks is POST /v1/channel-providers/{id}/webhooks with an
-// array → 201 {webhookId, channelProviderId, subscriptions}.
+// array → 201 {webhookId, channelProviderId, subscriptions}. It is kept
+// in the store before the answer, and applies to the events applied after
+// it (on other replicas within Config.WebhookRefresh). The legacy API
+// gives a registration no handle a retry could repeat, so a retry makes a
+// second one; deliveries go once per callback URL whatever the number of
+// registrations naming it.
 func (f *Face) registerWebhooks(ctx context.Context, cp string, body []byte) (int, any, *Error) {
 	if e := f.checkProvider(cp); e != nil {
 		return 0, nil, e
@@ -37,11 +39,13 @@ func (f *Face) registerWebhooks(ctx context.Context, cp string, body []byte) (in
 	if e != nil {
 		return 0, nil, e
 	}
-	if f.cfg.Webhooks == nil {
-		return 0, nil, notWired("webhooks")
-	}
 	w := &Webhook{WebhookID: uuid.NewString(), ChannelProviderID: cp, Subscriptions: regs}
-	if err := f.cfg.Webhooks.RegisterWebhook(ctx, w); err != nil {
+	err := f.putWebhook(ctx, w)
+	if errors.Is(err, mapping.ErrFull) {
+		return 0, nil, newError(http.StatusConflict, "channel provider "+cp+" has "+strconv.Itoa(f.cfg.MaxWebhooks)+
+			" webhooks, as many as the proxy keeps; delete one first")
+	}
+	if err != nil {
 		return 0, nil, fromBackend(err, f.b)
 	}
 	return http.StatusCreated, w, nil
@@ -52,15 +56,14 @@ type deleted struct {
 	WebhookID string `json:"webhookId"`
 }
 
-// deleteWebhook is DELETE /v1/channel-providers/{id}/webhooks/{webhookId} → 200.
+// deleteWebhook is DELETE /v1/channel-providers/{id}/webhooks/{webhookId}
+// → 200. Deliveries still queued for its callbacks are dropped, unless
+// another registration names them.
 func (f *Face) deleteWebhook(ctx context.Context, cp, id string) (int, any, *Error) {
 	if e := f.checkProvider(cp); e != nil {
 		return 0, nil, e
 	}
-	if f.cfg.Webhooks == nil {
-		return 0, nil, notWired("webhooks")
-	}
-	err := f.cfg.Webhooks.DeleteWebhook(ctx, cp, id)
+	err := f.dropWebhook(ctx, cp, id)
 	if errors.Is(err, mapping.ErrNotFound) {
 		e := newError(http.StatusNotFound, "webhook "+id+" was not found")
 		e.Violations = []Violation{{Field: "webhookId", Message: "no such webhook of " + cp}}
@@ -73,18 +76,60 @@ func (f *Face) deleteWebhook(ctx context.Context, cp, id string) (int, any, *Err
 }
 
 // notifications is GET /v1/engagements/{id}/notifications, which v1beta
-// dropped: the legacy payloads of the events the proxy received for the
-// engagement, oldest first, as a JSON array.
+// dropped: the legacy payloads of the events the proxy applied to the
+// engagement's dialogs (those the client made), oldest first, as a JSON
+// array. AXP is asked which dialogs the engagement has; each dialog's
+// payloads are its conversation's log (LogNotifications), kept as long as
+// the conversation is.
 func (f *Face) notifications(ctx context.Context, id string) (int, any, *Error) {
-	if f.cfg.Notifications == nil {
-		return 0, nil, notWired("notifications")
-	}
-	notes, err := f.cfg.Notifications.Notifications(ctx, id)
+	eng, err := f.backend.GetEngagement(ctx, id)
 	if err != nil {
 		return 0, nil, fromBackend(err, f.b)
 	}
-	if notes == nil {
-		notes = []json.RawMessage{}
+	var (
+		out     []json.RawMessage
+		dialogs int
+	)
+	for i := range eng.Dialogs {
+		conv, e := f.dialogOf(ctx, id, eng.Dialogs[i].DialogID)
+		if e != nil && e.Status == http.StatusNotFound {
+			continue
+		}
+		if e != nil {
+			return 0, nil, e
+		}
+		recs, err := f.store.Log(ctx, conv.ID, LogNotifications, mapping.MaxLogRecords)
+		if err != nil {
+			return 0, nil, fromBackend(err, f.b)
+		}
+		for _, r := range recs {
+			out = append(out, r)
+		}
+		dialogs++
 	}
-	return http.StatusOK, notes, nil
+	if dialogs == 0 {
+		return 0, nil, newError(http.StatusNotFound, "engagement "+id+" was not found")
+	}
+	if dialogs > 1 {
+		// Each dialog's are in the order applied; across dialogs, by time.
+		slices.SortStableFunc(out, func(a, b json.RawMessage) int { return cmp.Compare(payloadTime(a), payloadTime(b)) })
+	}
+	if out == nil {
+		out = []json.RawMessage{}
+	}
+	return http.StatusOK, out, nil
+}
+
+// payloadTime is the time a legacy payload carries: a message's receipt,
+// any other event's creation.
+func payloadTime(b json.RawMessage) Millis {
+	var t struct {
+		Received Millis `json:"receivedTimestamp"`
+		Created  Millis `json:"createdTimestamp"`
+	}
+	_ = json.Unmarshal(b, &t) // the face's own encoding: it decodes
+	if t.Received != 0 {
+		return t.Received
+	}
+	return t.Created
 }

@@ -162,6 +162,8 @@ func fromBackend(err error, b Binding) *Error {
 			return newError(http.StatusBadGateway, "AXP refused the proxy's credentials")
 		}
 		return newError(http.StatusServiceUnavailable, "AXP failed ("+strconv.Itoa(p.Status)+"); retry later")
+	case errors.Is(err, engagement.ErrOutcomeUnknown):
+		return newError(http.StatusServiceUnavailable, "AXP did not confirm the write and it is not there yet; send the same request again: it will not be applied twice")
 	case errors.Is(err, engagement.ErrUnreachable):
 		return newError(http.StatusServiceUnavailable, "AXP did not answer; retry later")
 	case errors.Is(err, mapping.ErrUnavailable):

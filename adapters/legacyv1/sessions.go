@@ -18,11 +18,15 @@ func (f *Face) createSession(ctx context.Context, body []byte) (int, any, *Error
 		return 0, nil, e
 	}
 	s, err := f.backend.CreateSession(ctx, r.V1Beta(f.b))
+	if unknown(err) {
+		// v1beta cannot find a session by what its create carried.
+		return 0, nil, unconfirmed("the session", "if AXP made it, it ends by itself when idle; a retry makes a new one")
+	}
 	if err != nil {
 		return 0, nil, fromBackend(err, f.b)
 	}
 	ref := mapping.SessionRef{SessionID: s.SessionID, ParticipantID: s.ParticipantID, DisplayName: s.DisplayName, CreatedAt: f.now()}
-	if err := f.reg.PutSession(ctx, f.sessionKey(s.SessionID), ref); err != nil {
+	if err := f.store.PutSession(ctx, f.sessionKey(s.SessionID), ref); err != nil {
 		cctx, cancel := detached()
 		defer cancel()
 		if derr := f.backend.DeleteSession(cctx, s.SessionID, engagement.ReasonSystemClosed); derr != nil {
@@ -57,7 +61,10 @@ type terminated struct {
 	SessionStatus string `json:"sessionStatus"`
 }
 
-// terminateSession is POST /v1/sessions/{id}:terminate → DELETE ?reason= → 200.
+// terminateSession is POST /v1/sessions/{id}:terminate → DELETE ?reason=
+// → 200. The conversations of the dialogs the session made are closed
+// before the answer; an end AXP did not answer is sent once more (ending
+// twice is harmless), and so is a retry after a failed close.
 func (f *Face) terminateSession(ctx context.Context, id string, body []byte) (int, any, *Error) {
 	r, e := DecodeTerminateSession(body, f.b)
 	if e != nil {
@@ -66,8 +73,23 @@ func (f *Face) terminateSession(ctx context.Context, id string, body []byte) (in
 	if _, e := f.owned(ctx, "sessionId", id); e != nil {
 		return 0, nil, e
 	}
-	if err := f.backend.DeleteSession(ctx, id, r.V1Beta()); err != nil {
+	err := repeatable(func() error { return f.backend.DeleteSession(ctx, id, r.V1Beta()) })
+	if unknown(err) {
+		return 0, nil, unconfirmed("the end of the session", "send the same request again: ending a session twice is harmless")
+	}
+	if err != nil {
 		return 0, nil, fromBackend(err, f.b)
+	}
+	convs, err := f.store.Conversations(ctx, f.sessionKey(id))
+	if err != nil {
+		return 0, nil, fromBackend(err, f.b)
+	}
+	for _, c := range convs {
+		if c.Open() {
+			if err := f.closeConversation(ctx, c.ID, closedBySession); err != nil {
+				return 0, nil, fromBackend(err, f.b)
+			}
+		}
 	}
 	return http.StatusOK, terminated{SessionID: id, SessionStatus: engagement.SessionTerminated}, nil
 }

@@ -52,6 +52,19 @@ type SessionContext struct {
 	CustomerIdentifier string
 	ChannelProviderID  string
 	ParticipantID      string
+	// ConversationID is the proxy's conversation of the dialog, which AXP
+	// knows as the dialog's providerDialogId; ProviderDialogID is the
+	// client's own ("" when it gave none), shown in its place.
+	ConversationID   string
+	ProviderDialogID string
+}
+
+// clientDialogID is what the client sees of a providerDialogId AXP reports.
+func (sc SessionContext) clientDialogID(id string) string {
+	if sc.ConversationID != "" && id == sc.ConversationID {
+		return sc.ProviderDialogID
+	}
+	return id
 }
 
 // SessionContextOf reads the context of a v1beta session; participantID
@@ -415,7 +428,7 @@ func EngagementCreatedOf(e *engagement.Engagement, sc SessionContext) Engagement
 		d := &e.Dialogs[0]
 		out.DialogID = d.DialogID
 		out.MediaType = MediaTypeOf(d.ChannelID)
-		out.ProviderDialogID = d.ProviderDialogID
+		out.ProviderDialogID = sc.clientDialogID(d.ProviderDialogID)
 		out.CreateTimeMillis = MillisOf(d.CreatedAt)
 		if s := customerSession(d); s != "" {
 			out.SessionID = s

@@ -236,6 +236,7 @@ func EncodeEvent(ev *engagement.Event, sc SessionContext) (body []byte, ok bool,
 		m := ev.Message
 		out := messageEvent{EventType: EventMessages, TenantID: tenant(m.AccountID), Message: MessageOf(m)}
 		out.SessionID = orSession(out.SessionID)
+		out.ProviderDialogID = sc.clientDialogID(out.ProviderDialogID)
 		out.ChannelID = MediaTypeOf(m.ChannelID)
 		if m.Status == engagement.MessageSent || m.Status == engagement.MessageNone {
 			// The message is being delivered by this very callback; legacy
@@ -261,7 +262,7 @@ func EncodeEvent(ev *engagement.Event, sc SessionContext) (body []byte, ok bool,
 		v = participantEvent{
 			EventType: ev.EventType, TenantID: tenant(p.AccountID), EngagementID: p.EngagementID, DialogID: p.DialogID,
 			SessionID: orSession(p.SessionID), ConnectionID: p.ConnectionID, ParticipantID: p.ParticipantID,
-			DisplayName: p.DisplayName, ParticipantType: p.ParticipantType, ProviderDialogID: p.ProviderDialogID,
+			DisplayName: p.DisplayName, ParticipantType: p.ParticipantType, ProviderDialogID: sc.clientDialogID(p.ProviderDialogID),
 			ProviderParticipantID: p.ProviderParticipantID, ChannelProviderID: p.ChannelProviderID,
 			ChannelID: MediaTypeOf(p.ChannelID), CreatedTimestamp: MillisOf(ev.EventDate), CorrelationID: ev.CorrelationID,
 		}
@@ -275,7 +276,7 @@ func EncodeEvent(ev *engagement.Event, sc SessionContext) (body []byte, ok bool,
 			EventType: ev.EventType, TenantID: tenant(c.AccountID), EngagementID: c.EngagementID, DialogID: c.DialogID,
 			SessionID: orSession(c.SessionID), Conversation: c.Conversation, ChannelID: MediaChat,
 			ChannelProviderID: c.ChannelProviderID, CustomerIdentifier: ident, SourceParticipantID: c.InitiatorParticipantID,
-			ContextParameters: cloneParams(c.EngagementParameters), ProviderDialogID: c.ProviderDialogID,
+			ContextParameters: cloneParams(c.EngagementParameters), ProviderDialogID: sc.clientDialogID(c.ProviderDialogID),
 			CreatedTimestamp: MillisOf(ev.EventDate), CorrelationID: ev.CorrelationID,
 		}
 	case ev.EngagementError != nil:
@@ -283,7 +284,7 @@ func EncodeEvent(ev *engagement.Event, sc SessionContext) (body []byte, ok bool,
 		v = engagementErrorEvent{
 			EventType: ev.EventType, TenantID: tenant(x.AccountID), Type: x.Type, Title: x.Title, Detail: x.Detail,
 			EngagementID: x.EngagementID, DialogID: x.DialogID, SessionID: orSession(x.SessionID),
-			ProviderDialogID: x.ProviderDialogID, ChannelProviderID: x.ChannelProviderID, ChannelID: MediaTypeOf(x.ChannelID),
+			ProviderDialogID: sc.clientDialogID(x.ProviderDialogID), ChannelProviderID: x.ChannelProviderID, ChannelID: MediaTypeOf(x.ChannelID),
 			CreatedTimestamp: MillisOf(ev.EventDate), CorrelationID: ev.CorrelationID,
 		}
 	default:

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
@@ -122,8 +123,9 @@ func TestEventsTheLegacyAPIHasNoPayloadForAreNotSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eff, err := Apply(legacyConv(), ev, []*Webhook{{Subscriptions: []WebhookRegistration{{CallbackURL: "https://x", EventTypes: []string{"ALL"}}}}})
-	if err != nil || eff.Notification != nil || len(eff.Deliveries) != 0 {
+	eff, err := applyEvent(legacyConv(), ev, []*Webhook{{Subscriptions: []WebhookRegistration{{CallbackURL: "https://x", EventTypes: []string{"ALL"}}}}},
+		time.Unix(1, 0), time.Hour)
+	if err != nil || len(eff.Append) != 0 || len(eff.Outbox) != 0 {
 		t.Fatalf("Apply(TYPING) = %+v, %v; want nothing", eff, err)
 	}
 }
@@ -153,24 +155,26 @@ func TestApplyDeliversToTheRegistrationsThatWantTheEvent(t *testing.T) {
 		{"a customer's message", customerMessage, []string{"https://a.example/all", "https://a.example/customer"}},
 		{"a participant added", added, []string{"https://a.example/all", "https://b.example/cc"}},
 	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			conv := legacyConv()
-			eff, err := Apply(conv, tc.ev, hooks)
+			eff, err := applyEvent(conv, tc.ev, hooks, now, time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(eff.Append) != 1 || eff.Append[0].Log != LogNotifications {
+				t.Fatalf("notification records %+v", eff.Append)
+			}
 			var got []string
-			for _, d := range eff.Deliveries {
-				got = append(got, d.Target)
-				if d.Queue != conv.ID || !bytes.Equal(d.Body, eff.Notification) || d.Kind != "legacyv1."+tc.ev.EventType {
-					t.Errorf("delivery %+v", d)
-				}
-				if item := d.OutboxItem(); item.Target != d.Target || item.Queue != conv.ID {
-					t.Errorf("outbox item %+v", item)
+			for _, it := range eff.Outbox {
+				got = append(got, it.Target)
+				if it.Queue != conv.ID || it.Face != OwnerFace || !bytes.Equal(it.Body, eff.Append[0].Data) || it.Kind != "legacyv1."+tc.ev.EventType ||
+					it.Headers["Content-Type"] != "application/json" || !it.NextAttempt.Equal(now) || !it.Expires.Equal(now.Add(time.Hour)) {
+					t.Errorf("outbox item %+v", it)
 				}
 			}
-			if !slices.Equal(got, tc.targets) || eff.EngagementID != conv.EngagementID {
+			if !slices.Equal(got, tc.targets) {
 				t.Fatalf("targets %v, want %v (effects %+v)", got, tc.targets, eff)
 			}
 		})
