@@ -274,3 +274,11 @@ type requestCarrier struct{ h *fasthttp.RequestHeader }
 func (c requestCarrier) Get(key string) string { return string(c.h.Peek(key)) }
 func (c requestCarrier) Set(key, value string) { c.h.Set(key, value) }
 func (c requestCarrier) Keys() []string        { return []string{"traceparent", "tracestate"} }
+
+// Tag records a low-cardinality, non-personal value under key on the span
+// in ctx; nothing when ctx holds none that records.
+func Tag(ctx context.Context, key, value string) {
+	if s := trace.SpanFromContext(ctx); s.IsRecording() {
+		s.SetAttributes(attribute.String(key, value))
+	}
+}
