@@ -28,6 +28,9 @@ const (
 	AttrAXPEventType = "connector_proxy.axp.event_type"
 	// AttrNotificationKind is an outbox item's kind (ContentEvent, …).
 	AttrNotificationKind = "connector_proxy.notification.kind"
+	// AttrOutcome is what became of an event applied as it arrived when it
+	// was not applied (duplicate, or queued for the worker).
+	AttrOutcome = "connector_proxy.pipeline.outcome"
 )
 
 // Carry is the trace context of ctx as a queued record keeps it: the W3C

@@ -13,6 +13,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 	"github.com/google/uuid"
 )
 
@@ -83,6 +84,7 @@ func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []j
 	}
 	if err != nil {
 		f.m.eventDone(event, strings.ToLower(err.code))
+		telemetry.Fail(ctx, strings.ToLower(err.code))
 		if err.err != nil {
 			f.log.WarnContext(ctx, "customerchannel: event failed", "event", event, "conversation", err.conv, "error", err)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // Defaults of Config.
@@ -165,7 +166,7 @@ func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, newError(http.StatusNotFound, "There is no API method associated with the URL path "+path))
 		return
 	}
-	rctx, cancel := context.WithTimeout(context.Background(), f.cfg.RequestTimeout)
+	rctx, cancel := context.WithTimeout(telemetry.RequestContext(context.Background(), ctx), f.cfg.RequestTimeout)
 	defer cancel()
 	m.serve(rctx, ctx)
 }
