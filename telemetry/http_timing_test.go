@@ -28,7 +28,9 @@ func BenchmarkServerRequest(b *testing.B) {
 			defer fasthttp.ReleaseRequest(req)
 			req.Header.SetMethod("POST")
 			req.SetRequestURI("http://127.0.0.1:8090/api/digital/channel/v1beta/accounts/DEMOAC/engagements/e-1/messages")
-			h := bc.tr.Server(func([]byte) Route { return Route{Template: "/api/account/{accountId}/messaging/consumer/conversation/send"} },
+			h := bc.tr.Server(func([]byte) Route {
+				return Route{Template: "/api/account/{accountId}/messaging/consumer/conversation/send"}
+			},
 				func(rc *fasthttp.RequestCtx) {
 					ctx := RequestContext(context.Background(), rc)
 					bc.tr.StartClient(ctx, req, "/api/digital/channel/v1beta/accounts/{accountId}/engagements/{engagementId}/messages", 0).EndHTTP(202, "")
