@@ -514,11 +514,27 @@ func (p *Proxy) Run(ctx context.Context) error {
 	// for them. Once the listener stops accepting, close them: clients are
 	// told to go (no Socket.IO DISCONNECT, so they reconnect, to another
 	// replica when there is one). Close is idempotent; cleanup calls it too.
-	<-publicLn.closed
+	// A stop right after the start can find Serve not yet holding the
+	// listener, which fasthttp's shutdown then does not close: one drain
+	// done and the listener still open means that, so close it here.
+	var early []error
+	for len(early) < 2 {
+		select {
+		case <-publicLn.closed:
+		case err := <-drained:
+			early = append(early, err)
+			continue
+		}
+		break
+	}
+	_ = publicLn.Close() // closed already, or never taken by Serve
 	if err := p.cc.Close(); err != nil {
 		p.log.Warn("closing sockets", "err", err)
 	}
-	errs := []error{<-drained, <-drained}
+	errs := early
+	for len(errs) < 2 {
+		errs = append(errs, <-drained)
+	}
 	stopBG()
 	wg.Wait()
 	p.cleanup()

@@ -61,6 +61,17 @@ func TestOneTraceFollowsEachMessageAcrossTheHop(t *testing.T) {
 		t.Fatalf("CONVERSATION = %d %s", code, body)
 	}
 	conv := answers[1].Body.ConversationID
+	// CONVERSATION's calls to AXP are its server span's children.
+	convSpans := r.named("POST /api/account/{accountId}/messaging/consumer/conversation")
+	if len(convSpans) != 1 {
+		t.Fatalf("%d CONVERSATION server spans", len(convSpans))
+	}
+	created := r.axp.await(t, "CONVERSATION's engagement", func(h heard) bool {
+		return h.method == "POST" && strings.HasSuffix(h.path, "/engagements") && h.traceparent != ""
+	})
+	if _, sid := parentOf(t, created.traceparent); r.span(t, sid).Parent().SpanID() != convSpans[0].SpanContext().SpanID() {
+		t.Fatal("CONVERSATION's create_engagement is not its server span's child")
+	}
 
 	// SEND, with the connector's traceparent.
 	code, body = r.post(t, base+"/api/account/DEMOAC/messaging/consumer/conversation/send?v=3", "application/json",

@@ -83,8 +83,9 @@ func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []j
 		event = "unknown" // client input: keep the metric's label set bounded
 	}
 	if err != nil {
-		f.m.eventDone(event, strings.ToLower(err.code))
-		telemetry.Fail(ctx, strings.ToLower(err.code))
+		code := strings.ToLower(err.code)
+		f.m.eventDone(event, code)
+		telemetry.Fail(ctx, code)
 		if err.err != nil {
 			f.log.WarnContext(ctx, "customerchannel: event failed", "event", event, "conversation", err.conv, "error", err)
 		}

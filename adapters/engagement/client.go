@@ -399,6 +399,9 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 			sp.SetString(telemetry.AttrAXPOperation, op)
 		}
 		x.sent++
+		// Read before the exchange: a cancelled one leaves req to the
+		// goroutine that releases it.
+		idem := idempotent(x.req)
 		err := c.roundTrip(ctx, x)
 		code := classify(err, x.resp)
 		c.metrics.observeRequest(op, code, time.Since(start))
@@ -415,7 +418,7 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 		// A POST that may have been written and got no answer may have
 		// been applied: say so, so that the caller looks before it tells
 		// its client anything.
-		unknown := !dialFailed && !idempotent(x.req)
+		unknown := !dialFailed && !idem
 		if cerr := ctx.Err(); cerr != nil {
 			if errors.Is(cerr, context.DeadlineExceeded) {
 				return unreachable(unknown, cerr)
