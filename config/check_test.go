@@ -55,7 +55,7 @@ func TestUnknownVariablesAreIgnoredByLoadAndNamedByCheck(t *testing.T) {
 		unknown bool
 	}{
 		{"a misspelt field", "", "CONNECTOR_PROXY_AXP_CLIENT_SECRT=x", true},
-		{"a section that does not exist", "", "CONNECTOR_PROXY_TRACING_ENDPOINT=x", true},
+		{"a section that does not exist", "", "CONNECTOR_PROXY_PROFILING_ENDPOINT=x", true},
 		{"an app index the file does not have", oneApp, "CONNECTOR_PROXY_CONNECTOR_API_APPS_1_CLIENT_SECRET=x", true},
 		// Demo mode adds its app after the environment is applied: the
 		// variable would not reach it.
@@ -208,6 +208,7 @@ func everySecret(t *testing.T) (path string, env []string, secrets []string) {
 		"query-token-beef",
 		"axp-app-key-3c3c",
 		"legacy-secret-8e8e",
+		"tracing-token-4b4b",
 	}
 	path = writeFile(t, `
 axp:
@@ -233,6 +234,7 @@ customer_channel:
 `)
 	env = []string{
 		"CONNECTOR_PROXY_AXP_CLIENT_SECRET=axp-client-secret-7f3a",
+		"CONNECTOR_PROXY_TRACING_ENDPOINT=https://otel.example:4318?api-key=tracing-token-4b4b",
 		"CONNECTOR_PROXY_AXP_WEBHOOK_TOKEN=WebhookToken0123456789abcdefghijklmnopqrstuv",
 		"CONNECTOR_PROXY_CONNECTOR_API_APPS_1_CLIENT_SECRET=app-secret-two-c04d",
 		"CONNECTOR_PROXY_STORE_DRIVER=redis",
@@ -322,5 +324,15 @@ func TestPrintedConfigurationReadsBack(t *testing.T) {
 	}
 	if string(first) != string(second) {
 		t.Fatalf("printing is not stable:\n%s\n---\n%s", first, second)
+	}
+}
+
+// The OTEL_* variables a start would refuse are named by -check-config.
+func TestCheckNamesTracingVariablesThisBuildCannotUse(t *testing.T) {
+	if _, err := Check("", []string{"OTEL_EXPORTER_OTLP_PROTOCOL=grpc"}); err == nil || !strings.Contains(err.Error(), "tracing: OTEL_EXPORTER_OTLP_PROTOCOL=grpc") {
+		t.Fatalf("Check = %v", err)
+	}
+	if _, err := Check("", []string{"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "OTEL_TRACES_EXPORTER=otlp"}); err != nil {
+		t.Fatalf("Check = %v", err)
 	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // Config is the whole file.
@@ -61,6 +62,24 @@ type Config struct {
 	CustomerChannel CustomerChannel `yaml:"customer_channel"`
 	LegacyV1        LegacyV1        `yaml:"legacy_v1"`
 	Limits          Limits          `yaml:"limits"`
+	Tracing         Tracing         `yaml:"tracing"`
+}
+
+// Tracing exports OpenTelemetry traces over OTLP/HTTP (package telemetry).
+// It is off unless Enabled or the OTEL_* variables switch it on; those
+// variables win over these fields, as OpenTelemetry has it.
+type Tracing struct {
+	// Enabled switches tracing on.
+	Enabled bool `yaml:"enabled"`
+	// Endpoint is the collector's OTLP/HTTP base URL
+	// (http://otel-collector:4318; spans go to /v1/traces). Empty:
+	// OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318.
+	Endpoint string `yaml:"endpoint" secret:"url"`
+	// ServiceName is service.name (default connector-proxy).
+	ServiceName string `yaml:"service_name"`
+	// SampleRatio is the share of new traces recorded, from 0 (exclusive)
+	// to 1 (default: all); a client's sampled traceparent is followed.
+	SampleRatio float64 `yaml:"sample_ratio"`
 }
 
 // LegacyV1 serves clients of AXP's legacy /api/digital/v1 engagement API
@@ -263,6 +282,13 @@ func Check(path string, environ []string) (*Config, error) {
 			errs = append(errs, err)
 		}
 	}
+	if c != nil {
+		// The OTEL_* variables the start would refuse (an exporter or a
+		// protocol this build has not).
+		if err := telemetry.Check(c.TracingConfig(environ)); err != nil {
+			errs = append(errs, &FieldError{Field: "tracing", Msg: err.Error()})
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -278,6 +304,24 @@ func checkKeyFile(path string) error {
 		return &FieldError{Field: "connector_api.key_file", Msg: err.Error()}
 	}
 	return nil
+}
+
+// TracingConfig is the tracing configuration, reading the OTEL_*
+// variables from environ.
+func (c *Config) TracingConfig(environ []string) telemetry.Config {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "OTEL_") {
+			env[k] = v
+		}
+	}
+	return telemetry.Config{
+		Enabled:     c.Tracing.Enabled,
+		Endpoint:    c.Tracing.Endpoint,
+		ServiceName: c.Tracing.ServiceName,
+		SampleRatio: c.Tracing.SampleRatio,
+		Getenv:      func(k string) string { return env[k] },
+	}
 }
 
 // DemoMode reports whether the proxy runs against its embedded simulator.
@@ -339,6 +383,10 @@ func (c *Config) defaults() {
 		c.CustomerChannel.MaxPayload = 1_000_000
 	}
 	c.CustomerChannel.Transcript.defaults()
+	def(&c.Tracing.ServiceName, "connector-proxy")
+	if c.Tracing.SampleRatio == 0 {
+		c.Tracing.SampleRatio = 1
+	}
 	if c.DemoMode() {
 		// Demo mode: everything is on this machine, with credentials the
 		// start-up message prints.
@@ -491,6 +539,14 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.checkAPIVersion(bad)
+	if e := c.Tracing.Endpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("tracing.endpoint", "must be the collector's OTLP/HTTP base URL, such as http://otel-collector:4318, got %q", e)
+		}
+	}
+	if r := c.Tracing.SampleRatio; r <= 0 || r > 1 {
+		bad("tracing.sample_ratio", "must be above 0 and at most 1, got %v", r)
+	}
 	if !sixLetters(c.AXP.AccountID) {
 		bad("axp.account_id", "must be six letters, got %q", c.AXP.AccountID)
 	}

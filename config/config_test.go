@@ -109,6 +109,9 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		{"v1 without an app key, from the environment", "", []string{"CONNECTOR_PROXY_AXP_API_VERSION=v1", "CONNECTOR_PROXY_AXP_BASE_URL=https://na.api.avayacloud.com",
 			"CONNECTOR_PROXY_AXP_CLIENT_ID=a", "CONNECTOR_PROXY_AXP_CLIENT_SECRET=b", "CONNECTOR_PROXY_AXP_ACCOUNT_ID=ABCDEF", "CONNECTOR_PROXY_AXP_CHANNEL_PROVIDER_ID=abc"}, "axp.app_key"},
 		{"unknown api version", "axp: {api_version: v2}\n", nil, "axp.api_version"},
+		{"tracing endpoint without scheme", "tracing: {enabled: true, endpoint: 'collector:4318'}\n", nil, "tracing.endpoint"},
+		{"tracing ratio above one", "", []string{"CONNECTOR_PROXY_TRACING_SAMPLE_RATIO=1.5"}, "tracing.sample_ratio"},
+		{"tracing ratio negative", "tracing: {sample_ratio: -0.1}\n", nil, "tracing.sample_ratio"},
 		{"legacy client without a secret", "legacy_v1: {client_id: legacy}\n", nil, "legacy_v1.client_secret"},
 		{"v1 on the v1beta host", "axp: {api_version: v1, app_key: k, base_url: 'https://na.cc.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", nil, "axp.base_url"},
 		{"v1beta on the GA host", "axp: {base_url: 'https://na.api.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", nil, "axp.base_url"},
@@ -157,5 +160,24 @@ func TestLoadAPIVersion(t *testing.T) {
 func TestLoadEmptyFileIsValid(t *testing.T) {
 	if _, err := Load(writeFile(t, ""), nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestTracingIsOffByDefaultAndSetFromTheEnvironment(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Tracing.Enabled || c.Tracing.ServiceName != "connector-proxy" || c.Tracing.SampleRatio != 1 {
+		t.Fatalf("default tracing = %+v", c.Tracing)
+	}
+	c, err = Load("", []string{"CONNECTOR_PROXY_TRACING_ENABLED=true", "CONNECTOR_PROXY_TRACING_ENDPOINT=http://otel:4318",
+		"CONNECTOR_PROXY_TRACING_SAMPLE_RATIO=0.25", "OTEL_SERVICE_NAME=ignored-here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := c.TracingConfig([]string{"OTEL_TRACES_SAMPLER=always_on", "PATH=/bin"})
+	if !tc.Enabled || tc.Endpoint != "http://otel:4318" || tc.SampleRatio != 0.25 || tc.Getenv("OTEL_TRACES_SAMPLER") != "always_on" || tc.Getenv("PATH") != "" {
+		t.Fatalf("tracing = %+v", tc)
 	}
 }

@@ -563,14 +563,25 @@ func first(bk *bolt.Bucket, conv string) (k, v []byte) {
 func seqOf(k []byte) uint64 { return binary.BigEndian.Uint64(k[len(k)-8:]) }
 
 // Inbox entries are stored in binary: when they arrived (unix ns), the
-// dedupe key's length and the key, then AXP's body as it came.
+// dedupe key's length and the key, then AXP's body as it came. A traced
+// entry has its trace context between the key and the body: a zero byte
+// (which no JSON body starts with, so entries written before it read
+// back), the context's length and the context.
 func encodeEntry(e *InboxEntry) []byte {
-	b := make([]byte, 0, 8+binary.MaxVarintLen64+len(e.Key)+len(e.Event))
+	b := make([]byte, 0, 8+binary.MaxVarintLen64+len(e.Key)+1+binary.MaxVarintLen64+len(e.Trace)+len(e.Event))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.ReceivedAt.UnixNano()))
 	b = binary.AppendUvarint(b, uint64(len(e.Key)))
 	b = append(b, e.Key...)
+	if e.Trace != "" {
+		b = append(b, traceMark)
+		b = binary.AppendUvarint(b, uint64(len(e.Trace)))
+		b = append(b, e.Trace...)
+	}
 	return append(b, e.Event...)
 }
+
+// traceMark starts the trace context of an inbox entry.
+const traceMark = 0
 
 func decodeEntry(conv string, k, v []byte) (*InboxEntry, error) {
 	if len(v) < 9 {
@@ -581,12 +592,23 @@ func decodeEntry(conv string, k, v []byte) (*InboxEntry, error) {
 		return nil, errors.New("inbox entry key does not fit")
 	}
 	key := v[8+w : 8+w+int(n)]
+	rest := v[8+w+int(n):]
+	var trace string
+	if len(rest) > 0 && rest[0] == traceMark {
+		tn, tw := binary.Uvarint(rest[1:])
+		if tw <= 0 || uint64(len(rest)-1-tw) < tn {
+			return nil, errors.New("inbox entry trace context does not fit")
+		}
+		trace = string(rest[1+tw : 1+tw+int(tn)])
+		rest = rest[1+tw+int(tn):]
+	}
 	return &InboxEntry{
 		Conversation: conv,
 		Seq:          seqOf(k),
 		Key:          string(key),
-		Event:        bytes.Clone(v[8+w+int(n):]),
+		Event:        bytes.Clone(rest),
 		ReceivedAt:   time.Unix(0, int64(binary.BigEndian.Uint64(v[:8]))),
+		Trace:        trace,
 	}, nil
 }
 

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -222,4 +223,29 @@ func TestBoltConcurrentWritesShareCommits(t *testing.T) {
 		t.Fatalf("%d writes in %d commits: no sharing", writes.Load(), commits.Load())
 	}
 	t.Logf("%d writes in %d commits", writes.Load(), commits.Load())
+}
+
+// Entries written before inbox entries had a trace context read back
+// unchanged, and a damaged context is an error, not a misread body.
+func TestInboxEntryEncodingReadsEntriesWithoutTrace(t *testing.T) {
+	at := time.Unix(0, 1_700_000_000_123_456_789)
+	k := queueKey("conv-1", 7)
+	for _, e := range []*InboxEntry{
+		{Key: "msg:1", Event: json.RawMessage(`{"eventType":"MESSAGES"}`), ReceivedAt: at},
+		{Key: "", Event: json.RawMessage(` {"eventType":"MESSAGES"}`), ReceivedAt: at},
+		{Key: "par:2", Event: json.RawMessage(`{}`), ReceivedAt: at, Trace: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\nk=v"},
+	} {
+		got, err := decodeEntry("conv-1", k, encodeEntry(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Key != e.Key || string(got.Event) != string(e.Event) || got.Trace != e.Trace || !got.ReceivedAt.Equal(at) || got.Seq != 7 {
+			t.Fatalf("%+v read back as %+v", e, got)
+		}
+	}
+	damaged := encodeEntry(&InboxEntry{Key: "k", Event: json.RawMessage(`{}`), ReceivedAt: at, Trace: "00-ab"})
+	damaged = damaged[:len(damaged)-4] // the context says 5 bytes; 3 are left
+	if _, err := decodeEntry("conv-1", k, damaged); err == nil {
+		t.Fatal("a cut trace context decoded")
+	}
 }

@@ -23,6 +23,10 @@ type InboxEntry struct {
 	// ReceivedAt is when the first copy arrived (set by Receive when zero);
 	// the queue is ready from then on.
 	ReceivedAt time.Time `json:"receivedAt"`
+	// Trace is the trace context of the webhook that brought the event
+	// (package telemetry's Carry: a W3C traceparent, maybe a tracestate),
+	// so that its apply joins the trace; "" when not traced.
+	Trace string `json:"trace,omitempty"`
 }
 
 // Inbox keeps AXP events between their webhook and their application. An

@@ -30,6 +30,10 @@ type OutboxItem struct {
 	LastError   string    `json:"lastError,omitempty"`
 	// Expires is when the item is dropped if still undelivered.
 	Expires time.Time `json:"expires"`
+	// Trace is the trace context of the change that caused the item
+	// (package telemetry's Carry), the parent of each delivery attempt's
+	// span; "" when not traced.
+	Trace string `json:"trace,omitempty"`
 }
 
 // Outbox is the durable queue of notifications. Items are written by

@@ -379,6 +379,52 @@ func testStore(t *testing.T, b storeBackend) {
 				t.Fatalf("conversation = %+v", got)
 			}
 		}},
+		{"an event's and a notification's trace context are kept with them", func(t *testing.T, s Store) {
+			const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			traced := event(c, "m1")
+			traced.Trace = tp + "\nvendor=opaque value,other=1"
+			if _, err := s.Receive(ctx, traced, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Receive(ctx, event(c, "m2"), time.Hour); err != nil { // untraced beside it
+				t.Fatal(err)
+			}
+			got, err := s.InboxOf(ctx, c.ID, 10)
+			if err != nil || len(got) != 2 {
+				t.Fatalf("inbox = %v, %v", got, err)
+			}
+			if got[0].Trace != traced.Trace || string(got[0].Event) != string(traced.Event) || got[0].Key != "m1" {
+				t.Fatalf("traced entry read back as %+v (event %s)", got[0], got[0].Event)
+			}
+			if got[1].Trace != "" || string(got[1].Event) != string(event(c, "m2").Event) {
+				t.Fatalf("untraced entry read back as %+v (event %s)", got[1], got[1].Event)
+			}
+			it := item(c, "n1")
+			it.Trace = tp
+			it.Expires = time.Now().Add(time.Hour)
+			next := c.Clone()
+			if err := s.Commit(ctx, &Change{Conv: next, Outbox: []*OutboxItem{it, item(c, "n2")}, Done: got}); err != nil {
+				t.Fatal(err)
+			}
+			head, err := s.Head(ctx, c.ID)
+			if err != nil || head == nil || head.Trace != tp {
+				t.Fatalf("head = %+v, %v; want trace %q", head, err, tp)
+			}
+			head.Attempts, head.NextAttempt, head.LastError = 1, time.Now(), "503"
+			if err := s.Retry(ctx, head); err != nil {
+				t.Fatal(err)
+			}
+			if again, _ := s.Head(ctx, c.ID); again == nil || again.Trace != tp || again.Attempts != 1 {
+				t.Fatalf("after a retry the head is %+v", again)
+			}
+			if err := s.Remove(ctx, head); err != nil {
+				t.Fatal(err)
+			}
+			if second, _ := s.Head(ctx, c.ID); second == nil || second.Trace != "" || string(second.Body) != "n2" {
+				t.Fatalf("untraced item read back as %+v", second)
+			}
+		}},
 		{"an event applied as it arrives records its key, and waits behind queued events", func(t *testing.T, s Store) {
 			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
 			next := c.Clone()

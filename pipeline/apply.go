@@ -8,6 +8,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // Bounds of one conversation's turn on a worker.
@@ -171,18 +172,24 @@ func (a *applier) inline(ctx context.Context, e *mapping.InboxEntry, ev *engagem
 	start := time.Now()
 	now := p.now()
 	next := conv.Clone()
+	// Inside the webhook: the apply is its span's child.
+	actx, span := p.cfg.Tracing.StartApply(ctx, nil, e.Conversation, string(conv.Owner.Face), 1)
+	defer span.End()
 	eff := face.Apply(next, ev, now)
+	p.stamp(actx, eff.Outbox)
 	err = p.store.Commit(ctx, &mapping.Change{Conv: next, Outbox: eff.Outbox, Applied: e, AppliedTTL: p.cfg.DedupeTTL,
 		Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}, Append: eff.Append})
 	switch {
 	case errors.Is(err, mapping.ErrDuplicate):
 		p.m.event(ev.EventType, outcomeDuplicate)
+		span.SetString(telemetry.AttrOutcome, outcomeDuplicate)
 		return true
 	case err != nil:
 		if errors.Is(err, mapping.ErrConflict) {
 			p.m.conflicts.Inc()
 		}
-		return false // queued, and applied by the worker in its turn
+		span.SetString(telemetry.AttrOutcome, "queued")
+		return false // queued, and applied by the worker in its turn, in a span of its own
 	}
 	p.m.event(ev.EventType, outcomeAccepted)
 	p.m.applied([]*engagement.Event{ev}, time.Since(start))
@@ -200,7 +207,7 @@ func (a *applier) inline(ctx context.Context, e *mapping.InboxEntry, ev *engagem
 	go func() {
 		defer a.wg.Done()
 		defer a.unreserve(e.Conversation)
-		bg := context.WithoutCancel(ctx)
+		bg := context.WithoutCancel(actx)
 		for _, fn := range eff.After {
 			fn(bg)
 		}
@@ -271,6 +278,8 @@ func (a *applier) applyOnce(ctx context.Context, id string) bool {
 		events = append(events, ev)
 	}
 	start := time.Now()
+	actx, span := a.startApply(ctx, id, conv, entries, len(events))
+	defer span.End()
 	var eff Effect
 	for attempt := 0; ; attempt++ {
 		next := conv.Clone()
@@ -280,6 +289,7 @@ func (a *applier) applyOnce(ctx context.Context, id string) bool {
 				eff.Merge(face.Apply(next, ev, now))
 			}
 		}
+		p.stamp(actx, eff.Outbox)
 		err = p.store.Commit(ctx, &mapping.Change{Conv: next, Outbox: eff.Outbox, Done: entries,
 			Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}, Append: eff.Append})
 		if err == nil {
@@ -297,9 +307,11 @@ func (a *applier) applyOnce(ctx context.Context, id string) bool {
 		case errors.Is(err, mapping.ErrNotOwner):
 			p.log.Info("pipeline: shard taken over while applying", "shard", shard, "conversation", id)
 			p.shards.set(shard, false)
+			span.Fail("not_owner")
 			return false
 		}
-		p.log.Warn("pipeline: commit events", "conversation", id, "events", len(entries), "err", err)
+		p.log.WarnContext(actx, "pipeline: commit events", "conversation", id, "events", len(entries), "err", err)
+		span.Fail("commit")
 		return false
 	}
 	p.m.applied(events, time.Since(start))
@@ -313,12 +325,26 @@ func (a *applier) applyOnce(ctx context.Context, id string) bool {
 		p.out.hint(id)
 	}
 	for _, fn := range eff.After {
-		fn(ctx)
+		fn(actx)
 	}
 	if eff.Reconcile && !onlyDialogStates(events) {
-		a.reconcile(ctx, conv, now)
+		a.reconcile(actx, conv, now)
 	}
 	return len(entries) == applyBatch
+}
+
+// startApply starts the span of applying entries, which joins the traces
+// of the webhooks that brought them (telemetry.StartApply).
+func (a *applier) startApply(ctx context.Context, id string, conv *mapping.Conversation, entries []*mapping.InboxEntry, events int) (context.Context, telemetry.Span) {
+	t := a.p.cfg.Tracing
+	if !t.On() {
+		return ctx, telemetry.Span{}
+	}
+	carried := make([]string, 0, len(entries))
+	for _, e := range entries {
+		carried = append(carried, e.Trace)
+	}
+	return t.StartApply(ctx, carried, id, string(conv.Owner.Face), events)
 }
 
 func onlyDialogStates(events []*engagement.Event) bool {

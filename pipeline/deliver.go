@@ -228,7 +228,9 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) settled
 		p.log.Warn("pipeline: notification dropped", "queue", it.Queue, "kind", it.Kind, "attempts", it.Attempts, "expired", sender != nil, "last_error", it.LastError)
 		return settled{removed: it.Seq}
 	}
-	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.DeliveryTimeout)
+	// The attempt's spans are children of the change that made the item.
+	tctx := p.cfg.Tracing.Resume(ctx, it.Trace)
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(tctx), p.cfg.DeliveryTimeout)
 	err := sender.Send(dctx, it)
 	dcancel()
 	switch {
@@ -255,7 +257,7 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) settled
 		it.LastError = it.LastError[:maxLastError]
 	}
 	p.m.delivery(it, resultFailed)
-	p.log.Info("pipeline: delivery failed", "queue", it.Queue, "kind", it.Kind, "attempts", it.Attempts, "err", err)
+	p.log.InfoContext(tctx, "pipeline: delivery failed", "queue", it.Queue, "kind", it.Kind, "attempts", it.Attempts, "err", err)
 	if err := p.store.Retry(sctx, it); err != nil && !errors.Is(err, mapping.ErrNotFound) {
 		p.log.Warn("pipeline: reschedule notification", "queue", it.Queue, "err", err)
 	}

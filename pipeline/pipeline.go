@@ -13,6 +13,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // Face is what a client face gives the pipeline: how an AXP event changes
@@ -121,6 +122,9 @@ type Config struct {
 	Now             func() time.Time
 	Logger          *slog.Logger
 	Metrics         *Metrics
+	// Tracing keeps each event's trace context in the inbox and each
+	// notification's in the outbox, and traces the applies (nil: off).
+	Tracing *telemetry.Tracing
 }
 
 // Pipeline is the path of every AXP event: received into the durable inbox
@@ -207,7 +211,7 @@ func (p *Pipeline) HandleEvent(ctx context.Context, ev *engagement.Event) error 
 		}
 		conv = c.ID
 	}
-	e := &mapping.InboxEntry{Conversation: conv, Key: ev.DedupeKey(), Event: ev.Raw, ReceivedAt: p.now()}
+	e := &mapping.InboxEntry{Conversation: conv, Key: ev.DedupeKey(), Event: ev.Raw, ReceivedAt: p.now(), Trace: p.cfg.Tracing.Carry(ctx)}
 	if p.apply.inline(ctx, e, ev) {
 		return nil
 	}
@@ -245,6 +249,20 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	wg.Wait()
 	p.shards.releaseAll()
 	return nil
+}
+
+// stamp gives the outbox items that carry no trace context that of ctx
+// (the apply that made them), the parent of their delivery attempts.
+func (p *Pipeline) stamp(ctx context.Context, items []*mapping.OutboxItem) {
+	if !p.cfg.Tracing.On() {
+		return
+	}
+	tc := p.cfg.Tracing.Carry(ctx)
+	for _, it := range items {
+		if it.Trace == "" {
+			it.Trace = tc
+		}
+	}
 }
 
 // backoff is the wait after the n-th failed delivery: 2 s doubling, capped

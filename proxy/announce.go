@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/connector-proxy/connector-proxy/config"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // NewLogger builds the process logger from the configuration: JSON for
@@ -14,10 +15,11 @@ func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level)) // validated by config
 	opts := &slog.HandlerOptions{Level: level}
+	// Records logged with a traced context carry trace_id and span_id.
 	if c.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(telemetry.NewLogHandler(slog.NewTextHandler(w, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(w, opts)))
 }
 
 // Announce says where the proxy listens and, in demo mode, what to try.

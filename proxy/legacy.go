@@ -46,6 +46,7 @@ func (p *Proxy) provisionLegacy(faces map[mapping.Face]pipeline.Face, senders ma
 		RequestTimeout:        max(legacyv1.DefaultRequestTimeout, 3*p.cfg.AXP.Timeout+time.Second),
 		Changed:               func(conv string) { p.pipe.Poke(conv) },
 		Logger:                p.log.With("face", "legacyv1"),
+		Tracing:               p.tel,
 	}, p.backend, p.store)
 	if err != nil {
 		return fmt.Errorf("proxy: legacy v1 face: %w", err)

@@ -29,6 +29,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/simulator"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // subscribedEvents are what the proxy asks AXP for: agent-side messages
@@ -88,17 +89,29 @@ type Proxy struct {
 	edgeM    *edgeMetrics
 	limits   *rateLimits
 	subCheck atomic.Pointer[subscriptionCheck]
+
+	// tel traces requests across the hop (tracing.go); nil: off.
+	tel *telemetry.Tracing
 }
 
 // New provisions every part. On error, what was already started is
 // released.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, err error) {
+	return newProxy(ctx, cfg, log, nil)
+}
+
+// newProxy is New; tel, when set, traces instead of what the configuration
+// says (a test's in-memory recorder; its owner shuts it down).
+func newProxy(ctx context.Context, cfg *config.Config, log *slog.Logger, tel *telemetry.Tracing) (p *Proxy, err error) {
 	p = &Proxy{cfg: cfg, log: log, reg: prometheus.NewRegistry(), subscribed: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			p.cleanup()
 		}
 	}()
+	if err := p.provisionTracing(ctx, tel); err != nil {
+		return nil, err
+	}
 	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p.metrics = newProxyMetrics(p.reg)
 	p.axpMetrics = engagement.NewMetrics(p.reg)
@@ -143,6 +156,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *Proxy, e
 		Timeout:      cfg.AXP.Timeout,
 		Metrics:      p.axpMetrics,
 		Logger:       log.With("component", "axp"),
+		Tracing:      p.tel,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("proxy: AXP client: %w", err)
@@ -244,6 +258,7 @@ func (p *Proxy) provisionFaces() error {
 		Changed:           changed,
 		AppLimit:          p.rateLimits().app,
 		ConsumerLimit:     p.rateLimits().consumer,
+		Tracing:           p.tel,
 	}, p.backend, p.store, tokens)
 	if err != nil {
 		return fmt.Errorf("proxy: connector API face: %w", err)
@@ -281,6 +296,7 @@ func (p *Proxy) provisionFaces() error {
 		Changed:           changed,
 		InitLimit:         p.rateLimits().init,
 		SocketLimit:       p.rateLimits().socket,
+		Tracing:           p.tel,
 	}, p.backend, p.store)
 	if err != nil {
 		return fmt.Errorf("proxy: customer channel face: %w", err)
@@ -303,6 +319,7 @@ func (p *Proxy) provisionFaces() error {
 		LeaseTTL:    cfg.ConnectorAPI.LeaseTTL,
 		Logger:      p.log.With("component", "pipeline"),
 		Metrics:     p.pipeMetrics,
+		Tracing:     p.tel,
 	})
 	if err != nil {
 		return fmt.Errorf("proxy: event pipeline: %w", err)
@@ -389,7 +406,7 @@ func (p *Proxy) listen() error {
 	p.adminLn = newEdgeListener(p.adminLn, nil, p.edge(), nil, edgeLog)
 	h := newHTTPMetrics(p.reg)
 	p.public = &fasthttp.Server{
-		Handler:      h.instrument(routeName, p.route),
+		Handler:      h.instrument(routeName, p.tel.Server(routeTemplate, p.route)),
 		ErrorHandler: p.refuse,
 		ConnState:    connState,
 		Name:         "connector-proxy",
@@ -508,7 +525,10 @@ func (p *Proxy) Run(ctx context.Context) error {
 	if err := p.cc.Close(); err != nil {
 		p.log.Warn("closing sockets", "err", err)
 	}
-	errs := []error{<-drained, <-drained}
+	var errs []error
+	for len(errs) < 2 {
+		errs = append(errs, <-drained)
+	}
 	stopBG()
 	wg.Wait()
 	p.cleanup()

@@ -18,6 +18,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/ratelimit"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // Envelope types the face serves.
@@ -88,6 +89,9 @@ type Config struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// Tracing traces webhook deliveries and keeps a command's trace with
+	// the notifications it causes (nil: off).
+	Tracing *telemetry.Tracing
 
 	// AppLimit and ConsumerLimit, when set, are asked once a call's tokens
 	// are verified: AppLimit with the app's client id for every call an
@@ -290,7 +294,7 @@ func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	c, cancel := context.WithTimeout(context.Background(), f.cfg.RequestTimeout)
+	c, cancel := context.WithTimeout(telemetry.RequestContext(context.Background(), ctx), f.cfg.RequestTimeout)
 	defer cancel()
 	var typ string
 	switch r.call {

@@ -385,7 +385,7 @@ func (f *Face) closeGone(ctx context.Context, conv *mapping.Conversation) {
 		if !c.Open() {
 			return nil, mapping.ErrNoChange
 		}
-		return f.closeItems(app, c, closeSystem, "the contact center ended the dialog", now, now), nil
+		return f.traced(ctx, f.closeItems(app, c, closeSystem, "the contact center ended the dialog", now, now)), nil
 	})
 	if err != nil {
 		f.log.Warn("connectorapi: close a conversation AXP ended", "conversation", conv.ID, "err", err)
@@ -557,7 +557,7 @@ func (f *Face) closeByConsumer(ctx context.Context, conv *mapping.Conversation) 
 			c.State, c.CloseReason, c.ClosedAt = mapping.StateClosed, closeConsumer, now
 			return nil, nil
 		}
-		return f.closeItems(app, c, closeConsumer, "", now, now), nil
+		return f.traced(ctx, f.closeItems(app, c, closeConsumer, "", now, now)), nil
 	})
 	if err != nil {
 		return fmt.Errorf("connectorapi: record close: %w", err)

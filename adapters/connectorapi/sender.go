@@ -11,6 +11,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // maxDrain bounds how much of a receiver's answer is read (and thrown
@@ -38,18 +39,35 @@ func (f *Face) Send(ctx context.Context, it *mapping.OutboxItem) error {
 	}
 	req.Header.Set(auth.SignatureHeader, auth.SignWebhook(app.ClientSecret, it.Body))
 	req.SetBody(it.Body)
+	// After the app's own headers: the traceparent is the attempt's.
+	sp := f.cfg.Tracing.StartClient(ctx, req, "", it.Attempts)
+	sp.SetString(telemetry.AttrNotificationKind, it.Kind)
 	timeout := f.cfg.DeliveryTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
 	}
 	if err := f.hooks.DoTimeout(req, resp, timeout); err != nil {
+		sp.EndHTTP(0, telemetry.TransportErrorType(err))
 		return fmt.Errorf("connectorapi: post to %s: %w", it.Target, err)
 	}
 	if s := resp.BodyStream(); s != nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(s, maxDrain))
 	}
-	if status := resp.StatusCode(); status != fasthttp.StatusOK && status != fasthttp.StatusCreated {
+	status := resp.StatusCode()
+	sp.EndHTTP(status, "")
+	if status != fasthttp.StatusOK && status != fasthttp.StatusCreated {
 		return fmt.Errorf("connectorapi: %s answered %d", it.Target, status)
 	}
 	return nil
+}
+
+// traced gives a client command's notifications its trace context, the
+// parent of their delivery attempts.
+func (f *Face) traced(ctx context.Context, items []*mapping.OutboxItem) []*mapping.OutboxItem {
+	if tc := f.cfg.Tracing.Carry(ctx); tc != "" {
+		for _, it := range items {
+			it.Trace = tc
+		}
+	}
+	return items
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 	"github.com/google/uuid"
 )
 
@@ -200,6 +201,8 @@ func (f *Face) broadcast(ctx context.Context, conv *mapping.Conversation, msg an
 		f.m.delivered(kind, "undelivered")
 		return
 	}
+	ctx, span := f.cfg.Tracing.StartEmit(ctx, EventMessageArrived)
+	defer span.End()
 	n := 0
 	for _, s := range f.hub.room(conv.ID) {
 		if f.emit(ctx, s, EventMessageArrived, room) {
@@ -214,6 +217,7 @@ func (f *Face) broadcast(ctx context.Context, conv *mapping.Conversation, msg an
 	// The customer's socket, or the channel's connector, may be held by
 	// another replica: each delivers to its own.
 	published := f.cfg.Bus != nil && f.publish(ctx, conv, room, connector)
+	span.SetInt(telemetry.AttrRecipients, n)
 	switch {
 	case n > 0:
 		f.m.delivered(kind, "delivered")

@@ -13,6 +13,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 	"github.com/google/uuid"
 )
 
@@ -82,7 +83,9 @@ func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []j
 		event = "unknown" // client input: keep the metric's label set bounded
 	}
 	if err != nil {
-		f.m.eventDone(event, strings.ToLower(err.code))
+		code := strings.ToLower(err.code)
+		f.m.eventDone(event, code)
+		telemetry.Fail(ctx, code)
 		if err.err != nil {
 			f.log.WarnContext(ctx, "customerchannel: event failed", "event", event, "conversation", err.conv, "error", err)
 		}

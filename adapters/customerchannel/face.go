@@ -14,6 +14,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 )
@@ -90,6 +91,8 @@ type Config struct {
 	Now       func() time.Time
 	Logger    *slog.Logger
 	Metrics   *Metrics
+	// Tracing traces socket events and emits (nil: off).
+	Tracing *telemetry.Tracing
 
 	// InitLimit and SocketLimit, when set, are asked before an init and
 	// before a request that opens an Engine.IO session (a GET without sid:

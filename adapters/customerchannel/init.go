@@ -12,6 +12,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 )
@@ -86,7 +87,7 @@ func (f *Face) handleInit(ctx *fasthttp.RequestCtx) {
 		}
 		// The request's own context is the server's; a face-scoped one is
 		// used so nothing outlives the handler through it.
-		cctx, cancel := context.WithTimeout(f.ctx, f.cfg.Timeout)
+		cctx, cancel := context.WithTimeout(telemetry.RequestContext(f.ctx, ctx), f.cfg.Timeout)
 		defer cancel()
 		var err *httpFail
 		res, err = f.initConversation(cctx, &req)

@@ -33,6 +33,9 @@ func (f *Face) newSocketServer() *socketio.Server {
 	if opts.Logger == nil {
 		opts.Logger = f.log
 	}
+	if opts.Handshake == nil && f.cfg.Tracing.On() {
+		opts.Handshake = f.cfg.Tracing.HeaderCarry // the client's traceparent: the parent of its events
+	}
 	srv := socketio.NewServer(opts)
 	for _, ev := range []string{EventJoinConversation, EventSendMessage, EventEndConversation, EventRegisterConnector} {
 		srv.On(ev, func(ctx context.Context, c *socketio.Conn, args []json.RawMessage, ack socketio.Ack) {
@@ -40,7 +43,9 @@ func (f *Face) newSocketServer() *socketio.Server {
 			if ack != nil {
 				a = ackFunc(ack)
 			}
+			ctx, span := f.cfg.Tracing.StartEvent(ctx, c.Handshake(), ev)
 			f.handleEvent(ctx, c, ev, args, a)
+			span.End()
 		})
 	}
 	srv.OnDisconnect(func(c *socketio.Conn, _ string) { f.onDisconnect(c) })

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // Config configures a Client. BaseURL, AccountID, ClientID and ClientSecret
@@ -61,6 +63,10 @@ type Config struct {
 	// AppKey is the GA API's application key, sent as appkey on every
 	// call; required with APIV1, not sent with APIV1Beta.
 	AppKey string
+
+	// Tracing makes a client span of each attempt and sends its
+	// traceparent to AXP (nil: off).
+	Tracing *telemetry.Tracing
 }
 
 // Client is a typed client of AXP's Digital API, v1beta or GA v1 (see
@@ -83,6 +89,7 @@ type Client struct {
 	tokenEarly    time.Duration
 	metrics       *Metrics
 	log           *slog.Logger
+	tel           *telemetry.Tracing
 
 	tokens tokenSource
 }
@@ -214,6 +221,7 @@ func NewClient(cfg Config) (*Client, error) {
 		tokenEarly:    cfg.TokenEarly,
 		metrics:       cfg.Metrics,
 		log:           cfg.Logger,
+		tel:           cfg.Tracing,
 	}, nil
 }
 
@@ -243,6 +251,8 @@ type pooledExchange struct {
 	// abandoned is set when a cancelled call left req and resp to the
 	// goroutine still sending them; that goroutine releases them.
 	abandoned bool
+	// sent counts the attempts (http.request.resend_count).
+	sent int
 }
 
 // acquireExchange takes a request for method and url that asks for JSON and
@@ -386,9 +396,20 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 			return err
 		}
 		start := time.Now()
+		var sp telemetry.Span
+		if c.tel.On() {
+			sp = c.tel.StartClient(ctx, x.req, urlTemplate(string(x.req.URI().Path())), x.sent)
+			sp.SetString(telemetry.AttrAXPOperation, op)
+		}
+		x.sent++
 		err := c.roundTrip(ctx, x)
 		code := classify(err, x.resp)
 		c.metrics.observeRequest(op, code, time.Since(start))
+		if err == nil {
+			sp.EndHTTP(x.resp.StatusCode(), "")
+		} else {
+			sp.EndHTTP(0, code)
+		}
 		if err == nil {
 			return nil
 		}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // WebhookPathPrefix is where AXP callbacks arrive; the token follows it.
@@ -142,8 +144,10 @@ func (r *Receiver) Handler(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	// Not the RequestCtx as parent: a sink may hand ctx on, and nothing of
-	// the request may outlive the handler.
-	sctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	// the request may outlive the handler. Its span goes on, though: the
+	// pipeline keeps it with the event.
+	sctx, cancel := context.WithTimeout(telemetry.RequestContext(context.Background(), ctx), r.timeout)
+	telemetry.Tag(sctx, telemetry.AttrAXPEventType, label)
 	err = r.sink.HandleEvent(sctx, ev)
 	cancel()
 	if err != nil {

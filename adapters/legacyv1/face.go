@@ -16,6 +16,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
 // Defaults of Config.
@@ -82,6 +83,8 @@ type Config struct {
 	Changed func(conversation string)
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Tracing traces webhook deliveries (nil: off).
+	Tracing *telemetry.Tracing
 }
 
 // backend is what the face needs of the engagement client.
@@ -222,7 +225,7 @@ func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, newError(http.StatusNotFound, "There is no API method associated with the URL path "+path))
 		return
 	}
-	rctx, cancel := context.WithTimeout(context.Background(), f.cfg.RequestTimeout)
+	rctx, cancel := context.WithTimeout(telemetry.RequestContext(context.Background(), ctx), f.cfg.RequestTimeout)
 	defer cancel()
 	m.serve(rctx, ctx)
 }

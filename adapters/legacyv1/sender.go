@@ -3,6 +3,7 @@ package legacyv1
 import (
 	"context"
 	"fmt"
+	"github.com/connector-proxy/connector-proxy/telemetry"
 	"io"
 	"time"
 
@@ -38,17 +39,23 @@ func (f *Face) Send(ctx context.Context, it *mapping.OutboxItem) error {
 		req.Header.Set(k, v)
 	}
 	req.SetBody(it.Body)
+	// After the item's own headers: the traceparent is the attempt's.
+	sp := f.cfg.Tracing.StartClient(ctx, req, "", it.Attempts)
+	sp.SetString(telemetry.AttrNotificationKind, it.Kind)
 	timeout := f.cfg.DeliveryTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
 	}
 	if err := f.callbacks.DoTimeout(req, resp, timeout); err != nil {
+		sp.EndHTTP(0, telemetry.TransportErrorType(err))
 		return fmt.Errorf("legacyv1: post to %s: %w", it.Target, err)
 	}
 	if s := resp.BodyStream(); s != nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(s, maxDrain))
 	}
-	switch status := resp.StatusCode(); {
+	status := resp.StatusCode()
+	sp.EndHTTP(status, "")
+	switch {
 	case status >= 200 && status < 300:
 		return nil
 	case status == fasthttp.StatusGone:

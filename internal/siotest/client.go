@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,10 +51,14 @@ var ErrClosed = errors.New("siotest: connection closed")
 
 // Dial connects to base (http://host:port) and sends CONNECT with auth (nil
 // for none); an error is the server's CONNECT_ERROR or a dial failure.
-func Dial(base string, auth any) (*Client, error) {
+func Dial(base string, auth any) (*Client, error) { return DialHeader(base, auth, nil) }
+
+// DialHeader is Dial with headers on the handshake request (a traceparent,
+// as a browser's extraHeaders would send).
+func DialHeader(base string, auth any, h http.Header) (*Client, error) {
 	u := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket"
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
-	ws, _, err := d.Dial(u, nil)
+	ws, _, err := d.Dial(u, h)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", u, err)
 	}

@@ -37,6 +37,9 @@ var (
 type Conn struct {
 	srv *Server
 	sid string // Engine.IO session id
+	// handshake is what Options.Handshake read from the handshake request;
+	// set before the connection is shared.
+	handshake string
 
 	mu        sync.Mutex
 	transport string
@@ -115,6 +118,10 @@ func (c *Conn) Data() any {
 	defer c.mu.Unlock()
 	return c.data
 }
+
+// Handshake returns what Options.Handshake read from the request that
+// opened the connection ("" without it).
+func (c *Conn) Handshake() string { return c.handshake }
 
 // ConnectedAt returns when CONNECT was accepted (Options.Now).
 func (c *Conn) ConnectedAt() time.Time {

@@ -7,6 +7,9 @@ import (
 // handshakePolling opens a session whose first transport is long-polling.
 func (s *Server) handshakePolling(ctx *fasthttp.RequestCtx) {
 	c := s.newConn(transportPolling)
+	if h := s.opts.Handshake; h != nil {
+		c.handshake = h(&ctx.Request.Header)
+	}
 	if !s.register(c) {
 		engineError(ctx, fasthttp.StatusServiceUnavailable, errBadRequest)
 		return

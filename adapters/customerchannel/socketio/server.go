@@ -49,6 +49,10 @@ type Options struct {
 	ConnectTimeout time.Duration // 45s from the handshake to CONNECT
 	UpgradeTimeout time.Duration // 10s from the WebSocket probe request to "5"
 	WriteTimeout   time.Duration // 10s for one WebSocket write
+
+	// Handshake, when set, reads what a connection keeps of its handshake
+	// request's headers (its trace context), for Conn.Handshake.
+	Handshake func(h *fasthttp.RequestHeader) string
 }
 
 func (o *Options) defaults() {

@@ -89,10 +89,15 @@ func (s *Server) handshakeWebSocket(ctx *fasthttp.RequestCtx) {
 	if !acceptWebSocket(ctx) {
 		return
 	}
+	var handshake string // read now: the request is gone once hijacked
+	if h := s.opts.Handshake; h != nil {
+		handshake = h(&ctx.Request.Header)
+	}
 	ctx.Hijack(func(hc net.Conn) {
 		s.goStart()
 		defer s.goDone()
 		c := s.newConn(transportWebSocket)
+		c.handshake = handshake
 		ws, leftover := s.takeWebSocket(hc, c)
 		if ws == nil {
 			return
