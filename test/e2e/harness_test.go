@@ -270,7 +270,14 @@ type notification struct {
 				Message string `json:"message"`
 			} `json:"event"`
 			Result struct {
-				ConvID string `json:"convId"`
+				ConvID              string `json:"convId"`
+				ConversationDetails struct {
+					State        string `json:"state"`
+					Participants []struct {
+						ID   string `json:"id"`
+						Role string `json:"role"`
+					} `json:"participants"`
+				} `json:"conversationDetails"`
 			} `json:"result"`
 		} `json:"changes"`
 	} `json:"body"`
@@ -311,6 +318,26 @@ func (h *hooks) messages(conv string) []string {
 		if c := n.Body.Changes[0]; n.Type == "ms.MessagingEventNotification" && c.ConversationID == conv {
 			out = append(out, c.Event.Message)
 		}
+	}
+	return out
+}
+
+// states returns the conversation states the receiver was told of for
+// conv, in arrival order, each with the roles then in the conversation.
+func (h *hooks) states(conv string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, n := range h.got {
+		r := n.Body.Changes[0].Result
+		if n.Type != "cqm.ExConversationChangeNotification" || r.ConvID != conv {
+			continue
+		}
+		var roles []string
+		for _, p := range r.ConversationDetails.Participants {
+			roles = append(roles, p.Role)
+		}
+		out = append(out, r.ConversationDetails.State+fmt.Sprint(roles))
 	}
 	return out
 }
