@@ -36,7 +36,10 @@ type deliverer struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool
-	hints    []string
+	// hints are the queues to look at next, each once (hinted): a busy
+	// conversation hints its queue with every commit.
+	hints  []string
+	hinted map[string]bool
 	settled  map[string]settled
 	sweeps   int
 }
@@ -51,7 +54,7 @@ type settled struct {
 
 func newDeliverer(p *Pipeline) *deliverer {
 	return &deliverer{p: p, wake: make(chan struct{}, 1), sem: make(chan struct{}, p.cfg.DeliveryWorkers),
-		inflight: map[string]bool{}, settled: map[string]settled{}}
+		inflight: map[string]bool{}, hinted: map[string]bool{}, settled: map[string]settled{}}
 }
 
 func (d *deliverer) poke() {
@@ -64,7 +67,8 @@ func (d *deliverer) poke() {
 // hint says a queue got items: it is looked at at the next wake.
 func (d *deliverer) hint(queue string) {
 	d.mu.Lock()
-	if !d.inflight[queue] {
+	if !d.inflight[queue] && !d.hinted[queue] {
+		d.hinted[queue] = true
 		d.hints = append(d.hints, queue)
 	}
 	d.mu.Unlock()
@@ -105,11 +109,14 @@ func (d *deliverer) sweep(ctx context.Context, full bool) {
 	d.mu.Unlock()
 	for i, q := range hints {
 		if !p.shards.holds(mapping.ShardOf(q)) {
+			d.mu.Lock()
+			delete(d.hinted, q)
+			d.mu.Unlock()
 			continue
 		}
 		if !d.start(ctx, q, nil) {
 			d.mu.Lock()
-			d.hints = append(d.hints, hints[i:]...) // every worker busy: later
+			d.hints = append(d.hints, hints[i:]...) // every worker busy: later, still hinted
 			d.mu.Unlock()
 			break
 		}
@@ -155,6 +162,9 @@ func (d *deliverer) sweep(ctx context.Context, full bool) {
 func (d *deliverer) start(ctx context.Context, queue string, head *mapping.OutboxItem) bool {
 	d.mu.Lock()
 	if d.inflight[queue] || head != nil && d.stale(head, d.p.now()) {
+		if head == nil {
+			delete(d.hinted, queue) // its worker reads the queue to its end
+		}
 		d.mu.Unlock()
 		return true
 	}
@@ -165,6 +175,7 @@ func (d *deliverer) start(ctx context.Context, queue string, head *mapping.Outbo
 		return false
 	}
 	d.inflight[queue] = true
+	delete(d.hinted, queue)
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go func() {
