@@ -199,6 +199,7 @@ type Store interface {
 	Registry
 	Inbox
 	Outbox
+	OutboxAdmin
 	Leases
 	Claims
 	Sends

@@ -755,6 +755,9 @@ func testStore(t *testing.T, b storeBackend) {
 				"due":          func() error { _, err := s.Due(ctx, 0, time.Now(), 1); return err },
 				"lease":        func() error { _, err := s.Lease(ctx, 0, "r", time.Second); return err },
 				"claim":        func() error { _, _, err := s.Claim(ctx, alice, "h", c.ID, time.Second); return err },
+				"list":         func() error { _, err := s.ListOutbox(ctx, OutboxQuery{State: OutboxDropped, Limit: 1}); return err },
+				"stats":        func() error { _, err := s.OutboxStats(ctx); return err },
+				"pauses":       func() error { _, err := s.Pauses(ctx); return err },
 			}
 			for name, call := range calls {
 				if err := call(); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
@@ -763,6 +766,7 @@ func testStore(t *testing.T, b storeBackend) {
 			}
 		}},
 	}
+	tests = append(tests, outboxAdminTests(b)...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, b.open(t)) })
 	}
