@@ -59,7 +59,7 @@ end
 `
 
 // trimLua removes, oldest first, the dropped items of a shard dropped
-// before cutoff ms ('' for none) and those past keep.
+// before cutoff ms (none when empty) and those past keep.
 const trimLua = `
 local function trimDropped(di, dd, dt, dqPrefix, cutoff, keep)
   local gone = {}
