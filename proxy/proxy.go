@@ -299,6 +299,10 @@ func (p *Proxy) provisionFaces() error {
 		LeaseTTL:    cfg.ConnectorAPI.LeaseTTL,
 		Logger:      p.log.With("component", "pipeline"),
 		Metrics:     p.pipeMetrics,
+
+		DroppedMax:       cfg.Outbox.DroppedMax,
+		DroppedRetention: cfg.Outbox.DroppedRetention,
+		PauseRefresh:     cfg.Outbox.PauseRefresh,
 	})
 	if err != nil {
 		return fmt.Errorf("proxy: event pipeline: %w", err)
