@@ -80,6 +80,11 @@ func newOutboxAPI(p *Proxy) *outboxAPI {
 		}, []string{"action", "result"}),
 	}
 	p.reg.MustRegister(a.actions)
+	// Every action's series from the start, so that a rate over them is
+	// there before the first request.
+	for _, act := range []string{actSummary, actListPending, actListDropped, actListPauses, actReplay, actDiscard, actPause, actResume} {
+		a.actions.WithLabelValues(act, resOK)
+	}
 	return a
 }
 
