@@ -120,7 +120,7 @@ func (d *deliverer) sweep(ctx context.Context, full bool) {
 	if !full {
 		return
 	}
-	d.refreshPauses(ctx, false)
+	d.refreshPauses(ctx)
 	now := p.now()
 	d.mu.Lock()
 	d.sweeps++

@@ -57,6 +57,33 @@ type pauses struct {
 	set  map[string]bool
 	held map[string]map[string]bool // endpoint → queues
 	read time.Time                  // wall clock of the last read
+	// gen numbers the reads and the changes made here; a read is applied
+	// only when nothing newer was (a slow read begun before a pause made
+	// here must not undo it).
+	gen, applied uint64
+}
+
+// change applies a pause or resume made through this pipeline at once.
+func (ps *pauses) change(endpoint string, paused bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.gen++
+	ps.applied = ps.gen
+	if paused {
+		if ps.set == nil {
+			ps.set = map[string]bool{}
+		}
+		ps.set[endpoint] = true
+		return
+	}
+	delete(ps.set, endpoint)
+	delete(ps.held, endpoint) // the resume releases them
+}
+
+func (d *deliverer) pausedCount() int {
+	d.pause.mu.Lock()
+	defer d.pause.mu.Unlock()
+	return len(d.pause.set)
 }
 
 // paused reports whether target's endpoint is paused, and its id.
@@ -94,15 +121,17 @@ func (d *deliverer) hold(ctx context.Context, it *mapping.OutboxItem, endpoint s
 }
 
 // refreshPauses reads the paused endpoints when PauseRefresh has passed
-// since the last read (always when force), and releases the queues this
-// replica held for endpoints no longer paused.
-func (d *deliverer) refreshPauses(ctx context.Context, force bool) {
+// since the last read, and releases the queues this replica held for
+// endpoints no longer paused.
+func (d *deliverer) refreshPauses(ctx context.Context) {
 	p := d.p
 	d.pause.mu.Lock()
-	due := force || time.Since(d.pause.read) >= p.cfg.PauseRefresh
+	due := time.Since(d.pause.read) >= p.cfg.PauseRefresh
 	if due {
 		d.pause.read = time.Now()
+		d.pause.gen++
 	}
+	gen := d.pause.gen
 	d.pause.mu.Unlock()
 	if !due {
 		return
@@ -119,6 +148,11 @@ func (d *deliverer) refreshPauses(ctx context.Context, force bool) {
 		set[ps.Endpoint] = true
 	}
 	d.pause.mu.Lock()
+	if gen <= d.pause.applied {
+		d.pause.mu.Unlock()
+		return // something newer is in force
+	}
+	d.pause.applied = gen
 	d.pause.set = set
 	var release map[string]map[string]bool
 	for ep, queues := range d.pause.held {
@@ -245,7 +279,8 @@ func (p *Pipeline) Pause(ctx context.Context, endpoint, target, reason, by strin
 	if err != nil {
 		return rec, false, fmt.Errorf("pipeline: pause %s: %w", endpoint, err)
 	}
-	p.out.refreshPauses(ctx, true)
+	p.out.pause.change(endpoint, true)
+	p.m.paused.Set(float64(p.out.pausedCount()))
 	return rec, created, nil
 }
 
@@ -260,10 +295,8 @@ func (p *Pipeline) Resume(ctx context.Context, endpoint string) (mapping.Endpoin
 		return rec, 0, fmt.Errorf("pipeline: resume %s: %w", endpoint, err)
 	}
 	d := p.out
-	d.pause.mu.Lock()
-	delete(d.pause.set, endpoint)
-	delete(d.pause.held, endpoint) // released below, with the rest
-	d.pause.mu.Unlock()
+	d.pause.change(endpoint, false)
+	p.m.paused.Set(float64(d.pausedCount()))
 	now := p.now()
 	released := 0
 	queues := map[string]bool{}
