@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/connector-proxy/connector-proxy/internal/redistest"
 	"github.com/connector-proxy/connector-proxy/mapping"
 )
 
@@ -158,31 +159,45 @@ func TestAPauseHoldsDeliveryWithoutExpiryAndResumeReleasesInOrder(t *testing.T) 
 
 // Another replica pauses and resumes through the store: this one's
 // deliverer honours the pause once it has read it, and releases the queue
-// it held once it reads the resume.
+// it held once it reads the resume; on the embedded store and on Redis.
 func TestAPauseByAnotherReplicaIsSeenWithinTheRefresh(t *testing.T) {
-	r := newRig(t, nil, func(c *Config) { c.PauseRefresh = 20 * time.Millisecond }).run()
-	c := r.conversation()
-	ctx := context.Background()
-	r.receive(c.ID, "before")
-	r.send.waitDelivered(t, c.ID, "msg:before")
-	ep := mapping.EndpointID("test://")
-	if _, _, err := r.store.PauseEndpoint(ctx, mapping.EndpointPause{Endpoint: ep, Since: r.clock.Now()}); err != nil {
-		t.Fatal(err)
+	for _, backend := range []string{"bolt", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			var store mapping.Store
+			if backend == "redis" {
+				srv := redistest.Start(t)
+				s, err := mapping.OpenRedis(context.Background(), srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				store = s
+			}
+			r := newRig(t, store, func(c *Config) { c.PauseRefresh = 20 * time.Millisecond }).run()
+			c := r.conversation()
+			ctx := context.Background()
+			r.receive(c.ID, "before")
+			r.send.waitDelivered(t, c.ID, "msg:before")
+			ep := mapping.EndpointID("test://")
+			if _, _, err := r.store.PauseEndpoint(ctx, mapping.EndpointPause{Endpoint: ep, Since: r.clock.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(waitFor)
+			for testutil.ToFloat64(r.p.m.paused) != 1 {
+				if time.Now().After(deadline) {
+					t.Fatal("the pause was not read")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			r.receive(c.ID, "m1", "m2")
+			pending := mapping.OutboxQuery{State: mapping.OutboxPending, Queue: c.ID}
+			r.waitItems("m1 held", pending, "msg:m1,msg:m2", r.heldHead(0))
+			if _, err := r.store.ResumeEndpoint(ctx, ep); err != nil {
+				t.Fatal(err)
+			}
+			r.send.waitDelivered(t, c.ID, "msg:before", "msg:m1", "msg:m2")
+		})
 	}
-	deadline := time.Now().Add(waitFor)
-	for testutil.ToFloat64(r.p.m.paused) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the pause was not read")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	r.receive(c.ID, "m1", "m2")
-	pending := mapping.OutboxQuery{State: mapping.OutboxPending, Queue: c.ID}
-	r.waitItems("m1 held", pending, "msg:m1,msg:m2", r.heldHead(0))
-	if _, err := r.store.ResumeEndpoint(ctx, ep); err != nil {
-		t.Fatal(err)
-	}
-	r.send.waitDelivered(t, c.ID, "msg:before", "msg:m1", "msg:m2")
 }
 
 func TestTheDroppedAreBoundedPerShard(t *testing.T) {
