@@ -407,18 +407,21 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 	}
 	args = append(args, fence, msAt(now), len(ch.Outbox))
 	for _, it := range ch.Outbox {
-		stored := it
 		if it.EnqueuedAt.IsZero() {
-			cp := *it
-			cp.EnqueuedAt = now
-			stored = &cp
+			it.EnqueuedAt = now
 		}
-		raw, err := json.Marshal(stored)
+		raw, err := json.Marshal(it)
 		if err != nil {
 			return fmt.Errorf("mapping: outbox item of %s: %w", it.Queue, err)
 		}
-		// The script keeps the enqueue time apart (oe) and stores the rest.
-		args = append(args, strconv.FormatInt(msAt(stored.EnqueuedAt), 10)+"|"+outboxValue(msAt(it.NextAttempt), raw))
+		// The script keeps the enqueue time apart (oe) and stores the rest,
+		// an outboxValue.
+		v := make([]byte, 0, 42+len(raw))
+		v = strconv.AppendInt(v, msAt(it.EnqueuedAt), 10)
+		v = append(v, '|')
+		v = strconv.AppendInt(v, msAt(it.NextAttempt), 10)
+		v = append(v, '|')
+		args = append(args, append(v, raw...))
 	}
 	args = append(args, len(ch.Done))
 	for _, e := range ch.Done {
