@@ -496,6 +496,15 @@ func (p *Proxy) Run(ctx context.Context) error {
 	for _, s := range []*fasthttp.Server{p.public, p.admin} {
 		go func() { drained <- s.ShutdownWithContext(sctx) }()
 	}
+	// A Serve not begun yet when ctx ended (a start stopped at once) is not
+	// one fasthttp's shutdown knows of: closing the listeners here ends it
+	// either way, and says the public one is closed.
+	_ = publicLn.Close()
+	for _, ln := range []net.Listener{p.adminLn, p.plainLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
 	// Sockets are not requests: a polling GET is held up to the ping
 	// interval and a WebSocket never ends by itself, so the drain would wait
 	// for them. Once the listener stops accepting, close them: clients are
@@ -506,6 +515,11 @@ func (p *Proxy) Run(ctx context.Context) error {
 		p.log.Warn("closing sockets", "err", err)
 	}
 	errs := []error{<-drained, <-drained}
+	for i, err := range errs {
+		if errors.Is(err, net.ErrClosed) { // the listener closed above, closed again
+			errs[i] = nil
+		}
+	}
 	stopBG()
 	wg.Wait()
 	p.cleanup()
