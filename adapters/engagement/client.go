@@ -378,6 +378,9 @@ func (c *Client) retryAfter(resp *fasthttp.Response) (time.Duration, bool) {
 // ErrUnreachable: a POST that may have been written is never re-sent.
 // When ctx ends mid-flight x is abandoned to a goroutine that releases it.
 func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) error {
+	// Read before the first send: an abandoned attempt's goroutine may
+	// still be writing x.req when ctx has ended.
+	idem := idempotent(x.req)
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -394,7 +397,7 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 		// A POST that may have been written and got no answer may have
 		// been applied: say so, so that the caller looks before it tells
 		// its client anything.
-		unknown := !dialFailed && !idempotent(x.req)
+		unknown := !dialFailed && !idem
 		if cerr := ctx.Err(); cerr != nil {
 			if errors.Is(cerr, context.DeadlineExceeded) {
 				return unreachable(unknown, cerr)
