@@ -36,7 +36,7 @@ func startFDLimitedProxy(t *testing.T, s *sim, extra ...string) *proxy {
 		// Every test connection comes from 127.0.0.1: the per-address cap
 		// would refuse them long before the descriptors run out.
 		"CONNECTOR_PROXY_LIMITS_MAX_CONNS_PER_IP=0",
-	}, extra...)
+	}, append(proxyGenerationEnv(t), extra...)...)
 	// exec keeps the pid, so the harness's SIGKILL reaches the proxy.
 	p.process = startProcess(t, p.id, "sh", []string{"-c", "ulimit -n " + strconv.Itoa(fdLimit) + ` && exec "$0"`, binaries.proxy}, env)
 	p.waitReady(t)
