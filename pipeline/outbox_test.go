@@ -83,8 +83,13 @@ func TestAnExpiredOrUndeliverableNotificationIsKeptAndAReplayDeliversIt(t *testi
 	r.waitItems("poison dropped too", dropped, "msg:m1,msg:poison", func(its []*mapping.OutboxItem) bool {
 		return its[1].DropReason == mapping.DropUndeliverable && strings.Contains(its[1].LastError, "the app is gone")
 	})
-	if got := testutil.ToFloat64(r.p.m.items.WithLabelValues(string(testFace), "k", resultDropped)); got != 2 {
-		t.Fatalf("dropped counted %v times, want 2", got)
+	// Counted once the drop is stored: a moment after the listing shows it.
+	deadline := time.Now().Add(waitFor)
+	for testutil.ToFloat64(r.p.m.items.WithLabelValues(string(testFace), "k", resultDropped)) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("dropped counted %v times, want 2", testutil.ToFloat64(r.p.m.items.WithLabelValues(string(testFace), "k", resultDropped)))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	r.waitItems("m2 failed once", pending, "msg:m2", func(its []*mapping.OutboxItem) bool { return its[0].Attempts == 1 })
 	down.Store(false) // the endpoint is back
@@ -102,7 +107,7 @@ func TestAnExpiredOrUndeliverableNotificationIsKeptAndAReplayDeliversIt(t *testi
 		t.Fatalf("a second replay = %v", err)
 	}
 	r.waitItems("only the poison is left", dropped, "msg:poison", nil)
-	deadline := time.Now().Add(waitFor)
+	deadline = time.Now().Add(waitFor)
 	for testutil.ToFloat64(r.p.m.dropped) != 1 {
 		if time.Now().After(deadline) {
 			t.Fatalf("dropped kept gauge = %v, want 1", testutil.ToFloat64(r.p.m.dropped))
