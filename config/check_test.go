@@ -209,6 +209,7 @@ func everySecret(t *testing.T) (path string, env []string, secrets []string) {
 		"axp-app-key-3c3c",
 		"legacy-secret-8e8e",
 		"tracing-token-4b4b",
+		"admin-token-0f0f0f0f0f",
 	}
 	path = writeFile(t, `
 axp:
@@ -243,6 +244,7 @@ customer_channel:
 		"CONNECTOR_PROXY_AXP_APP_KEY=axp-app-key-3c3c",
 		"CONNECTOR_PROXY_LEGACY_V1_CLIENT_ID=legacy",
 		"CONNECTOR_PROXY_LEGACY_V1_CLIENT_SECRET=legacy-secret-8e8e",
+		"CONNECTOR_PROXY_ADMIN_TOKEN=admin-token-0f0f0f0f0f",
 	}
 	return path, env, secrets
 }

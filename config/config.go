@@ -39,6 +39,10 @@ type Config struct {
 	// on the admin listener. Off by default: profiles show the process's
 	// internals and a CPU profile costs CPU while it runs.
 	AdminPprof bool `yaml:"admin_pprof"`
+	// AdminToken guards the outbox API under /admin/outbox/ on the admin
+	// listener (Authorization: Bearer <token>). Empty: that API is off and
+	// answers 403.
+	AdminToken string `yaml:"admin_token" secret:"true"`
 	// PublicURL is how AXP reaches this proxy; the webhook callback URL is
 	// built from it. Empty: http:// and the public listener's address, which
 	// is right only when AXP runs on the same host (demo mode).
@@ -63,6 +67,7 @@ type Config struct {
 	LegacyV1        LegacyV1        `yaml:"legacy_v1"`
 	Limits          Limits          `yaml:"limits"`
 	Tracing         Tracing         `yaml:"tracing"`
+	Outbox          Outbox          `yaml:"outbox"`
 }
 
 // Tracing exports OpenTelemetry traces over OTLP/HTTP (package telemetry).
@@ -81,6 +86,24 @@ type Tracing struct {
 	// to 1 (default: all); a client's sampled traceparent is followed.
 	SampleRatio float64 `yaml:"sample_ratio"`
 }
+
+// Outbox configures what the notification outbox keeps of what it could
+// not deliver, and how fast replicas see an endpoint paused.
+type Outbox struct {
+	// DroppedMax bounds the dropped notifications kept for a replay
+	// (default 10000; kept per shard, so up to DroppedMax rounded up to a
+	// multiple of 64).
+	DroppedMax int `yaml:"dropped_max"`
+	// DroppedRetention is how long a dropped notification is kept
+	// (default 168h).
+	DroppedRetention time.Duration `yaml:"dropped_retention"`
+	// PauseRefresh is how often each replica reads the paused endpoints
+	// (default 2s): a pause made on another replica is honoured within it.
+	PauseRefresh time.Duration `yaml:"pause_refresh"`
+}
+
+// MinAdminToken is the shortest admin_token taken.
+const MinAdminToken = 16
 
 // LegacyV1 serves clients of AXP's legacy /api/digital/v1 engagement API
 // (package adapters/legacyv1) on the public listener. It is on when a
@@ -387,6 +410,11 @@ func (c *Config) defaults() {
 	if c.Tracing.SampleRatio == 0 {
 		c.Tracing.SampleRatio = 1
 	}
+	if c.Outbox.DroppedMax == 0 {
+		c.Outbox.DroppedMax = 10_000
+	}
+	defDur(&c.Outbox.DroppedRetention, 7*24*time.Hour)
+	defDur(&c.Outbox.PauseRefresh, 2*time.Second)
 	if c.DemoMode() {
 		// Demo mode: everything is on this machine, with credentials the
 		// start-up message prints.
@@ -605,5 +633,17 @@ func (c *Config) Validate() error {
 		bad("axp.unconfirmed_window", "must be at least twice axp.timeout (%s: the proxy looks for an unanswered write that long), got %s", 2*c.AXP.Timeout, c.AXP.UnconfirmedWindow)
 	}
 	c.Limits.check(bad)
+	if t := c.AdminToken; t != "" && (len(t) < MinAdminToken || strings.ContainsAny(t, " \t\r\n")) {
+		bad("admin_token", "must be at least %d characters without spaces (it guards the outbox API)", MinAdminToken)
+	}
+	if c.Outbox.DroppedMax < 0 || c.Outbox.DroppedMax > 10_000_000 {
+		bad("outbox.dropped_max", "must be from 1 to 10000000, got %d", c.Outbox.DroppedMax)
+	}
+	if d := c.Outbox.DroppedRetention; d < time.Minute || d > 90*24*time.Hour {
+		bad("outbox.dropped_retention", "must be from 1m to 2160h, got %s", d)
+	}
+	if d := c.Outbox.PauseRefresh; d < 10*time.Millisecond || d > time.Minute {
+		bad("outbox.pause_refresh", "must be from 10ms to 1m, got %s", d)
+	}
 	return errors.Join(errs...)
 }

@@ -115,6 +115,11 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		{"legacy client without a secret", "legacy_v1: {client_id: legacy}\n", nil, "legacy_v1.client_secret"},
 		{"v1 on the v1beta host", "axp: {api_version: v1, app_key: k, base_url: 'https://na.cc.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", nil, "axp.base_url"},
 		{"v1beta on the GA host", "axp: {base_url: 'https://na.api.avayacloud.com', account_id: ABCDEF, client_id: a, client_secret: b, channel_provider_id: abc}\n", nil, "axp.base_url"},
+		{"short admin token", "admin_token: short\n", nil, "admin_token"},
+		{"admin token with a space", "", []string{"CONNECTOR_PROXY_ADMIN_TOKEN=long enough but spaced"}, "admin_token"},
+		{"negative dropped max", "outbox: {dropped_max: -1}\n", nil, "outbox.dropped_max"},
+		{"dropped kept for seconds", "outbox: {dropped_retention: 5s}\n", nil, "outbox.dropped_retention"},
+		{"pauses read every hour", "", []string{"CONNECTOR_PROXY_OUTBOX_PAUSE_REFRESH=1h"}, "outbox.pause_refresh"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -148,3 +148,8 @@ func maskString(s, secret string) string {
 	// url.URL escapes the mask's asterisks; put them back for the reader.
 	return strings.ReplaceAll(u.String(), url.QueryEscape(Mask), Mask)
 }
+
+// MaskURL hides the password and the query values of a URL (a webhook
+// endpoint may carry its own token there), as the printed configuration
+// does; a string that is no URL is shown as it is.
+func MaskURL(s string) string { return maskString(s, "") }

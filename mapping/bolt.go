@@ -38,11 +38,21 @@ const (
 	bucketWebhooks  = "webhooks"
 	bucketMeta      = "meta"
 	keyDepth        = "outbox-depth"
+	// The outbox's operator side (boltadmin.go): the heads by enqueue time
+	// (the oldest pending item), the dropped items and their index by drop
+	// time (key: shard, time, queue, 0, seq), the paused endpoints.
+	bucketAge       = "outbox-age"
+	bucketAgeOf     = "outbox-age-of"
+	bucketDropped   = "outbox-dropped"
+	bucketDroppedAt = "outbox-dropped-at"
+	bucketPauses    = "outbox-pauses"
+	keyDropped      = "outbox-dropped-" // + the shard's byte: its count
 )
 
 func boltBuckets() []string {
 	return []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketInbox,
-		bucketInReady, bucketInReadyOf, bucketOutbox, bucketDue, bucketDueOf, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta}
+		bucketInReady, bucketInReadyOf, bucketOutbox, bucketDue, bucketDueOf, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta,
+		bucketAge, bucketAgeOf, bucketDropped, bucketDroppedAt, bucketPauses}
 }
 
 // errSeen refuses an inbox write whose dedupe key is already there.
@@ -109,7 +119,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 				return err
 			}
 		}
-		return nil
+		return indexAges(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -482,6 +492,8 @@ type dueIndex struct{ idx, of string }
 var (
 	inboxReady = dueIndex{bucketInReady, bucketInReadyOf}
 	outboxDue  = dueIndex{bucketDue, bucketDueOf}
+	// outboxAge orders the queues by when their head was enqueued.
+	outboxAge = dueIndex{bucketAge, bucketAgeOf}
 )
 
 func dueKey(queue string, at time.Time) []byte {
@@ -747,11 +759,17 @@ func (b *Bolt) enqueue(tx *bolt.Tx, it *OutboxItem) (uint64, error) {
 	}
 	stored := *it
 	stored.Seq = seq
+	if stored.EnqueuedAt.IsZero() {
+		stored.EnqueuedAt = b.now()
+	}
 	if err := putJSON(out, queueKey(it.Queue, seq), &stored); err != nil {
 		return 0, err
 	}
 	if head == nil {
 		if err := outboxDue.set(tx, it.Queue, it.NextAttempt); err != nil {
+			return 0, err
+		}
+		if err := outboxAge.set(tx, it.Queue, stored.EnqueuedAt); err != nil {
 			return 0, err
 		}
 	}
@@ -828,27 +846,42 @@ func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 // error: two deliverers racing after a restart both end in the same state.
 func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		out := bucket(tx, bucketOutbox)
-		k := queueKey(item.Queue, item.Seq)
-		if out.Get(k) == nil {
-			return nil
-		}
-		if err := out.Delete(k); err != nil {
-			return err
-		}
-		if _, v := first(out, item.Queue); v != nil {
-			next, err := decodeItem(v)
-			if err != nil {
-				return err
-			}
-			if err := outboxDue.set(tx, item.Queue, next.NextAttempt); err != nil {
-				return err
-			}
-		} else if err := outboxDue.del(tx, item.Queue); err != nil {
-			return err
-		}
-		return addDepth(bucket(tx, bucketMeta), -1)
+		_, err := removeItem(tx, item.Queue, item.Seq)
+		return err
 	})
+}
+
+// removeItem deletes one pending item, if it is there; the queue's next
+// item, if any, becomes its head, due at its own NextAttempt.
+func removeItem(tx *bolt.Tx, queue string, seq uint64) (bool, error) {
+	out := bucket(tx, bucketOutbox)
+	k := queueKey(queue, seq)
+	if out.Get(k) == nil {
+		return false, nil
+	}
+	if err := out.Delete(k); err != nil {
+		return false, err
+	}
+	if _, v := first(out, queue); v != nil {
+		next, err := decodeItem(v)
+		if err != nil {
+			return false, err
+		}
+		if err := outboxDue.set(tx, queue, next.NextAttempt); err != nil {
+			return false, err
+		}
+		if err := outboxAge.set(tx, queue, next.EnqueuedAt); err != nil {
+			return false, err
+		}
+	} else {
+		if err := outboxDue.del(tx, queue); err != nil {
+			return false, err
+		}
+		if err := outboxAge.del(tx, queue); err != nil {
+			return false, err
+		}
+	}
+	return true, addDepth(bucket(tx, bucketMeta), -1)
 }
 
 // Depth implements Outbox.

@@ -21,6 +21,9 @@ type OutboxItem struct {
 	Body    []byte            `json:"body"`
 	// Kind is a short label for metrics (the notification type).
 	Kind string `json:"kind,omitempty"`
+	// App is the client application the item is for (the Connector API
+	// app's client id), so that an operator can select an app's items.
+	App string `json:"app,omitempty"`
 
 	EnqueuedAt time.Time `json:"enqueuedAt"`
 	// Attempts, NextAttempt and LastError are kept by the deliverer
@@ -34,11 +37,18 @@ type OutboxItem struct {
 	// (package telemetry's Carry), the parent of each delivery attempt's
 	// span; "" when not traced.
 	Trace string `json:"trace,omitempty"`
+
+	// DroppedAt and DropReason are set on a dropped item (see OutboxAdmin);
+	// Replays counts the times an operator put it back in its queue.
+	DroppedAt  time.Time `json:"droppedAt,omitzero"`
+	DropReason string    `json:"dropReason,omitempty"`
+	Replays    int       `json:"replays,omitempty"`
 }
 
 // Outbox is the durable queue of notifications. Items are written by
 // Commit, in the transaction of the change that caused them, and removed
-// only once delivered or expired. An index by due time of every queue's
+// only once delivered, or moved to the dropped set (Drop) once expired or
+// undeliverable. An index by due time of every queue's
 // head lets a sweep read only what is due.
 type Outbox interface {
 	// Due returns the heads of up to limit queues of shard whose head is
@@ -51,6 +61,11 @@ type Outbox interface {
 	// Remove deletes a delivered or expired item; the queue's next item,
 	// if any, becomes its head, due at its own NextAttempt.
 	Remove(ctx context.Context, item *OutboxItem) error
+	// Drop moves an undeliverable or expired item from its queue to the
+	// dropped set, in one atomic step, as Remove does with the queue; an
+	// item already gone is not kept (it was delivered or discarded). The
+	// dropped set is then trimmed to d's bounds.
+	Drop(ctx context.Context, item *OutboxItem, d Drop) error
 	// Depth returns the number of items waiting.
 	Depth(ctx context.Context) (int, error)
 }

@@ -39,6 +39,8 @@ import (
 //	P{sN}:oseq, :oi, :oq:<c>  the outbox likewise; oi values are the item's
 //	                          next attempt in ms, "|", its JSON
 //	P{sN}:od                  due queues: sorted set, conversation → ms
+//	P{sN}:oa, :oe, :d…        the heads' and items' enqueue times, the
+//	                          dropped items (redisadmin.go)
 //	P{sN}:lease               the shard's lease: holder, PX
 //	P{sN}:send:<c>|<key>      send record: state initial, "|", JSON; PX
 //	P{sN}:log:<c>|<log>       a conversation's log: a list, trimmed to
@@ -47,6 +49,7 @@ import (
 //	                          the shard of the face and scope (webhooks.go)
 //	Pd:<dialog>               dialog index → conversation id (its own slot)
 //	P{r}:replicas             live replicas: sorted set, holder → expiry ms
+//	P{p}:pauses               paused endpoints: hash endpoint → JSON
 //
 // Scripts touch the keys of one shard only; the ones a script derives from
 // a prefix argument (a conversation by its id) carry the shard's tag too.
@@ -74,6 +77,7 @@ type Redis struct {
 	cluster   bool
 
 	scripts redisScripts
+	admin   adminScripts
 }
 
 var _ Store = (*Redis)(nil)
@@ -123,6 +127,7 @@ func OpenRedis(ctx context.Context, url string, opts ...RedisOption) (*Redis, er
 	}
 	r.c = c
 	r.scripts = newRedisScripts()
+	r.admin = newAdminScripts()
 	if err := r.Ping(ctx); err != nil {
 		r.c.Close()
 		return nil, fmt.Errorf("mapping: redis %s: %w", url, err)
@@ -218,7 +223,7 @@ func (r *Redis) queueKeys(conv string) []string {
 	t := r.convTag(conv)
 	return []string{
 		t + "iq:" + conv, t + "ie", t + "ir",
-		t + "oseq", t + "oi", t + "oq:" + conv, t + "od",
+		t + "oseq", t + "oi", t + "oq:" + conv, t + "od", t + "oa", t + "oe",
 	}
 }
 
@@ -404,11 +409,21 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 	}
 	args = append(args, fence, msAt(now), len(ch.Outbox))
 	for _, it := range ch.Outbox {
+		if it.EnqueuedAt.IsZero() {
+			it.EnqueuedAt = now
+		}
 		raw, err := json.Marshal(it)
 		if err != nil {
 			return fmt.Errorf("mapping: outbox item of %s: %w", it.Queue, err)
 		}
-		args = append(args, outboxValue(msAt(it.NextAttempt), raw))
+		// The script keeps the enqueue time apart (oe) and stores the rest,
+		// an outboxValue.
+		v := make([]byte, 0, 42+len(raw))
+		v = strconv.AppendInt(v, msAt(it.EnqueuedAt), 10)
+		v = append(v, '|')
+		v = strconv.AppendInt(v, msAt(it.NextAttempt), 10)
+		v = append(v, '|')
+		args = append(args, append(v, raw...))
 	}
 	args = append(args, len(ch.Done))
 	for _, e := range ch.Done {
@@ -581,7 +596,7 @@ func (r *Redis) Log(ctx context.Context, conversation, log string, limit int) ([
 // Due implements Outbox.
 func (r *Redis) Due(ctx context.Context, shard int, now time.Time, limit int) ([]*OutboxItem, error) {
 	t := r.tag(shard)
-	flat, err := r.scripts.due.Run(ctx, r.c, []string{t + "od", t + "oi"}, t+"oq:", msAt(now), limit).StringSlice()
+	flat, err := r.scripts.due.Run(ctx, r.c, []string{t + "od", t + "oi", t + "oa"}, t+"oq:", msAt(now), limit).StringSlice()
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -645,7 +660,7 @@ func (r *Redis) Retry(ctx context.Context, item *OutboxItem) error {
 // error.
 func (r *Redis) Remove(ctx context.Context, item *OutboxItem) error {
 	q := r.queueKeys(item.Queue)
-	return unavailable(r.scripts.remove.Run(ctx, r.c, []string{q[5], q[4], q[6]}, item.Seq, item.Queue).Err())
+	return unavailable(r.scripts.remove.Run(ctx, r.c, []string{q[5], q[4], q[6], q[7], q[8]}, item.Seq, item.Queue).Err())
 }
 
 // Depth implements Outbox: the items of every shard.
@@ -826,12 +841,13 @@ type redisScripts struct {
 func newRedisScripts() redisScripts {
 	return redisScripts{
 		// KEYS: conv, owner index, keep set, claim, lease, spare,
-		//       iq, ie, ir, oseq, oi, oq, od, seen
+		//       iq, ie, ir, oseq, oi, oq, od, oa, oe, seen
 		// ARGV: hasConv, expected version, new version, json, id, owner
 		//       member, ttl ms (0: keep), retention ms, release holder,
-		//       fence holder, now ms, n, n × outbox value, m, m × inbox seq,
+		//       fence holder, now ms, n, n × (enqueue ms "|" outbox value),
+		//       m, m × inbox seq,
 		//       applied key ('' none, '-' one without key), its ttl ms,
-		//       k, k × log record (KEYS[14+i] its log), max log length,
+		//       k, k × log record (KEYS[16+i] its log), max log length,
 		//       log ttl ms (0: keep)
 		// Answers {0, seqs…}, {-1, stored version}, {-2} (not the lease
 		// holder), {-3} (applied event seen before), {-4} (events waiting).
@@ -848,7 +864,7 @@ if ARGV[1] == '1' then
 end
 if applied ~= '' then
   if redis.call('ZCARD', KEYS[7]) > 0 then return {-4} end
-  if applied ~= '-' and not redis.call('SET', KEYS[14], '1', 'NX', 'PX', ARGV[15 + n + m]) then return {-3} end
+  if applied ~= '-' and not redis.call('SET', KEYS[16], '1', 'NX', 'PX', ARGV[15 + n + m]) then return {-3} end
 end
 if ARGV[1] == '1' then
   redis.call('HSET', KEYS[1], 'v', ARGV[3], 'j', ARGV[4])
@@ -872,12 +888,17 @@ if n > 0 then
   local wasEmpty = redis.call('ZCARD', KEYS[12]) == 0
   for i = 1, n do
     local v = ARGV[12 + i]
+    local bar = string.find(v, '|', 1, true)
+    local enq = string.sub(v, 1, bar - 1)
+    v = string.sub(v, bar + 1)
     local seq = redis.call('INCR', KEYS[10])
     redis.call('HSET', KEYS[11], seq, v)
     redis.call('ZADD', KEYS[12], seq, seq)
+    redis.call('HSET', KEYS[15], seq, enq)
     out[#out + 1] = seq
     if wasEmpty and i == 1 then
       redis.call('ZADD', KEYS[13], tonumber(string.match(v, '^(%d+)|')), id)
+      redis.call('ZADD', KEYS[14], enq, id)
     end
   end
 end
@@ -895,7 +916,7 @@ if k > 0 then
   local maxLen = tonumber(ARGV[17 + n + m + k])
   local ttl = tonumber(ARGV[18 + n + m + k])
   for i = 1, k do
-    local key = KEYS[14 + i]
+    local key = KEYS[16 + i]
     redis.call('RPUSH', key, ARGV[16 + n + m + i])
     redis.call('LTRIM', key, -maxLen, -1)
     if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
@@ -937,7 +958,7 @@ for i = 2, #ARGV do
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('ZREM', KEYS[3], ARGV[1]) end
 return 1`),
-		// KEYS: od, oi; ARGV: queue key prefix, now ms, limit
+		// KEYS: od, oi, oa; ARGV: queue key prefix, now ms, limit
 		due: redis.NewScript(`
 local out = {}
 for _, q in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
@@ -947,6 +968,7 @@ for _, q in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT'
     out[#out + 1] = redis.call('HGET', KEYS[2], head) or ''
   else
     redis.call('ZREM', KEYS[1], q)
+    redis.call('ZREM', KEYS[3], q)
   end
 end
 return out`),
@@ -961,18 +983,9 @@ if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if redis.call('ZRANGE', KEYS[1], 0, 0)[1] == ARGV[1] then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3]) end
 return 1`),
-		// KEYS: oq, oi, od; ARGV: seq, queue
-		remove: redis.NewScript(`
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HDEL', KEYS[2], ARGV[1])
-local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
-if head then
-  local v = redis.call('HGET', KEYS[2], head) or '0|'
-  redis.call('ZADD', KEYS[3], tonumber(string.match(v, '^(%d+)|')) or 0, ARGV[2])
-else
-  redis.call('ZREM', KEYS[3], ARGV[2])
-end
-return 1`),
+		// KEYS: oq, oi, od, oa, oe; ARGV: seq, queue
+		remove: redis.NewScript(removeLua + `
+return removeItem(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2])`),
 		// KEYS: lease; ARGV: holder, ttl ms
 		lease: redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])

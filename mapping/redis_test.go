@@ -295,8 +295,13 @@ func TestRedisKeysStayUnderThePrefixAndSpreadByShard(t *testing.T) {
 		_, _, err = r.BeginSend(ctx, c.ID, "k", SendRecord{State: SendPending}, time.Hour)
 		must(err)
 		must(r.PutWebhook(ctx, &Webhook{Face: "legacyv1", Scope: fmt.Sprint("cp", i), ID: "w"}, 0))
+		extra := item(c, "dropped")
+		must(r.Commit(ctx, &Change{Outbox: []*OutboxItem{extra}}))
+		must(r.Drop(ctx, extra, Drop{Reason: DropExpired, At: time.Now(), Keep: 10}))
 	}
-	_, err := r.Lease(ctx, 5, "r1", time.Hour)
+	_, _, err := r.PauseEndpoint(ctx, EndpointPause{Endpoint: EndpointID("http://x"), Since: time.Now()})
+	must(err)
+	_, err = r.Lease(ctx, 5, "r1", time.Hour)
 	must(err)
 	_, err = r.Replicas(ctx, "r1", time.Hour)
 	must(err)
@@ -320,7 +325,7 @@ func TestRedisKeysStayUnderThePrefixAndSpreadByShard(t *testing.T) {
 		rest, _ := strings.CutPrefix(k, "tenant-a:")
 		switch {
 		case strings.HasPrefix(rest, "d:"):
-		case strings.HasPrefix(rest, "{r}:"):
+		case strings.HasPrefix(rest, "{r}:"), strings.HasPrefix(rest, "{p}:"):
 		case strings.HasPrefix(rest, "{s"):
 			tag := rest[:strings.IndexByte(rest, '}')+1]
 			tags[tag] = true

@@ -127,7 +127,8 @@ type Change struct {
 	// owner index are written with it.
 	Conv *Conversation
 	// Outbox items are appended to their queues (the conversation's id),
-	// in order, each assigned its Seq.
+	// in order, each assigned its Seq; an EnqueuedAt left zero is the
+	// commit's time.
 	Outbox []*OutboxItem
 	// Done are inbox entries this change applied; they leave the inbox.
 	Done []*InboxEntry
@@ -199,6 +200,7 @@ type Store interface {
 	Registry
 	Inbox
 	Outbox
+	OutboxAdmin
 	Leases
 	Claims
 	Sends

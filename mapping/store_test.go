@@ -898,6 +898,9 @@ func testStore(t *testing.T, b storeBackend) {
 				"claim":        func() error { _, _, err := s.Claim(ctx, alice, "h", c.ID, time.Second); return err },
 				"webhooks":     func() error { _, err := s.Webhooks(ctx, "legacyv1", "cp"); return err },
 				"put webhook":  func() error { return s.PutWebhook(ctx, &Webhook{Face: "legacyv1", Scope: "cp", ID: "w"}, 1) },
+				"list":         func() error { _, err := s.ListOutbox(ctx, OutboxQuery{State: OutboxDropped, Limit: 1}); return err },
+				"stats":        func() error { _, err := s.OutboxStats(ctx); return err },
+				"pauses":       func() error { _, err := s.Pauses(ctx); return err },
 			}
 			for name, call := range calls {
 				if err := call(); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
@@ -906,6 +909,7 @@ func testStore(t *testing.T, b storeBackend) {
 			}
 		}},
 	}
+	tests = append(tests, outboxAdminTests(b)...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, b.open(t)) })
 	}

@@ -42,6 +42,9 @@ type deliverer struct {
 	hinted map[string]bool
 	settled  map[string]settled
 	sweeps   int
+
+	pause   pauses    // outbox.go
+	expired time.Time // the last expiry of dropped items (run's goroutine only)
 }
 
 // settled is the last thing an attempt did to a queue.
@@ -124,6 +127,7 @@ func (d *deliverer) sweep(ctx context.Context, full bool) {
 	if !full {
 		return
 	}
+	d.refreshPauses(ctx)
 	now := p.now()
 	d.mu.Lock()
 	d.sweeps++
@@ -137,9 +141,7 @@ func (d *deliverer) sweep(ctx context.Context, full bool) {
 	gauge := d.sweeps%20 == 1
 	d.mu.Unlock()
 	if gauge {
-		if n, err := p.store.Depth(ctx); err == nil {
-			p.m.depth.Set(float64(n))
-		}
+		d.observe(ctx, now)
 	}
 	for _, shard := range p.shards.owned() {
 		heads, err := p.store.Due(ctx, shard, now, cap(d.sem))
@@ -221,17 +223,25 @@ func (d *deliverer) drain(ctx context.Context, queue string, it *mapping.OutboxI
 	d.hint(queue) // more may wait: after the others
 }
 
-// attempt delivers one item: removed when delivered, undeliverable or
-// expired, rescheduled otherwise. The send and the store calls after it
-// run even while Run stops, so that a delivered item is not sent again.
+// attempt delivers one item: removed when delivered, moved to the dropped
+// set when undeliverable or expired, rescheduled otherwise, held while its
+// endpoint is paused. The send and the store calls after it run even while
+// Run stops, so that a delivered item is not sent again.
 func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) settled {
 	p := d.p
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	now := p.now()
+	if ep, paused := d.paused(it.Target); paused {
+		return d.hold(sctx, it, ep, now)
+	}
 	sender := p.cfg.Senders[it.Face]
 	if sender == nil || !now.Before(it.Expires) {
-		if err := p.store.Remove(sctx, it); err != nil {
+		reason := mapping.DropExpired
+		if sender == nil {
+			reason = mapping.DropNoSender
+		}
+		if err := d.drop(sctx, it, reason, now); err != nil {
 			p.log.Warn("pipeline: drop notification", "queue", it.Queue, "err", err)
 			return settled{}
 		}
@@ -253,7 +263,11 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) settled
 		p.m.delivery(it, resultDelivered)
 		return settled{removed: it.Seq}
 	case errors.Is(err, ErrPermanent):
-		if err := p.store.Remove(sctx, it); err != nil {
+		it.LastError = err.Error()
+		if len(it.LastError) > maxLastError {
+			it.LastError = it.LastError[:maxLastError]
+		}
+		if err := d.drop(sctx, it, mapping.DropUndeliverable, p.now()); err != nil {
 			p.log.Warn("pipeline: drop notification", "queue", it.Queue, "err", err)
 			return settled{}
 		}

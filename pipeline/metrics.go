@@ -35,6 +35,9 @@ type Metrics struct {
 	shards     prometheus.Gauge
 	items      *prometheus.CounterVec
 	depth      prometheus.Gauge
+	oldest     prometheus.Gauge
+	dropped    prometheus.Gauge
+	paused     prometheus.Gauge
 	commitSize prometheus.Histogram
 	commitSecs prometheus.Histogram
 }
@@ -80,6 +83,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "connector_proxy_outbox_depth",
 			Help: "Notifications waiting in the outbox.",
 		}),
+		oldest: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "connector_proxy_outbox_oldest_age_seconds",
+			Help: "Age of the oldest notification waiting in the outbox (0 when none waits).",
+		}),
+		dropped: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "connector_proxy_outbox_dropped_kept",
+			Help: "Dropped notifications kept for a replay (bounded by outbox.dropped_max, for outbox.dropped_retention).",
+		}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "connector_proxy_outbox_paused_endpoints",
+			Help: "Webhook endpoints whose delivery is paused, as this replica last read them.",
+		}),
 		commitSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "connector_proxy_store_commit_writes",
 			Help:    "Writes that shared one commit of the embedded store.",
@@ -93,7 +108,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.applies, m.applySecs, m.conflicts, m.parked, m.discards, m.shards,
-			m.items, m.depth, m.commitSize, m.commitSecs)
+			m.items, m.depth, m.oldest, m.dropped, m.paused, m.commitSize, m.commitSecs)
 	}
 	return m
 }

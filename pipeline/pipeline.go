@@ -119,9 +119,16 @@ type Config struct {
 	DeliveryWorkers int
 	// DeliveryTimeout bounds one Send.
 	DeliveryTimeout time.Duration
-	Now             func() time.Time
-	Logger          *slog.Logger
-	Metrics         *Metrics
+	// DroppedMax bounds the dropped notifications kept for a replay (per
+	// shard: DroppedMax / mapping.Shards, rounded up), DroppedRetention how
+	// long they are kept. PauseRefresh is how often the paused endpoints
+	// are read (see outbox.go).
+	DroppedMax       int
+	DroppedRetention time.Duration
+	PauseRefresh     time.Duration
+	Now              func() time.Time
+	Logger           *slog.Logger
+	Metrics          *Metrics
 	// Tracing keeps each event's trace context in the inbox and each
 	// notification's in the outbox, and traces the applies (nil: off).
 	Tracing *telemetry.Tracing
@@ -160,6 +167,11 @@ func New(cfg Config) (*Pipeline, error) {
 	def(&cfg.ParkFor, DefaultParkFor)
 	def(&cfg.PollInterval, DefaultPollInterval)
 	def(&cfg.DeliveryTimeout, DefaultDeliveryTimeout)
+	def(&cfg.DroppedRetention, DefaultDroppedRetention)
+	def(&cfg.PauseRefresh, DefaultPauseRefresh)
+	if cfg.DroppedMax <= 0 {
+		cfg.DroppedMax = DefaultDroppedMax
+	}
 	if cfg.ApplyWorkers <= 0 {
 		cfg.ApplyWorkers = DefaultApplyWorkers
 	}

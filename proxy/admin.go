@@ -43,10 +43,15 @@ func (p *Proxy) adminHandler() fasthttp.RequestHandler {
 	if p.cfg.AdminPprof {
 		profiles = pprofHandler()
 	}
+	outbox := newOutboxAPI(p)
 	return func(ctx *fasthttp.RequestCtx) {
 		path := string(ctx.Path())
 		if profiles != nil && strings.HasPrefix(path, "/debug/pprof/") {
 			profiles(ctx)
+			return
+		}
+		if path == OutboxPath || strings.HasPrefix(path, OutboxPath+"/") {
+			outbox.handle(ctx)
 			return
 		}
 		switch path {

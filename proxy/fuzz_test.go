@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -87,6 +88,33 @@ func FuzzRedact(f *testing.F) {
 		}
 		if len(out) > 210 {
 			t.Fatalf("redact(%q) is %d bytes", s, len(out))
+		}
+	})
+}
+
+// FuzzOutboxRequest: any body is either a request whose fields are within
+// their bounds or a 400 with a message, never a panic.
+func FuzzOutboxRequest(f *testing.F) {
+	for _, s := range []string{`{"conversation":"c","seq":3}`, `{"app":"a","limit":10}`, `{"target":"https://x?t=1","reason":"r"}`,
+		`{"endpoint":"0123456789abcdef"}`, `{"state":"dropped","conversation":"c","seq":1}`, `{}`, `{"seq":-1}`, `[]`, `{"x":1}`, `{"app":"a"}{}`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req outboxRequest
+		err := decodeOutboxRequest(body, &req)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.status != fasthttp.StatusBadRequest || ae.message == "" {
+				t.Fatalf("refusal %v is not a 400 with a message", err)
+			}
+			return
+		}
+		if len(req.Conversation) > 256 || len(req.Reason) > outboxMaxText || req.Limit < 0 || req.Limit > outboxMaxReplay ||
+			req.Endpoint != "" && !validEndpoint(req.Endpoint) || req.Endpoint != "" && req.Target != "" {
+			t.Fatalf("taken out of bounds: %+v", req)
+		}
+		if ep := req.endpointOf(); ep != "" && !validEndpoint(ep) {
+			t.Fatalf("endpoint %q of %+v is no id", ep, req)
 		}
 	})
 }

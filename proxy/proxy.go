@@ -320,6 +320,10 @@ func (p *Proxy) provisionFaces() error {
 		Logger:      p.log.With("component", "pipeline"),
 		Metrics:     p.pipeMetrics,
 		Tracing:     p.tel,
+
+		DroppedMax:       cfg.Outbox.DroppedMax,
+		DroppedRetention: cfg.Outbox.DroppedRetention,
+		PauseRefresh:     cfg.Outbox.PauseRefresh,
 	})
 	if err != nil {
 		return fmt.Errorf("proxy: event pipeline: %w", err)
@@ -513,21 +517,29 @@ func (p *Proxy) Run(ctx context.Context) error {
 	for _, s := range []*fasthttp.Server{p.public, p.admin} {
 		go func() { drained <- s.ShutdownWithContext(sctx) }()
 	}
+	// A Serve not begun yet when ctx ended (a start stopped at once) is not
+	// one fasthttp's shutdown knows of: closing the listeners here ends it
+	// either way, and says the public one is closed.
+	_ = publicLn.Close()
+	for _, ln := range []net.Listener{p.adminLn, p.plainLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
 	// Sockets are not requests: a polling GET is held up to the ping
 	// interval and a WebSocket never ends by itself, so the drain would wait
 	// for them. Once the listener stops accepting, close them: clients are
 	// told to go (no Socket.IO DISCONNECT, so they reconnect, to another
 	// replica when there is one). Close is idempotent; cleanup calls it too.
-	// A Serve that had not begun when the shutdown came never gave fasthttp
-	// its listener to close: it is closed here too (twice is harmless).
-	_ = publicLn.Close()
 	<-publicLn.closed
 	if err := p.cc.Close(); err != nil {
 		p.log.Warn("closing sockets", "err", err)
 	}
-	var errs []error
-	for len(errs) < 2 {
-		errs = append(errs, <-drained)
+	errs := []error{<-drained, <-drained}
+	for i, err := range errs {
+		if errors.Is(err, net.ErrClosed) { // the listener closed above, closed again
+			errs[i] = nil
+		}
 	}
 	stopBG()
 	wg.Wait()
