@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -303,4 +304,15 @@ func RunID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b) // crypto/rand does not fail on supported platforms
 	return hex.EncodeToString(b)
+}
+
+// Endpoint is how an outbox item's target is named in errors and logs: its
+// scheme, host and path, without the user info or query a webhook URL may
+// carry a secret in.
+func Endpoint(target string) string {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return "(an unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }

@@ -48,7 +48,7 @@ func (f *Face) Send(ctx context.Context, it *mapping.OutboxItem) error {
 	}
 	if err := f.hooks.DoTimeout(req, resp, timeout); err != nil {
 		sp.EndHTTP(0, telemetry.TransportErrorType(err))
-		return fmt.Errorf("connectorapi: post to %s: %w", it.Target, err)
+		return fmt.Errorf("connectorapi: post to %s: %w", pipeline.Endpoint(it.Target), err)
 	}
 	if s := resp.BodyStream(); s != nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(s, maxDrain))
@@ -56,7 +56,7 @@ func (f *Face) Send(ctx context.Context, it *mapping.OutboxItem) error {
 	status := resp.StatusCode()
 	sp.EndHTTP(status, "")
 	if status != fasthttp.StatusOK && status != fasthttp.StatusCreated {
-		return fmt.Errorf("connectorapi: %s answered %d", it.Target, status)
+		return fmt.Errorf("connectorapi: %s answered %d", pipeline.Endpoint(it.Target), status)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ const maxDrain = 1 << 20
 // expires (Config.DeliveryWindow).
 func (f *Face) Send(ctx context.Context, it *mapping.OutboxItem) error {
 	if !f.hooks.has(it.Target) {
-		return fmt.Errorf("%w: no webhook registration posts to %s any more", pipeline.ErrPermanent, it.Target)
+		return fmt.Errorf("%w: no webhook registration posts to %s any more", pipeline.ErrPermanent, pipeline.Endpoint(it.Target))
 	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -48,7 +48,7 @@ func (f *Face) Send(ctx context.Context, it *mapping.OutboxItem) error {
 	}
 	if err := f.callbacks.DoTimeout(req, resp, timeout); err != nil {
 		sp.EndHTTP(0, telemetry.TransportErrorType(err))
-		return fmt.Errorf("legacyv1: post to %s: %w", it.Target, err)
+		return fmt.Errorf("legacyv1: post to %s: %w", pipeline.Endpoint(it.Target), err)
 	}
 	if s := resp.BodyStream(); s != nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(s, maxDrain))
@@ -59,9 +59,9 @@ func (f *Face) Send(ctx context.Context, it *mapping.OutboxItem) error {
 	case status >= 200 && status < 300:
 		return nil
 	case status == fasthttp.StatusGone:
-		return fmt.Errorf("%w: %s answered 410 Gone", pipeline.ErrPermanent, it.Target)
+		return fmt.Errorf("%w: %s answered 410 Gone", pipeline.ErrPermanent, pipeline.Endpoint(it.Target))
 	default:
-		return fmt.Errorf("legacyv1: %s answered %d", it.Target, status)
+		return fmt.Errorf("legacyv1: %s answered %d", pipeline.Endpoint(it.Target), status)
 	}
 }
 
