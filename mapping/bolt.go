@@ -762,7 +762,7 @@ func (b *Bolt) enqueue(tx *bolt.Tx, it *OutboxItem) (uint64, error) {
 	if stored.EnqueuedAt.IsZero() {
 		stored.EnqueuedAt = b.now()
 	}
-	if err := putJSON(out, queueKey(it.Queue, seq), &stored); err != nil {
+	if err := out.Put(queueKey(it.Queue, seq), encodeItem(nil, &stored)); err != nil {
 		return 0, err
 	}
 	if head == nil {
@@ -774,14 +774,6 @@ func (b *Bolt) enqueue(tx *bolt.Tx, it *OutboxItem) (uint64, error) {
 		}
 	}
 	return seq, addDepth(bucket(tx, bucketMeta), 1)
-}
-
-func decodeItem(v []byte) (*OutboxItem, error) {
-	it := new(OutboxItem)
-	if err := json.Unmarshal(v, it); err != nil {
-		return nil, err
-	}
-	return it, nil
 }
 
 // Due implements Outbox.
@@ -822,10 +814,7 @@ func (b *Bolt) Head(ctx context.Context, queue string) (*OutboxItem, error) {
 
 // Retry implements Outbox.
 func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
-	raw, err := json.Marshal(item)
-	if err != nil {
-		return fmt.Errorf("mapping: outbox item %s/%d: %w", item.Queue, item.Seq, err)
-	}
+	raw := encodeItem(nil, item)
 	return b.update(ctx, func(tx *bolt.Tx) error {
 		out := bucket(tx, bucketOutbox)
 		k := queueKey(item.Queue, item.Seq)
@@ -863,14 +852,14 @@ func removeItem(tx *bolt.Tx, queue string, seq uint64) (bool, error) {
 		return false, err
 	}
 	if _, v := first(out, queue); v != nil {
-		next, err := decodeItem(v)
+		enqueued, next, err := itemTimes(v)
 		if err != nil {
 			return false, err
 		}
-		if err := outboxDue.set(tx, queue, next.NextAttempt); err != nil {
+		if err := outboxDue.set(tx, queue, next); err != nil {
 			return false, err
 		}
-		if err := outboxAge.set(tx, queue, next.EnqueuedAt); err != nil {
+		if err := outboxAge.set(tx, queue, enqueued); err != nil {
 			return false, err
 		}
 	} else {
