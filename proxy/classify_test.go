@@ -38,10 +38,11 @@ func httpCall(t *testing.T, method, url string, headers map[string]string, body 
 }
 
 // AXP's 429 and 5xx mean one thing on every face: the Connector API's SEND,
-// the Customer Channel's init and its socket sendMessage all answer a
-// retryable failure, with AXP's Retry-After carried through.
+// the Customer Channel's init and its socket sendMessage, and the legacy
+// face's session create all answer a retryable failure, with AXP's
+// Retry-After carried through.
 func TestOneAXPFailureGetsOneClassificationOnEveryFace(t *testing.T) {
-	p, _ := startDemo(t, "CONNECTOR_PROXY_DEMO_MANUAL_AGENT=true")
+	p, cfg := startDemo(t, "CONNECTOR_PROXY_DEMO_MANUAL_AGENT=true")
 	waitReady(t, p)
 	pub, sim := "http://"+p.PublicAddr(), p.SimulatorURL()
 
@@ -90,6 +91,17 @@ func TestOneAXPFailureGetsOneClassificationOnEveryFace(t *testing.T) {
 		t.Fatalf("join: %s %v", ack, err)
 	}
 
+	// A legacy /v1 client's token (the proxy's own, no AXP call).
+	_, _, legacyTok := httpCall(t, "POST", pub+"/auth/realms/"+cfg.AXP.AccountID+"/protocol/openid-connect/token",
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		"grant_type=client_credentials&client_id="+config.DemoLegacyClientID+"&client_secret="+config.DemoLegacySecret)
+	var legacy struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(legacyTok, &legacy); err != nil || legacy.AccessToken == "" {
+		t.Fatalf("legacy token %s: %v", legacyTok, err)
+	}
+
 	tests := []struct {
 		name       string
 		fault      string // injected on every AXP POST
@@ -130,6 +142,12 @@ func TestOneAXPFailureGetsOneClassificationOnEveryFace(t *testing.T) {
 			_ = json.Unmarshal(body, &httpErr)
 			if code != tt.initStatus || httpErr.Code != tt.code || retry != tt.retryAfter {
 				t.Errorf("init: %d %s Retry-After %q, want %d %s %q: %s", code, httpErr.Code, retry, tt.initStatus, tt.code, tt.retryAfter, body)
+			}
+
+			code, retry, body = httpCall(t, "POST", pub+"/api/digital/v1/sessions", map[string]string{"Authorization": "Bearer " + legacy.AccessToken},
+				fmt.Sprintf(`{"customerIdentifier":"legacy-%d@example.com","displayName":"Lee"}`, i))
+			if code != tt.initStatus || retry != tt.retryAfter || !strings.Contains(string(body), `"status":`+fmt.Sprint(tt.initStatus)) {
+				t.Errorf("legacy create session: %d Retry-After %q, want %d %q: %s", code, retry, tt.initStatus, tt.retryAfter, body)
 			}
 
 			ack, err := sock.Call("sendMessage", map[string]string{"type": "ChatMessage", "conversationId": initAnswer.ConversationID, "text": "hello"})

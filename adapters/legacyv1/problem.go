@@ -26,6 +26,8 @@ type Error struct {
 	Status     int         `json:"status"`
 	Detail     string      `json:"detail,omitempty"`
 	Violations []Violation `json:"violations,omitempty"`
+	// retryAfter, in seconds, is sent as Retry-After (0: none).
+	retryAfter int
 }
 
 // Violation names one bad field of a request, by its legacy name.
@@ -130,46 +132,57 @@ func legacyField(field string, b Binding) string {
 	return field
 }
 
-// fromBackend is the legacy answer to a failure of AXP or the store: AXP's
-// constraint violations stay 400 with the fields renamed, an unknown id
-// 404, throttling 429, AXP refusing the proxy's own credentials 502, AXP or
-// the store unreachable or failing 503.
+// fromBackend is the legacy answer to a failure of AXP or the store, by
+// engagement.Classify as every face answers it: AXP's constraint
+// violations stay 400 with the fields renamed, an unknown id 404, a
+// conflict 409, throttling 429 and AXP or the store failing 503 (both with
+// AXP's Retry-After), AXP refusing the proxy's own credentials 502.
 func fromBackend(err error, b Binding) *Error {
 	var le *Error
 	if errors.As(err, &le) {
 		return le
 	}
-	var p *engagement.Problem
-	switch {
-	case errors.As(err, &p):
-		switch {
-		case p.Status == http.StatusBadRequest:
-			out := violations(nil)
-			if p.Detail != "" {
-				out.Detail = p.Detail
-			}
-			for _, v := range p.Violations {
-				out.Violations = append(out.Violations, Violation{Field: legacyField(v.Field, b), Message: v.Message, Code: v.Code})
-			}
-			return out
-		case p.Status == http.StatusNotFound:
-			return newError(http.StatusNotFound, p.Detail)
-		case p.Status == http.StatusConflict:
-			return newError(http.StatusConflict, p.Detail)
-		case p.Status == http.StatusTooManyRequests:
-			return newError(http.StatusTooManyRequests, p.Detail)
-		case p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden:
-			return newError(http.StatusBadGateway, "AXP refused the proxy's credentials")
-		}
-		return newError(http.StatusServiceUnavailable, "AXP failed ("+strconv.Itoa(p.Status)+"); retry later")
-	case errors.Is(err, engagement.ErrOutcomeUnknown):
+	if errors.Is(err, engagement.ErrOutcomeUnknown) {
 		return newError(http.StatusServiceUnavailable, "AXP did not confirm the write and it is not there yet; send the same request again: it will not be applied twice")
-	case errors.Is(err, engagement.ErrUnreachable):
-		return newError(http.StatusServiceUnavailable, "AXP did not answer; retry later")
-	case errors.Is(err, mapping.ErrUnavailable):
-		return newError(http.StatusServiceUnavailable, "the proxy's store is unavailable; retry later")
 	}
-	return newError(http.StatusInternalServerError, "An internal server error was encountered.")
+	f := engagement.Classify(err, mapping.ErrUnavailable)
+	detail := ""
+	if f.Problem != nil {
+		detail = f.Problem.Detail
+	}
+	var out *Error
+	switch f.Class {
+	case engagement.ClassInvalid:
+		out = violations(nil)
+		if detail != "" {
+			out.Detail = detail
+		}
+		for _, v := range f.Problem.Violations {
+			out.Violations = append(out.Violations, Violation{Field: legacyField(v.Field, b), Message: v.Message, Code: v.Code})
+		}
+		return out
+	case engagement.ClassNotFound:
+		return newError(http.StatusNotFound, detail)
+	case engagement.ClassConflict:
+		return newError(http.StatusConflict, detail)
+	case engagement.ClassThrottled:
+		out = newError(http.StatusTooManyRequests, detail)
+	case engagement.ClassRefused:
+		return newError(http.StatusBadGateway, "AXP refused the proxy's credentials")
+	case engagement.ClassUnavailable, engagement.ClassUnexpected:
+		switch {
+		case errors.Is(err, mapping.ErrUnavailable):
+			out = newError(http.StatusServiceUnavailable, "the proxy's store is unavailable; retry later")
+		case f.Status != 0:
+			out = newError(http.StatusServiceUnavailable, "AXP failed ("+strconv.Itoa(f.Status)+"); retry later")
+		default:
+			out = newError(http.StatusServiceUnavailable, "AXP did not answer; retry later")
+		}
+	default:
+		return newError(http.StatusInternalServerError, "An internal server error was encountered.")
+	}
+	out.retryAfter = f.RetryAfterSeconds()
+	return out
 }
 
 // writeError answers e.
@@ -180,6 +193,9 @@ func writeError(ctx *fasthttp.RequestCtx, e *Error) {
 	}
 	ctx.SetStatusCode(e.Status)
 	ctx.SetContentType("application/problem+json")
+	if e.retryAfter > 0 {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
 	if e.Status == http.StatusUnauthorized {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="connector-proxy"`)
 	}
