@@ -38,10 +38,10 @@ type deliverer struct {
 	inflight map[string]bool
 	// hints are the queues to look at next, each once (hinted): a busy
 	// conversation hints its queue with every commit.
-	hints  []string
-	hinted map[string]bool
-	settled  map[string]settled
-	sweeps   int
+	hints   []string
+	hinted  map[string]bool
+	settled map[string]settled
+	sweeps  int
 
 	pause   pauses    // outbox.go
 	expired time.Time // the last expiry of dropped items (run's goroutine only)
