@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,9 @@ type Server struct {
 
 	// extra are more redis-server arguments (a cluster node's).
 	extra []string
+	// busPort is a cluster node's bus port, chosen free like port: by
+	// default Redis takes port+10000, which may be taken or past 65535.
+	busPort int
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -67,11 +71,14 @@ func start(t testing.TB, extra []string) *Server {
 	// try a few before giving up.
 	for attempt := 0; ; attempt++ {
 		s.port = freePort(t)
+		if slices.Contains(extra, "--cluster-enabled") {
+			s.busPort = freePort(t)
+		}
 		err := s.start()
 		if err == nil {
 			break
 		}
-		if attempt == 2 {
+		if attempt == 4 {
 			t.Fatalf("redistest: %v", err)
 		}
 	}
@@ -101,6 +108,9 @@ func (s *Server) start() error {
 		"--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--dbfilename", "dump.rdb",
 		"--daemonize", "no", "--loglevel", "warning"}, s.extra...)
+	if s.busPort != 0 {
+		args = append(args, "--cluster-port", strconv.Itoa(s.busPort))
+	}
 	cmd := exec.Command(s.bin, args...)
 	out := new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = out, out
