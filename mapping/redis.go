@@ -786,6 +786,12 @@ func (r *Redis) DropSend(ctx context.Context, conversation, key string) error {
 	return unavailable(r.c.Del(ctx, r.sendKey(conversation, key)).Err())
 }
 
+// EndSend implements Sends: a DropSend, waited for, since writes of other
+// connections are not ordered after it.
+func (r *Redis) EndSend(ctx context.Context, conversation, key string) error {
+	return r.DropSend(ctx, conversation, key)
+}
+
 // keysUnder lists the keys under the prefix (tests: on one server only).
 func (r *Redis) keysUnder(ctx context.Context) ([]string, error) {
 	var out []string

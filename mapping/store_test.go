@@ -740,6 +740,22 @@ func testStore(t *testing.T, b storeBackend) {
 				return err == nil && won
 			})
 		}},
+		{"an ended send is gone for every write asked after it", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			first := SendRecord{ProviderMessageID: "p1", State: SendPending, Holder: "h1", At: time.Unix(1000, 0).UTC()}
+			for i := range 20 {
+				if _, won, err := s.BeginSend(ctx, c.ID, "k", first, time.Hour); err != nil || !won {
+					t.Fatalf("round %d: begin = %v, %v; want won (the last send ended)", i, won, err)
+				}
+				if err := s.EndSend(ctx, c.ID, "k"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, "the ended record to be gone", func() bool {
+				_, ok, err := s.Send(ctx, c.ID, "k")
+				return err == nil && !ok
+			})
+		}},
 		{"a closed store is unavailable, not not-found", func(t *testing.T, s Store) {
 			c := conv(alice, "d1", time.Unix(1, 0))
 			if err := s.Close(); err != nil {
