@@ -40,14 +40,14 @@ func (f *fakeBackend) CreateEngagement(_ context.Context, in *engagement.CreateE
 func (f *fakeBackend) DisconnectEngagement(_ context.Context, _ string, in *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error) {
 	return in, nil
 }
-func (f *fakeBackend) SendMessage(_ context.Context, _ string, in *engagement.SendMessage) (*engagement.Message, error) {
+func (f *fakeBackend) SendText(_ context.Context, _ string, m engagement.TextMessage) (engagement.SentMessage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.index == nil {
 		f.index = map[string]int{}
 	}
-	f.index[in.DialogID]++
-	return &engagement.Message{MessageIndex: f.index[in.DialogID]}, nil
+	f.index[m.DialogID]++
+	return engagement.SentMessage{MessageIndex: f.index[m.DialogID]}, nil
 }
 
 // FindMessage and FindDialog find nothing: the fake never leaves an

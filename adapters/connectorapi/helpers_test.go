@@ -536,9 +536,9 @@ func (c *countingBackend) DisconnectEngagement(ctx context.Context, id string, i
 	return c.backend.DisconnectEngagement(ctx, id, in)
 }
 
-func (c *countingBackend) SendMessage(ctx context.Context, id string, in *engagement.SendMessage) (*engagement.Message, error) {
+func (c *countingBackend) SendText(ctx context.Context, id string, m engagement.TextMessage) (engagement.SentMessage, error) {
 	c.count()
-	return c.backend.SendMessage(ctx, id, in)
+	return c.backend.SendText(ctx, id, m)
 }
 
 func (c *countingBackend) FindMessage(ctx context.Context, engagementID, sessionID, dialogID, providerMessageID string) (*engagement.Message, error) {

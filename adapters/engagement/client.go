@@ -496,10 +496,11 @@ func (c *Client) roundTrip(ctx context.Context, x *pooledExchange, until time.Ti
 
 // classify names an attempt's outcome for the code label.
 func classify(err error, resp *fasthttp.Response) string {
-	var de *dialError
-	switch {
-	case err == nil:
+	if err == nil {
 		return statusLabel(resp.StatusCode())
+	}
+	var de *dialError // made only for a failure: errors.As moves it to the heap
+	switch {
 	case errors.As(err, &de):
 		return "dial_error"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -3,12 +3,15 @@ package engagement
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
 	"github.com/connector-proxy/connector-proxy/internal/jsonscan"
@@ -243,4 +246,30 @@ func scanSent(b []byte) (sent SentMessage, ok bool) {
 			return sent, false
 		}
 	}
+}
+
+// MessageIDs makes providerMessageIds: random (version 4) UUIDs, their
+// randomness read from crypto/rand a block at a time, so that each costs
+// one allocation (its string) and no system call. The zero value is ready;
+// it is safe for concurrent use.
+type MessageIDs struct {
+	mu   sync.Mutex
+	buf  [64 * 16]byte
+	left int // unused bytes at the end of buf
+}
+
+// New returns a new id.
+func (m *MessageIDs) New() string {
+	var u uuid.UUID
+	m.mu.Lock()
+	if m.left < len(u) {
+		_, _ = rand.Read(m.buf[:]) // crypto/rand.Read does not fail (Go ≥ 1.24)
+		m.left = len(m.buf)
+	}
+	copy(u[:], m.buf[len(m.buf)-m.left:])
+	m.left -= len(u)
+	m.mu.Unlock()
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return u.String()
 }

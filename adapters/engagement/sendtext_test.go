@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 )
 
@@ -97,5 +98,18 @@ func TestSendTextPostsTheMessageAndAnswersItsIndex(t *testing.T) {
 	}
 	if auth := f.LastAuth(); !strings.HasPrefix(auth, "Bearer ") {
 		t.Errorf("Authorization %q", auth)
+	}
+}
+
+func TestMessageIDsAreDistinctVersion4UUIDs(t *testing.T) {
+	var ids MessageIDs
+	seen := map[string]bool{}
+	for range 1000 { // several blocks of randomness
+		id := ids.New()
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || seen[id] {
+			t.Fatalf("id %q: %v, version %v, variant %v, seen %v", id, err, u.Version(), u.Variant(), seen[id])
+		}
+		seen[id] = true
 	}
 }

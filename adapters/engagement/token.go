@@ -16,7 +16,7 @@ import (
 type tokenSource struct {
 	mu      sync.Mutex
 	token   string
-	bearer  string // "Bearer " + token: the header, made once per token
+	bearer  string    // "Bearer " + token: the header, made once per token
 	expires time.Time // by the injected clock, already moved TokenEarly ahead
 	flight  *tokenFlight
 }
