@@ -971,15 +971,20 @@ func appendSendKey(b []byte, conversation, key string) []byte {
 }
 
 func encodeSend(rec SendRecord, expires time.Time) ([]byte, error) {
-	return appendSend(make([]byte, 0, 256), &rec, expires)
+	return appendSend(make([]byte, 0, 256), rec, expires)
 }
 
 // appendSend appends a stored record: its expiry and its JSON.
-func appendSend(b []byte, rec *SendRecord, expires time.Time) ([]byte, error) {
+func appendSend(b []byte, rec SendRecord, expires time.Time) ([]byte, error) {
 	b = binary.BigEndian.AppendUint64(b, uint64(expires.UnixNano()))
-	if out, ok := appendSendJSON(b, rec); ok {
+	if out, ok := appendSendJSON(b, &rec); ok {
 		return out, nil
 	}
+	return marshalSend(b, rec)
+}
+
+// marshalSend is appendSend's general case.
+func marshalSend(b []byte, rec SendRecord) ([]byte, error) {
 	raw, err := json.Marshal(rec)
 	if err != nil {
 		return nil, err
@@ -1049,7 +1054,7 @@ func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec Send
 	op.begin, op.now = true, now
 	op.key = appendSendKey(op.key[:0], conversation, key)
 	var err error
-	if op.val, err = appendSend(op.val[:0], &rec, now.Add(ttl)); err != nil {
+	if op.val, err = appendSend(op.val[:0], rec, now.Add(ttl)); err != nil {
 		_ = b.w.put(r)
 		return rec, false, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
+	"github.com/connector-proxy/connector-proxy/internal/simproc"
 	"github.com/connector-proxy/connector-proxy/mapping"
 )
 
@@ -31,7 +32,7 @@ type sendBench struct {
 
 func newSendBench(tb testing.TB, consumers int) *sendBench {
 	tb.Helper()
-	client, err := engagement.NewClient(engagement.Config{BaseURL: startSimProcess(tb), AccountID: axpAccount,
+	client, err := engagement.NewClient(engagement.Config{BaseURL: simproc.Start(tb, "", ""), AccountID: axpAccount,
 		ClientID: "demo-client", ClientSecret: "demo-secret", Metrics: engagement.NewMetrics(nil)})
 	if err != nil {
 		tb.Fatal(err)
