@@ -92,3 +92,28 @@ func TestOnlyTellsAContextThatEndsAtItsDeadlineAlone(t *testing.T) {
 		})
 	}
 }
+
+func TestAClockUnderAParentEndsItsContextsWithIt(t *testing.T) {
+	type key struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	c := NewClockUnder(parent, time.Hour)
+	ctx := c.After(time.Minute)
+	if ctx.Value(key{}) != "v" {
+		t.Fatal("the parent's value is not carried")
+	}
+	if _, ok := Only(ctx); ok {
+		t.Fatal("a context that its parent can end is not deadline-only")
+	}
+	cancel()
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the parent's end did not end the context")
+	}
+	if err := ctx.Err(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Err = %v, want the parent's", err)
+	}
+	if later := c.After(time.Minute); later.Err() == nil {
+		t.Fatal("a context made after the parent ended is live")
+	}
+}
