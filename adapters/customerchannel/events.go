@@ -13,7 +13,6 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
-	"github.com/google/uuid"
 )
 
 // maxTextRunes is AXP's limit on elementText.text.
@@ -58,8 +57,15 @@ func backendFail(conv, what string, err error) *eventError {
 // handleEvent runs one client event and answers it: on failure with an
 // error event and an error ack, on success with an ok ack.
 func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []json.RawMessage, ack ackFunc) {
-	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
-	defer cancel()
+	if ctx == f.sock.Context() {
+		// The socket server's context ends when the face closes, as the
+		// clock's do: a context with no timer of its own serves.
+		ctx = f.events.After(f.cfg.Timeout)
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.cfg.Timeout)
+		defer cancel()
+	}
 	var (
 		id  string
 		err *eventError
@@ -101,7 +107,11 @@ func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []j
 	}
 	f.m.eventDone(event, "ok")
 	if ack != nil {
-		_ = ack(Ack{Status: "ok", ID: id})
+		if id == "" {
+			_ = ack(f.okAck) // boxed once
+		} else {
+			_ = ack(Ack{Status: "ok", ID: id})
+		}
 	}
 }
 
@@ -113,9 +123,16 @@ func decode(payload json.RawMessage, v any) *eventError {
 	return checkPayload(payload, v)
 }
 
-// conversation loads one of this face's conversations.
-func (f *Face) conversation(ctx context.Context, id string) (*mapping.Conversation, *eventError) {
-	conv, err := f.store.Conversation(ctx, id)
+// conversation loads one of this face's conversations; with view, the
+// cache's own (shared: the caller only reads it), not a copy.
+func (f *Face) conversation(ctx context.Context, id string, view bool) (*mapping.Conversation, *eventError) {
+	var conv *mapping.Conversation
+	var err error
+	if view && f.views != nil {
+		conv, err = f.views.ConversationView(ctx, id)
+	} else {
+		conv, err = f.store.Conversation(ctx, id)
+	}
 	if errors.Is(err, mapping.ErrNotFound) || (err == nil && conv.Owner.Face != mapping.FaceCustomerChannel) {
 		return nil, fail(CodeNotFound, id, "no conversation %q", id)
 	}
@@ -133,7 +150,7 @@ func (f *Face) onJoin(ctx context.Context, s socket, payload json.RawMessage) *e
 	if req.ConversationID == "" || req.ID == "" {
 		return fail(CodeBadPayload, req.ConversationID, "conversationId and id are required")
 	}
-	conv, ferr := f.conversation(ctx, req.ConversationID)
+	conv, ferr := f.conversation(ctx, req.ConversationID, false)
 	if ferr != nil {
 		return ferr
 	}
@@ -206,6 +223,7 @@ func (f *Face) conversationInfo(ctx context.Context, conv *mapping.Conversation)
 
 // target resolves the conversation an event names: a customer's must be one
 // it joined, a connector's one of its channel (by conversationId or refId).
+// Its callers only read it.
 func (f *Face) target(ctx context.Context, s socket, convID, refID string) (*mapping.Conversation, *eventError) {
 	if channel := f.hub.connectorOf(s); channel != "" {
 		if err := f.stillConnector(ctx, s, channel); err != nil {
@@ -217,7 +235,7 @@ func (f *Face) target(ctx context.Context, s socket, convID, refID string) (*map
 			}
 			return f.openConversationOf(ctx, channel, refID)
 		}
-		conv, err := f.conversation(ctx, convID)
+		conv, err := f.conversation(ctx, convID, true)
 		if err != nil {
 			return nil, err
 		}
@@ -232,7 +250,7 @@ func (f *Face) target(ctx context.Context, s socket, convID, refID string) (*map
 	if !f.hub.joined(s, convID) {
 		return nil, fail(CodeNotJoined, convID, "join the conversation first")
 	}
-	return f.conversation(ctx, convID)
+	return f.conversation(ctx, convID, true)
 }
 
 // openConversationOf finds the customer's newest open conversation on a
@@ -292,7 +310,7 @@ func (f *Face) onSend(ctx context.Context, s socket, payload json.RawMessage) (s
 // does not answer, the face looks for the message before it acks, and
 // says truthfully when it could not tell.
 func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientID, text, name string) (string, *eventError) {
-	rec := mapping.SendRecord{ProviderMessageID: uuid.NewString(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
+	rec := mapping.SendRecord{ProviderMessageID: f.ids.New(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
 	key := ""
 	if clientID != "" {
 		key = "cc:" + clientID
@@ -308,16 +326,12 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientI
 			rec = cur
 		}
 	}
-	msg, err := f.backend.SendMessage(ctx, conv.EngagementID, &engagement.SendMessage{
-		SessionID: conv.SessionID,
-		DialogID:  conv.DialogID,
-		Body: engagement.Body{
-			ElementType: "text",
-			ElementText: &engagement.ElementText{Text: text, TextFormat: engagement.TextPlain},
-		},
+	msg, err := f.backend.SendText(ctx, conv.EngagementID, engagement.TextMessage{
+		SessionID:             conv.SessionID,
+		DialogID:              conv.DialogID,
+		Text:                  text,
 		SenderParticipantName: name,
 		ProviderMessageID:     rec.ProviderMessageID,
-		CorrelationID:         rec.ProviderMessageID,
 	})
 	if errors.Is(err, engagement.ErrOutcomeUnknown) {
 		var found *engagement.Message
@@ -328,7 +342,7 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientI
 		})
 		switch {
 		case ok:
-			msg, err = found, nil
+			msg, err = engagement.SentMessage{MessageID: found.MessageID, MessageIndex: found.MessageIndex}, nil
 		case ferr != nil && dialogGone(ferr):
 			err = ferr
 		}

@@ -36,7 +36,9 @@ type wsConn struct {
 
 	pending atomic.Int32 // readiness events not yet drained
 
-	frameReader // touched by one reader at a time
+	frameReader         // touched by one reader at a time
+	rr          rawRead // the event-driven read, reused
+	drainFn     func()  // ws.drain, for the poller
 
 	wmu    sync.Mutex // one frame batch on the wire at a time
 	closed atomic.Bool
@@ -185,6 +187,7 @@ func (s *Server) takeWebSocket(hc net.Conn, c *Conn) (*wsConn, []byte) {
 		return ws, leftover
 	}
 	ws.nc, ws.raw, ws.p = nc, raw, s.poll()
+	ws.drainFn = ws.drain
 	return ws, leftover
 }
 
@@ -243,15 +246,23 @@ func (s *Server) serveWebSocket(hc net.Conn, ws *wsConn, leftover []byte) {
 func (s *Server) ready(ws *wsConn) {
 	if ws.pending.Add(1) == 1 {
 		s.goStart()
-		go ws.drain()
+		go ws.drainFn() // made once: a go statement on a method would allocate
 	}
 }
 
 // drain reads everything the socket holds, then ends; an event that came
-// meanwhile makes it read again.
+// meanwhile makes it read again. The work the messages queued is then run
+// here, when no worker runs (see Conn.readerEnds).
 func (ws *wsConn) drain() {
+	c := ws.c
+	defer c.srv.goDone()
+	c.readerStarts()
+	ws.readAll()
+	c.readerEnds()
+}
+
+func (ws *wsConn) readAll() {
 	s := ws.c.srv
-	defer s.goDone()
 	bufp := s.readBufs.Get().(*[]byte)
 	defer s.readBufs.Put(bufp)
 	buf := *bufp
@@ -282,8 +293,11 @@ func (ws *wsConn) drain() {
 // feed parses and handles the frames in b; an error means the WebSocket
 // is closed.
 func (ws *wsConn) feed(b []byte) error {
-	err := ws.frameReader.feed(b, ws.c.srv.opts.MaxPayload, ws.deliver, ws.control)
-	var we *wsError
+	err := ws.frameReader.feed(b, ws.c.srv.opts.MaxPayload, ws)
+	if err == nil {
+		return nil
+	}
+	var we *wsError // made only for a failure: errors.As moves it to the heap
 	if errors.As(err, &we) {
 		return ws.fail(err)
 	}
@@ -308,9 +322,9 @@ func (ws *wsConn) control(op byte, payload []byte) error {
 	return nil
 }
 
-// deliver hands one message to the session or the upgrade it belongs to.
+// message hands one message to the session or the upgrade it belongs to.
 // msg is owned by the callee (packets alias it).
-func (ws *wsConn) deliver(op byte, msg []byte) error {
+func (ws *wsConn) message(op byte, msg []byte) error {
 	c := ws.c
 	c.mu.Lock()
 	session := c.ws == ws && !c.closed && !c.closing

@@ -53,7 +53,7 @@ func feedAll(b []byte, size, limit int) (string, error) {
 	}
 	for len(b) > 0 {
 		n := min(size, len(b))
-		if err := r.feed(b[:n], limit, l.message, l.control); err != nil {
+		if err := r.feed(b[:n], limit, &l); err != nil {
 			return l.String(), err
 		}
 		b = b[n:]
