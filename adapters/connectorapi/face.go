@@ -134,6 +134,7 @@ type Face struct {
 	hashers  sync.Pool
 	features featureCache
 	views    conversationViews // nil when the store has no cache to share
+	flights  sendFlights
 }
 
 // conversationViews is a store that can hand out the conversation it

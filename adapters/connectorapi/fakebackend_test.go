@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
@@ -74,4 +75,20 @@ func boltAndTokens(tb testing.TB, hooksURL string) (*mapping.Bolt, *auth.Service
 		tb.Fatal(err)
 	}
 	return store, tokens
+}
+
+// gatedBackend holds SendText until released, counting the sends.
+type gatedBackend struct {
+	*fakeBackend
+	sends   atomic.Int32
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedBackend) SendText(ctx context.Context, id string, m engagement.TextMessage) (engagement.SentMessage, error) {
+	if g.sends.Add(1) == 1 {
+		close(g.arrived)
+		<-g.release
+	}
+	return g.fakeBackend.SendText(ctx, id, m)
 }

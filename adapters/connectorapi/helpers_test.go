@@ -17,6 +17,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
+	"github.com/connector-proxy/connector-proxy/envelope"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/simulator"
@@ -575,4 +576,14 @@ func decodeLPError(t *testing.T, status int, body []byte) lpError {
 		t.Fatalf("not a LivePerson error answer for %d: %s", status, body)
 	}
 	return e
+}
+
+// mustEnvelope decodes a SEND body the general way.
+func mustEnvelope(t *testing.T, body string) *envelope.Envelope {
+	t.Helper()
+	env, err := envelope.DecodeRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
 }

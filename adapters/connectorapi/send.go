@@ -273,6 +273,27 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text st
 	if !conv.Open() {
 		return 0, closedError(reqID, conv.ID)
 	}
+	// The same request under way in this process: its outcome is this
+	// one's (the key names the conversation too: the body holds its id).
+	fl, first := f.flights.join(key)
+	if !first {
+		seq, ok, err := fl.wait(ctx)
+		if ok || err != nil {
+			return seq, err
+		}
+		// It ended without an answer to share: the store says what to do.
+	} else {
+		var out flightOutcome
+		defer func() { f.flights.leave(key, out) }()
+		seq, err := f.sendTextOnce(ctx, conv, text, reqID, key)
+		out = flightOutcome{seq: seq, ok: err == nil}
+		return seq, err
+	}
+	return f.sendTextOnce(ctx, conv, text, reqID, key)
+}
+
+// sendTextOnce is sendText's work, under the send record.
+func (f *Face) sendTextOnce(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage, key string) (int, error) {
 	rec := mapping.SendRecord{ProviderMessageID: f.ids.New(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
 	cur, won, err := f.store.BeginSend(ctx, conv.ID, key, rec, f.cfg.SendWindow)
 	if err != nil {
