@@ -22,6 +22,19 @@ import (
 // through the connection as a whole frame batch from the session's one
 // writer (or a control frame), under wmu, each with a deadline.
 
+// Detachable is a connection that wraps the TCP connection a listener
+// accepted (a listener's own type, counting or guarding connections) and
+// lets the server's poller watch the socket itself. TCPConn returns the
+// socket (nil when there is none to take: over TLS, say); Detach is
+// called once the poller holds its own copy of it: fasthttp closes the
+// wrapper when the hijack handler returns, so the wrapper must then keep
+// what it accounts for the connection, until the server calls release,
+// once, when the WebSocket is closed.
+type Detachable interface {
+	TCPConn() *net.TCPConn
+	Detach() (release func())
+}
+
 // errWouldBlock: the socket has nothing more to read now.
 var errWouldBlock = errors.New("socketio: would block")
 
@@ -39,6 +52,7 @@ type wsConn struct {
 	frameReader         // touched by one reader at a time
 	rr          rawRead // the event-driven read, reused
 	drainFn     func()  // ws.drain, for the poller
+	release     func()  // a Detachable's, once the socket is closed
 
 	wmu    sync.Mutex // one frame batch on the wire at a time
 	closed atomic.Bool
@@ -162,6 +176,11 @@ func (s *Server) takeWebSocket(hc net.Conn, c *Conn) (*wsConn, []byte) {
 		ws.nc = u.UnsafeConn()
 	}
 	tc, ok := ws.nc.(*net.TCPConn)
+	d, wrapped := ws.nc.(Detachable)
+	if !ok && wrapped {
+		tc = d.TCPConn()
+		ok = tc != nil
+	}
 	if !ok || s.poll() == nil {
 		return ws, nil
 	}
@@ -188,6 +207,9 @@ func (s *Server) takeWebSocket(hc net.Conn, c *Conn) (*wsConn, []byte) {
 	}
 	ws.nc, ws.raw, ws.p = nc, raw, s.poll()
 	ws.drainFn = ws.drain
+	if wrapped {
+		ws.release = d.Detach()
+	}
 	return ws, leftover
 }
 
@@ -410,6 +432,9 @@ func (ws *wsConn) close(code int) {
 	// A writer blocked in Write, or the reader goroutine blocked in Read,
 	// returns with an error.
 	_ = ws.nc.Close()
+	if ws.release != nil {
+		ws.release()
+	}
 }
 
 // onProbe runs the probe exchange of an upgrade, one message at a time.
