@@ -60,3 +60,9 @@ func feedAll(b []byte, size, limit int) (string, error) {
 	}
 	return l.String(), nil
 }
+
+// frameSinkNop takes frames and does nothing with them.
+type frameSinkNop struct{ n int }
+
+func (s *frameSinkNop) message(byte, []byte) error { s.n++; return nil }
+func (s *frameSinkNop) control(byte, []byte) error { return nil }
