@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,11 +25,12 @@ import (
 // process, with consumers that each have an open conversation and a SEND
 // ready to go: what the benchmark's allocations count is the proxy's.
 type sendBench struct {
-	face  *Face
-	hc    *fasthttp.HostClient
-	reqs  []*fasthttp.Request // one SEND per consumer
-	convs []string
-	next  atomic.Int64
+	face    *Face
+	commits commitStats
+	hc      *fasthttp.HostClient
+	reqs    []*fasthttp.Request // one SEND per consumer
+	convs   []string
+	next    atomic.Int64
 }
 
 func newSendBench(tb testing.TB, consumers int) *sendBench {
@@ -37,7 +40,8 @@ func newSendBench(tb testing.TB, consumers int) *sendBench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	bolt, err := mapping.OpenBolt(filepath.Join(tb.TempDir(), "proxy.db"))
+	sb := &sendBench{}
+	bolt, err := mapping.OpenBolt(filepath.Join(tb.TempDir(), "proxy.db"), mapping.WithCommitObserver(sb.commits.observe))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -57,7 +61,7 @@ func newSendBench(tb testing.TB, consumers int) *sendBench {
 	srv := &fasthttp.Server{Handler: face.Handler, ReadTimeout: 10 * time.Second}
 	go srv.Serve(ln) //nolint:errcheck // ends with Shutdown
 	tb.Cleanup(func() { _ = srv.Shutdown() })
-	sb := &sendBench{face: face, hc: &fasthttp.HostClient{Addr: ln.Addr().String(), MaxConns: 1024, ReadTimeout: 10 * time.Second}}
+	sb.face, sb.hc = face, &fasthttp.HostClient{Addr: ln.Addr().String(), MaxConns: 1024, ReadTimeout: 10 * time.Second}
 	app, _, err := tokens.IssueAppJWT(lpAccount, appID, appSecret)
 	if err != nil {
 		tb.Fatal(err)
@@ -120,6 +124,8 @@ func (sb *sendBench) post(path, app, jws, body string) (int, string) {
 func (sb *sendBench) run(b *testing.B, parallelism int) {
 	b.SetParallelism(parallelism)
 	b.ReportAllocs()
+	sb.commits.reset()
+	defer sb.commits.report(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		req := sb.reqs[int(sb.next.Add(1)-1)%len(sb.reqs)]
@@ -150,4 +156,39 @@ func (sb *sendBench) serial(b *testing.B) {
 			b.Fatalf("SEND: %d %s", resp.StatusCode(), resp.Body())
 		}
 	}
+}
+
+// commitStats collects the store's group commits during a benchmark: how
+// long each took (two fdatasyncs and the pages) and how many writes it
+// carried, reported as the commit's p50 and p99 and the mean batch.
+type commitStats struct {
+	mu     sync.Mutex
+	took   []time.Duration
+	writes int
+}
+
+func (c *commitStats) observe(writes int, took time.Duration) {
+	c.mu.Lock()
+	c.took = append(c.took, took)
+	c.writes += writes
+	c.mu.Unlock()
+}
+
+func (c *commitStats) reset() {
+	c.mu.Lock()
+	c.took, c.writes = c.took[:0], 0
+	c.mu.Unlock()
+}
+
+func (c *commitStats) report(b *testing.B) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.took) == 0 {
+		return
+	}
+	d := slices.Clone(c.took)
+	slices.Sort(d)
+	b.ReportMetric(float64(d[len(d)/2].Microseconds()), "commit-p50-µs")
+	b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "commit-p99-µs")
+	b.ReportMetric(float64(c.writes)/float64(len(d)), "writes/commit")
 }
