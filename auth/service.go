@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -12,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
-	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Defaults of Options.
@@ -59,7 +59,8 @@ type Service struct {
 	ttl    time.Duration
 	leeway time.Duration
 	now    func() time.Time
-	cache  *lru.Cache[[sha256.Size]byte, cached]
+	// Verified tokens, AppJWTs and ConsumerJWSs apart.
+	appTokens, consumerTokens *tokenCache
 }
 
 // AppClaims are an AppJWT's claims, named as LivePerson names them.
@@ -156,11 +157,7 @@ func New(opts Options) (*Service, error) {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	c, err := lru.New[[sha256.Size]byte, cached](size)
-	if err != nil {
-		return nil, fmt.Errorf("auth: cache: %w", err)
-	}
-	s.cache = c
+	s.appTokens, s.consumerTokens = newTokenCache(size), newTokenCache(size)
 	return s, nil
 }
 
@@ -302,34 +299,41 @@ func BearerToken(h string) string {
 	return h
 }
 
-func cacheKey(kind byte, token string) [sha256.Size]byte {
-	h := sha256.New()
-	h.Write([]byte{kind})
-	h.Write([]byte(token))
-	var k [sha256.Size]byte
-	h.Sum(k[:0])
-	return k
+// bearerToken is BearerToken on a header's bytes, in place.
+func bearerToken(h []byte) []byte {
+	h = bytes.TrimSpace(h)
+	if len(h) >= 6 && bytes.EqualFold(h[:6], []byte("bearer")) && (len(h) == 6 || h[6] == ' ') {
+		return bytes.TrimSpace(h[6:])
+	}
+	return h
 }
 
 // VerifyAppJWT checks an AppJWT for the account in the request path: RS256
 // with our key, not expired, aud equal to the account, our issuer, the
 // connector scope, and an app that is still configured.
 func (s *Service) VerifyAppJWT(account, token string) (*AppClaims, error) {
-	token = BearerToken(token)
-	if token == "" {
+	return s.VerifyAppJWTBytes(account, []byte(token))
+}
+
+// VerifyAppJWTBytes is VerifyAppJWT on the Authorization header's bytes,
+// which it does not keep: a token verified before is found by them
+// without a copy.
+func (s *Service) VerifyAppJWTBytes(account string, header []byte) (*AppClaims, error) {
+	token := bearerToken(header)
+	if len(token) == 0 {
 		return nil, appJWTMissing()
 	}
-	key := cacheKey('a', token)
-	if c, ok := s.cache.Get(key); ok {
-		if s.now().Before(c.exp) && c.app.Audience == account {
+	if c, ok := s.appTokens.get(token); ok {
+		now := s.now()
+		if now.Before(c.exp) && c.app.Audience == account {
 			return c.app, nil
 		}
-		if !s.now().Before(c.exp) {
-			s.cache.Remove(key)
+		if !now.Before(c.exp) {
+			s.appTokens.remove(token)
 		}
 	}
 	claims := &AppClaims{}
-	_, err := jwt.ParseWithClaims(token, claims, s.keyFunc,
+	_, err := jwt.ParseWithClaims(string(token), claims, s.keyFunc,
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithAudience(account),
@@ -347,7 +351,7 @@ func (s *Service) VerifyAppJWT(account, token string) (*AppClaims, error) {
 		return nil, invalidAppJWT(fmt.Errorf("app %q is not configured for account %s", claims.AuthorizedParty, account))
 	}
 	// Trusted from the cache only until exp, never into the leeway.
-	s.cache.Add(key, cached{app: claims, exp: claims.ExpiresAt.Time})
+	s.appTokens.add(token, cached{app: claims, exp: claims.ExpiresAt.Time})
 	return claims, nil
 }
 
@@ -355,15 +359,21 @@ func (s *Service) VerifyAppJWT(account, token string) (*AppClaims, error) {
 // the AppJWT it came with. It is verified on every call (through the cache
 // of verified signatures); the binding is checked every time.
 func (s *Service) VerifyConsumerJWS(app *AppClaims, token string) (*ConsumerClaims, error) {
-	token = strings.TrimSpace(token)
-	if token == "" {
+	return s.VerifyConsumerJWSBytes(app, []byte(token))
+}
+
+// VerifyConsumerJWSBytes is VerifyConsumerJWS on the header's bytes, which
+// it does not keep.
+func (s *Service) VerifyConsumerJWSBytes(app *AppClaims, header []byte) (*ConsumerClaims, error) {
+	token := bytes.TrimSpace(header)
+	if len(token) == 0 {
 		return nil, consumerJWSMissing()
 	}
-	key := cacheKey('c', token)
-	claims, ok := s.cachedConsumer(key)
+	c, ok := s.consumerTokens.get(token)
+	claims := c.consumer
 	if !ok {
 		claims = &ConsumerClaims{}
-		_, err := jwt.ParseWithClaims(token, claims, s.keyFunc,
+		_, err := jwt.ParseWithClaims(string(token), claims, s.keyFunc,
 			jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 			jwt.WithIssuer(s.issuer),
 			jwt.WithLeeway(s.leeway),
@@ -376,18 +386,10 @@ func (s *Service) VerifyConsumerJWS(app *AppClaims, token string) (*ConsumerClai
 			claims.ConsumerID != ConsumerID(claims.AccountID, claims.ClientID, claims.ExtConsumerID) {
 			return nil, invalidConsumerJWS("ConsumerJWS is invalid", errors.New("claims incomplete"))
 		}
-		s.cache.Add(key, cached{consumer: claims})
+		s.consumerTokens.add(token, cached{consumer: claims})
 	}
 	if claims.AccountID != app.Audience || claims.ClientID != app.AuthorizedParty {
 		return nil, invalidConsumerJWS("ConsumerJWS belongs to another account or app", nil)
 	}
 	return claims, nil
-}
-
-func (s *Service) cachedConsumer(key [sha256.Size]byte) (*ConsumerClaims, bool) {
-	c, ok := s.cache.Get(key)
-	if !ok || c.consumer == nil {
-		return nil, false
-	}
-	return c.consumer, true
 }

@@ -26,7 +26,7 @@ func BenchmarkVerifyAppJWTUncached(b *testing.B) {
 	tok := appToken(b, s, "acct1", "app-a", "secret-a")
 	b.ReportAllocs()
 	for b.Loop() {
-		s.cache.Purge()
+		s.appTokens.purge()
 		if _, err := s.VerifyAppJWT("acct1", tok); err != nil {
 			b.Fatal(err)
 		}
@@ -38,5 +38,32 @@ func BenchmarkSignWebhook(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = SignWebhook("secret", body)
+	}
+}
+
+// BenchmarkVerifyTokensCachedBytes is what a SEND costs: both tokens from
+// the cache, found by the header bytes.
+func BenchmarkVerifyTokensCachedBytes(b *testing.B) {
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newService(b, testKey(b), clk)
+	app := []byte(appToken(b, s, "acct1", "app-a", "secret-a"))
+	claims, err := s.VerifyAppJWTBytes("acct1", app)
+	if err != nil {
+		b.Fatal(err)
+	}
+	jws, err := s.IssueConsumerJWS(claims, "consumer-1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cons := []byte(jws)
+	b.ReportAllocs()
+	for b.Loop() {
+		claims, err := s.VerifyAppJWTBytes("acct1", app)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.VerifyConsumerJWSBytes(claims, cons); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -1008,47 +1009,150 @@ func releaseClaimTx(tx *bolt.Tx, owner ConsumerKey, holder string) error {
 
 // Sends. A record is its expiry (8 bytes) and its JSON.
 
-func sendKey(conversation, key string) []byte { return []byte(conversation + "|" + key) }
+func sendKey(conversation, key string) []byte { return appendSendKey(nil, conversation, key) }
+
+func appendSendKey(b []byte, conversation, key string) []byte {
+	b = append(b, conversation...)
+	b = append(b, '|')
+	return append(b, key...)
+}
 
 func encodeSend(rec SendRecord, expires time.Time) ([]byte, error) {
+	return appendSend(make([]byte, 0, 256), rec, expires)
+}
+
+// appendSend appends a stored record: its expiry and its JSON.
+func appendSend(b []byte, rec SendRecord, expires time.Time) ([]byte, error) {
+	b = binary.BigEndian.AppendUint64(b, uint64(expires.UnixNano()))
+	if out, ok := appendSendJSON(b, &rec); ok {
+		return out, nil
+	}
+	return marshalSend(b, rec)
+}
+
+// marshalSend is appendSend's general case.
+func marshalSend(b []byte, rec SendRecord) ([]byte, error) {
 	raw, err := json.Marshal(rec)
 	if err != nil {
 		return nil, err
 	}
-	return append(u64(uint64(expires.UnixNano())), raw...), nil
+	return append(b, raw...), nil
 }
 
-func decodeSend(v []byte, now time.Time) (SendRecord, bool, error) {
-	var rec SendRecord
+// appendSendJSON appends rec as json.Marshal writes it, for the usual
+// record (strings that need no escape, a time of years 0–9999); ok is
+// false for any other, which json.Marshal then writes. A record is written
+// on every SEND.
+func appendSendJSON(b []byte, rec *SendRecord) ([]byte, bool) {
+	if y := rec.At.Year(); y < 0 || y > 9999 {
+		return nil, false
+	}
+	for _, s := range [...]string{rec.ProviderMessageID, rec.State, rec.MessageID, rec.Holder} {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return nil, false
+			}
+		}
+	}
+	b = append(b, `{"providerMessageId":"`...)
+	b = append(b, rec.ProviderMessageID...)
+	b = append(b, `","state":"`...)
+	b = append(b, rec.State...)
+	b = append(b, '"')
+	if rec.MessageID != "" {
+		b = append(b, `,"messageId":"`...)
+		b = append(b, rec.MessageID...)
+		b = append(b, '"')
+	}
+	if rec.MessageIndex != 0 {
+		b = append(b, `,"messageIndex":`...)
+		b = strconv.AppendInt(b, int64(rec.MessageIndex), 10)
+	}
+	if rec.Holder != "" {
+		b = append(b, `,"holder":"`...)
+		b = append(b, rec.Holder...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"at":"`...)
+	b = rec.At.AppendFormat(b, time.RFC3339Nano)
+	return append(b, `"}`...), true
+}
+
+// decodeSend reads a stored send record; live is false for none, or one
+// past its expiry.
+func decodeSend(v []byte, now time.Time) (rec SendRecord, live bool, err error) {
 	if len(v) < 8 || int64(binary.BigEndian.Uint64(v[:8])) <= now.UnixNano() {
 		return rec, false, nil
 	}
-	return rec, true, json.Unmarshal(v[8:], &rec)
+	return unmarshalSend(v[8:])
 }
 
-// BeginSend implements Sends.
+func unmarshalSend(raw []byte) (SendRecord, bool, error) {
+	var rec SendRecord
+	return rec, true, json.Unmarshal(raw, &rec)
+}
+
+// BeginSend implements Sends. Its write is carried by the pooled request
+// (sendOp): a BeginSend allocates nothing of its own.
 func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) (SendRecord, bool, error) {
 	now := b.now()
-	raw, err := encodeSend(rec, now.Add(ttl))
+	r := b.w.get()
+	op := &r.send
+	op.begin, op.now = true, now
+	op.key = appendSendKey(op.key[:0], conversation, key)
+	var err error
+	if op.val, err = appendSend(op.val[:0], rec, now.Add(ttl)); err != nil {
+		_ = b.w.put(r)
+		return rec, false, err
+	}
+	answered, err := b.w.queue(ctx, r)
+	if !answered {
+		return rec, false, err
+	}
+	out, won := rec, op.won
+	if !won {
+		out = op.cur
+	}
+	if outcome := b.w.put(r); err == nil {
+		err = outcome
+	}
 	if err != nil {
 		return rec, false, err
 	}
-	out, won := rec, false
-	err = b.update(ctx, func(tx *bolt.Tx) error {
-		bk := bucket(tx, bucketSends)
-		k := sendKey(conversation, key)
-		cur, live, err := decodeSend(bk.Get(k), now)
-		if err != nil {
-			return err
-		}
-		if live {
-			out = cur
-			return nil
-		}
-		won = true
-		return bk.Put(k, raw)
-	})
-	return out, won, err
+	return out, won, nil
+}
+
+// sendOp is a send record's write: BeginSend's (put rec unless a live
+// record is there, told in cur and won) or MarkSent's put.
+type sendOp struct {
+	begin    bool
+	key, val []byte
+	now      time.Time
+	cur      SendRecord
+	won      bool
+}
+
+func (o *sendOp) apply(tx *bolt.Tx) error {
+	bk := bucket(tx, bucketSends)
+	if !o.begin {
+		return bk.Put(o.key, o.val)
+	}
+	o.cur, o.won = SendRecord{}, false // a batch that failed runs it again alone
+	cur, live, err := decodeSend(bk.Get(o.key), o.now)
+	if err != nil {
+		return err
+	}
+	if live {
+		o.cur = cur
+		return nil
+	}
+	o.won = true
+	return bk.Put(o.key, o.val)
+}
+
+// reset keeps the buffers for the next write.
+func (o *sendOp) reset() {
+	*o = sendOp{key: o.key[:0], val: o.val[:0]}
 }
 
 // TakeSend implements Sends.
@@ -1105,6 +1209,19 @@ func (b *Bolt) PutSend(ctx context.Context, conversation, key string, rec SendRe
 // DropSend implements Sends.
 func (b *Bolt) DropSend(ctx context.Context, conversation, key string) error {
 	return b.update(ctx, func(tx *bolt.Tx) error { return bucket(tx, bucketSends).Delete(sendKey(conversation, key)) })
+}
+
+// MarkSent implements Sends: the put joins the next group commit, and the
+// caller does not wait for it.
+func (b *Bolt) MarkSent(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error {
+	r := b.w.get()
+	r.send.key = appendSendKey(r.send.key[:0], conversation, key)
+	var err error
+	if r.send.val, err = appendSend(r.send.val[:0], rec, b.now().Add(ttl)); err != nil {
+		_ = b.w.put(r)
+		return err
+	}
+	return b.w.post(ctx, r)
 }
 
 // Sweep removes expired dedupe keys, claims and send records, and closed

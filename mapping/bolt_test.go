@@ -249,3 +249,25 @@ func TestInboxEntryEncodingReadsEntriesWithoutTrace(t *testing.T) {
 		t.Fatal("a cut trace context decoded")
 	}
 }
+
+func TestSendRecordsAreWrittenAsJSONMarshalWritesThem(t *testing.T) {
+	at := time.Date(2026, 12, 1, 21, 13, 55, 123456789, time.UTC)
+	for _, rec := range []SendRecord{
+		{ProviderMessageID: "9f1c7f3e-5b7a-4c1e-9d2a-2f7c1b0e6a11", State: SendPending, Holder: "replica-1", At: at},
+		{ProviderMessageID: "p", State: SendSent, MessageID: "m-1", MessageIndex: 42, Holder: "h", At: at.In(time.FixedZone("x", 3600))},
+		{ProviderMessageID: "p", State: SendPending, At: time.Unix(0, 0)},
+		{ProviderMessageID: "p\"<&>é", State: SendPending, Holder: "h\n", At: at},
+		{State: SendPending, At: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		got, err := encodeSend(rec, at)
+		raw, werr := json.Marshal(rec)
+		if (err != nil) != (werr != nil) || (err == nil && string(got[8:]) != string(raw)) {
+			t.Errorf("record %+v:\n got %s (%v)\nwant %s (%v)", rec, got[8:], err, raw, werr)
+		}
+		if err == nil {
+			if back, live, err := decodeSend(got, at.Add(-time.Second)); err != nil || !live || !back.At.Equal(rec.At) || back.ProviderMessageID != rec.ProviderMessageID {
+				t.Errorf("read back %+v, %v, %v", back, live, err)
+			}
+		}
+	}
+}

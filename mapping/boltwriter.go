@@ -34,12 +34,29 @@ type groupWriter struct {
 	done    chan struct{}
 	once    sync.Once
 	observe func(writes int, took time.Duration)
+	free    sync.Pool // answered writeReqs, with their channels
 }
 
+// writeReq is one write on its way through the loop. Requests are pooled,
+// with their channel and their send record's buffers.
 type writeReq struct {
-	fn   func(*bolt.Tx) error
+	fn func(*bolt.Tx) error
+	// send, when fn is nil, is a send record's write, carried here so that
+	// the writes made on every SEND allocate nothing of their own.
+	send sendOp
 	err  error
-	done chan struct{}
+	// done gets one value once the write is answered; a posted write is
+	// answered to nobody, and goes back to the pool.
+	done   chan struct{}
+	posted bool
+}
+
+// apply runs the write in tx.
+func (r *writeReq) apply(tx *bolt.Tx) error {
+	if r.fn != nil {
+		return r.fn(tx)
+	}
+	return r.send.apply(tx)
 }
 
 func newGroupWriter(db *bolt.DB, observe func(int, time.Duration)) *groupWriter {
@@ -61,31 +78,92 @@ func refusal(err error) bool {
 // write runs fn in the next group transaction and returns its outcome once
 // that committed. A write abandoned because ctx ended may still commit.
 func (w *groupWriter) write(ctx context.Context, fn func(*bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	r := w.get()
+	r.fn = fn
+	answered, err := w.queue(ctx, r)
+	if answered {
+		if outcome := w.put(r); err == nil {
+			err = outcome
+		}
 	}
-	r := &writeReq{fn: fn, done: make(chan struct{})}
+	return err
+}
+
+// get takes a request from the pool.
+func (w *groupWriter) get() *writeReq {
+	r, _ := w.free.Get().(*writeReq)
+	if r == nil {
+		r = &writeReq{done: make(chan struct{}, 1)}
+	}
+	return r
+}
+
+// put returns an answered (or never queued) request to the pool, and its
+// outcome.
+func (w *groupWriter) put(r *writeReq) error {
+	err := r.err
+	r.fn, r.err, r.posted = nil, nil, false
+	r.send.reset()
+	w.free.Put(r)
+	return err
+}
+
+// queue hands r to the loop and waits for its answer. answered is false
+// when the wait was given up (ctx ended, or the store closed under it): r
+// then stays with the loop, which may still apply it.
+func (w *groupWriter) queue(ctx context.Context, r *writeReq) (answered bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return true, err
+	}
 	select {
 	case w.reqs <- r:
 	case <-w.stop:
-		return fmt.Errorf("%w: %w", ErrUnavailable, errClosed)
+		return true, fmt.Errorf("%w: %w", ErrUnavailable, errClosed)
 	case <-ctx.Done():
-		return ctx.Err()
+		return true, ctx.Err()
 	}
 	select {
 	case <-r.done:
-		return r.err
+		return true, nil
 	case <-w.done:
 		// The loop ended between our send and its last drain.
 		select {
 		case <-r.done:
-			return r.err
+			return true, nil
 		default:
-			return fmt.Errorf("%w: %w", ErrUnavailable, errClosed)
+			return false, fmt.Errorf("%w: %w", ErrUnavailable, errClosed)
 		}
 	case <-ctx.Done():
-		return fmt.Errorf("%w: commit not confirmed: %w", ErrUnavailable, ctx.Err())
+		return false, fmt.Errorf("%w: commit not confirmed: %w", ErrUnavailable, ctx.Err())
 	}
+}
+
+// post queues r for the next group transaction and returns without
+// waiting for it (only for room in the queue): its outcome is not
+// reported, and the loop returns r to the pool. Writes queued after it are
+// applied after it, in the same transaction or a later one.
+func (w *groupWriter) post(ctx context.Context, r *writeReq) error {
+	r.posted = true
+	select {
+	case w.reqs <- r:
+		return nil
+	case <-w.stop:
+		_ = w.put(r)
+		return fmt.Errorf("%w: %w", ErrUnavailable, errClosed)
+	case <-ctx.Done():
+		_ = w.put(r)
+		return ctx.Err()
+	}
+}
+
+// answer tells a waiting writer its outcome; a posted request goes back to
+// the pool.
+func (w *groupWriter) answer(r *writeReq) {
+	if r.posted {
+		_ = w.put(r)
+		return
+	}
+	r.done <- struct{}{}
 }
 
 func (w *groupWriter) run() {
@@ -101,7 +179,7 @@ func (w *groupWriter) run() {
 				select {
 				case r := <-w.reqs:
 					r.err = fmt.Errorf("%w: %w", ErrUnavailable, errClosed)
-					close(r.done)
+					w.answer(r)
 				default:
 					return
 				}
@@ -125,7 +203,7 @@ func (w *groupWriter) commit(batch []*writeReq) {
 	start := time.Now()
 	err := w.db.Update(func(tx *bolt.Tx) error {
 		for _, r := range batch {
-			r.err = r.fn(tx)
+			r.err = r.apply(tx)
 			if r.err != nil && !refusal(r.err) {
 				return r.err
 			}
@@ -134,7 +212,7 @@ func (w *groupWriter) commit(batch []*writeReq) {
 	})
 	if err != nil {
 		for _, r := range batch {
-			r.err = w.db.Update(r.fn)
+			r.err = w.db.Update(r.apply)
 		}
 	}
 	w.observe(len(batch), time.Since(start))
@@ -142,7 +220,7 @@ func (w *groupWriter) commit(batch []*writeReq) {
 		if r.err != nil && !refusal(r.err) {
 			r.err = storeErr(r.err)
 		}
-		close(r.done)
+		w.answer(r)
 	}
 }
 

@@ -144,6 +144,20 @@ func (c *Cached) Conversation(ctx context.Context, id string) (*Conversation, er
 	return conv, nil
 }
 
+// ConversationView is Conversation without the copy, for a caller that
+// only reads the conversation: the one the cache holds, shared. It must not
+// be changed, its Attrs included; the cache never changes what it holds
+// (a commit replaces it). Without a cached copy it is what the store read.
+func (c *Cached) ConversationView(ctx context.Context, id string) (*Conversation, error) {
+	if !c.shared {
+		if conv, ok := c.convs.Get(id); ok {
+			c.metrics.observe("conversation", true)
+			return conv, nil
+		}
+	}
+	return c.Conversation(ctx, id)
+}
+
 // ConversationByDialog implements Registry.
 func (c *Cached) ConversationByDialog(ctx context.Context, dialogID string) (*Conversation, error) {
 	if id, ok := c.dialogs.Get(dialogID); ok {

@@ -96,4 +96,12 @@ type Sends interface {
 	PutSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error
 	// DropSend forgets the record under key (the message was not stored).
 	DropSend(ctx context.Context, conversation, key string) error
+	// MarkSent replaces the record under key with rec, the message stored
+	// (State SendSent), as PutSend does, except that it may return before
+	// that is durable: the embedded store queues it for its next group
+	// commit, ordered before every write asked after it, and does not
+	// wait. A crash that loses it leaves the record pending, and whoever
+	// meets it finds the message at AXP by its ProviderMessageID; so the
+	// client can be answered without another commit's wait.
+	MarkSent(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error
 }

@@ -819,6 +819,12 @@ func (r *Redis) DropSend(ctx context.Context, conversation, key string) error {
 	return unavailable(r.c.Del(ctx, r.sendKey(conversation, key)).Err())
 }
 
+// MarkSent implements Sends: on Redis the write is as cheap as waiting
+// for it.
+func (r *Redis) MarkSent(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error {
+	return r.PutSend(ctx, conversation, key, rec, ttl)
+}
+
 // keysUnder lists the keys under the prefix (tests: on one server only).
 func (r *Redis) keysUnder(ctx context.Context) ([]string, error) {
 	var out []string

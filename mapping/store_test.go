@@ -881,6 +881,28 @@ func testStore(t *testing.T, b storeBackend) {
 				t.Fatalf("another face = %v", got)
 			}
 		}},
+		{"a send marked sent without waiting is there for every write asked after it", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			for i := range 20 {
+				key := fmt.Sprint("k", i)
+				pending := SendRecord{ProviderMessageID: fmt.Sprint("p", i), State: SendPending, Holder: "h1", At: time.Unix(1000, 0).UTC()}
+				if _, won, err := s.BeginSend(ctx, c.ID, key, pending, time.Hour); err != nil || !won {
+					t.Fatalf("round %d: begin = %v, %v", i, won, err)
+				}
+				sent := pending
+				sent.State, sent.MessageID, sent.MessageIndex = SendSent, fmt.Sprint("m", i), i+1
+				if err := s.MarkSent(ctx, c.ID, key, sent, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+				// The next write on the key sees it: a retry is answered
+				// from the sent record, never sent again.
+				again := pending
+				again.ProviderMessageID = "retry"
+				if got, won, err := s.BeginSend(ctx, c.ID, key, again, time.Hour); err != nil || won || got != sent {
+					t.Fatalf("round %d: begin after MarkSent = %+v, %v, %v; want the sent record", i, got, won, err)
+				}
+			}
+		}},
 		{"a closed store is unavailable, not not-found", func(t *testing.T, s Store) {
 			c := conv(alice, "d1", time.Unix(1, 0))
 			if err := s.Close(); err != nil {

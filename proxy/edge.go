@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/adapters/customerchannel/socketio"
 )
 
 // The edge: what stands between a client's TCP connection and fasthttp.
@@ -255,6 +257,7 @@ type edgeConn struct {
 
 	fresh    atomic.Bool // the next bytes read begin a request
 	hijacked atomic.Bool // a WebSocket now: fasthttp is done with it
+	detached atomic.Bool // the socket was handed to the Socket.IO poller
 	linger   atomic.Bool // close gently: a refusal was written
 	closed   atomic.Bool
 
@@ -335,8 +338,27 @@ func (c *edgeConn) Close() error {
 		}
 	}
 	err := c.Conn.Close()
-	c.g.release(c.key)
+	if !c.detached.Load() { // a detached socket keeps its place until it closes
+		c.g.release(c.key)
+	}
 	return err
+}
+
+var _ socketio.Detachable = (*edgeConn)(nil)
+
+// TCPConn and Detach let the Socket.IO server's poller watch a WebSocket's
+// socket itself (socketio.Detachable); its place in the guard is released
+// when the WebSocket closes, not when fasthttp closes this wrapper.
+func (c *edgeConn) TCPConn() *net.TCPConn {
+	tc, _ := c.Conn.(*net.TCPConn) // nil over TLS
+	return tc
+}
+
+// Detach implements socketio.Detachable.
+func (c *edgeConn) Detach() func() {
+	c.detached.Store(true)
+	var once sync.Once
+	return func() { once.Do(func() { c.g.release(c.key) }) }
 }
 
 // edgeOf finds the edgeConn under a fasthttp connection.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -73,7 +74,7 @@ func (f *Face) serveConversation(c context.Context, ctx *fasthttp.RequestCtx, r 
 	}
 	features := clientFeatures(ctx.Request.Header.Peek("Client-Properties"))
 
-	owner := ownerOf(r, who)
+	owner := ownerOf(r, &who)
 	conv, err := f.openConversation(c, owner, prof, req, features)
 	if err != nil {
 		f.writeError(ctx, envs[1].ID, err)
@@ -88,6 +89,38 @@ func (f *Face) serveConversation(c context.Context, ctx *fasthttp.RequestCtx, r 
 		return
 	}
 	writeJSON(ctx, 200, out)
+}
+
+// featureCache keeps what Client-Properties headers say, by the header's
+// bytes: a connector sends the same header on every request, so it is read
+// once. A client sending ever new headers only refills it.
+type featureCache struct {
+	mu sync.RWMutex
+	m  map[string]string // header → its features joined by ","
+}
+
+// maxFeatureHeaders bounds featureCache.
+const maxFeatureHeaders = 256
+
+// of returns the header's features joined by ",", "" for none.
+func (c *featureCache) of(h []byte) string {
+	if len(h) == 0 {
+		return ""
+	}
+	c.mu.RLock()
+	joined, ok := c.m[string(h)]
+	c.mu.RUnlock()
+	if ok {
+		return joined
+	}
+	joined = strings.Join(clientFeatures(h), ",")
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxFeatureHeaders {
+		c.m = make(map[string]string)
+	}
+	c.m[string(h)] = joined
+	c.mu.Unlock()
+	return joined
 }
 
 // clientFeatures reads the Client-Properties header's features; a header
@@ -436,9 +469,17 @@ func nilIfEmpty(p engagement.Parameters) engagement.Parameters {
 }
 
 // ownedConversation loads a conversation and checks that the caller owns
-// it; no backend call is made for anyone else's.
-func (f *Face) ownedConversation(ctx context.Context, id string, owner mapping.ConsumerKey, reqID json.RawMessage) (*mapping.Conversation, error) {
-	conv, err := f.store.Conversation(ctx, id)
+// it; no backend call is made for anyone else's. With readOnly, the
+// conversation may be the cache's own (shared: the caller must not change
+// it), not a copy.
+func (f *Face) ownedConversation(ctx context.Context, id string, owner mapping.ConsumerKey, reqID json.RawMessage, readOnly bool) (*mapping.Conversation, error) {
+	var conv *mapping.Conversation
+	var err error
+	if readOnly && f.views != nil {
+		conv, err = f.views.ConversationView(ctx, id)
+	} else {
+		conv, err = f.store.Conversation(ctx, id)
+	}
 	if errors.Is(err, mapping.ErrNotFound) {
 		return nil, &apiError{Status: 404, ErrorCode: 40400, Title: "Not found", Details: fmt.Sprintf("conversation %q does not exist", id), ReqID: reqID}
 	}

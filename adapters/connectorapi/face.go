@@ -1,12 +1,14 @@
 package connectorapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +17,7 @@ import (
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
 	"github.com/connector-proxy/connector-proxy/envelope"
+	"github.com/connector-proxy/connector-proxy/internal/deadline"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/ratelimit"
@@ -112,7 +115,7 @@ type backend interface {
 	UpdateSessionParameters(ctx context.Context, sessionID string, p engagement.Parameters) (*engagement.Session, error)
 	CreateEngagement(ctx context.Context, in *engagement.CreateEngagement) (*engagement.Engagement, error)
 	DisconnectEngagement(ctx context.Context, engagementID string, in *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error)
-	SendMessage(ctx context.Context, engagementID string, in *engagement.SendMessage) (*engagement.Message, error)
+	SendText(ctx context.Context, engagementID string, m engagement.TextMessage) (engagement.SentMessage, error)
 	FindMessage(ctx context.Context, engagementID, sessionID, dialogID, providerMessageID string) (*engagement.Message, error)
 	FindDialog(ctx context.Context, sessionID, providerDialogID string) (*engagement.Engagement, *engagement.Dialog, error)
 }
@@ -129,8 +132,25 @@ type Face struct {
 	now     func() time.Time
 	hooks   *fasthttp.Client
 
-	accounts map[string]struct{}      // accounts some app is configured for
+	accounts map[string]string        // accounts some app is configured for, each to itself
 	domain   map[string]domainAnswers // by account, when PublicHost is set
+
+	// What makes a SEND cheap: request contexts without a timer each,
+	// providerMessageIds from a block of randomness, pooled hashers for
+	// idempotency keys, the Client-Properties headers already read, and
+	// the conversation cache read without a copy.
+	clock    *deadline.Clock
+	ids      engagement.MessageIDs
+	hashers  sync.Pool
+	features featureCache
+	views    conversationViews // nil when the store has no cache to share
+	flights  sendFlights
+}
+
+// conversationViews is a store that can hand out the conversation it
+// caches, for a caller that only reads it (mapping.Cached).
+type conversationViews interface {
+	ConversationView(ctx context.Context, id string) (*mapping.Conversation, error)
 }
 
 var (
@@ -204,11 +224,13 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 	f := &Face{
 		cfg: cfg, backend: b, store: store, tokens: tokens,
 		log: cfg.Logger, m: cfg.Metrics, now: cfg.Now, hooks: cfg.WebhookClient,
-		accounts: map[string]struct{}{},
+		accounts: map[string]string{},
 		domain:   map[string]domainAnswers{},
+		clock:    deadline.NewClock(0),
 	}
+	f.views, _ = store.(conversationViews)
 	for _, a := range tokens.Apps() {
-		f.accounts[a.AccountID] = struct{}{}
+		f.accounts[a.AccountID] = a.AccountID
 		if cfg.PublicHost != "" {
 			f.domain[a.AccountID] = newDomainAnswers(a.AccountID, cfg.PublicHost)
 		}
@@ -254,11 +276,30 @@ func parsePath(path string) (route, bool) {
 	return route{}, false
 }
 
+// route is parsePath on the request's path bytes: the messaging calls of a
+// configured account are recognised without a copy of the path.
+func (f *Face) route(path []byte) (route, bool) {
+	const prefix = "/api/account/"
+	if rest, ok := bytes.CutPrefix(path, []byte(prefix)); ok {
+		if i := bytes.IndexByte(rest, '/'); i > 0 {
+			if acct, ok := f.accounts[string(rest[:i])]; ok {
+				switch string(rest[i+1:]) {
+				case "messaging/consumer/conversation/send":
+					return route{call: "send", account: acct}, true
+				case "messaging/consumer/conversation":
+					return route{call: "conversation", account: acct}, true
+				}
+			}
+		}
+	}
+	return parsePath(string(path))
+}
+
 // Handler serves the Connector API paths and the Domain API; anything else under
 // /sentinel/api/account/ or /api/account/ gets a LivePerson-format 404.
 func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	r, ok := parsePath(string(ctx.Path()))
+	r, ok := f.route(ctx.Path())
 	if !ok {
 		f.writeError(ctx, nil, &apiError{Status: 404, ErrorCode: 40400, Title: "Not found", Details: "no such Connector API path"})
 		f.m.request("unknown", "", 404)
@@ -294,8 +335,10 @@ func (f *Face) Handler(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	c, cancel := context.WithTimeout(telemetry.RequestContext(context.Background(), ctx), f.cfg.RequestTimeout)
-	defer cancel()
+	// The request's backend calls end by RequestTimeout; nothing else
+	// ends them early, so the context is the clock's, shared, with no
+	// timer of its own (and the request's span, when traced).
+	c := telemetry.RequestContext(f.clock.After(f.cfg.RequestTimeout), ctx)
 	var typ string
 	switch r.call {
 	case "token":

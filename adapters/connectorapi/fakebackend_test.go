@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
@@ -40,14 +41,14 @@ func (f *fakeBackend) CreateEngagement(_ context.Context, in *engagement.CreateE
 func (f *fakeBackend) DisconnectEngagement(_ context.Context, _ string, in *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error) {
 	return in, nil
 }
-func (f *fakeBackend) SendMessage(_ context.Context, _ string, in *engagement.SendMessage) (*engagement.Message, error) {
+func (f *fakeBackend) SendText(_ context.Context, _ string, m engagement.TextMessage) (engagement.SentMessage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.index == nil {
 		f.index = map[string]int{}
 	}
-	f.index[in.DialogID]++
-	return &engagement.Message{MessageIndex: f.index[in.DialogID]}, nil
+	f.index[m.DialogID]++
+	return engagement.SentMessage{MessageIndex: f.index[m.DialogID]}, nil
 }
 
 // FindMessage and FindDialog find nothing: the fake never leaves an
@@ -74,4 +75,20 @@ func boltAndTokens(tb testing.TB, hooksURL string) (*mapping.Bolt, *auth.Service
 		tb.Fatal(err)
 	}
 	return store, tokens
+}
+
+// gatedBackend holds SendText until released, counting the sends.
+type gatedBackend struct {
+	*fakeBackend
+	sends   atomic.Int32
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedBackend) SendText(ctx context.Context, id string, m engagement.TextMessage) (engagement.SentMessage, error) {
+	if g.sends.Add(1) == 1 {
+		close(g.arrived)
+		<-g.release
+	}
+	return g.fakeBackend.SendText(ctx, id, m)
 }

@@ -1,11 +1,14 @@
 package connectorapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/connector-proxy/connector-proxy/envelope"
 )
 
 // FuzzHandler sends arbitrary bodies to CONVERSATION and SEND with valid
@@ -72,6 +75,44 @@ func FuzzParsePath(f *testing.F) {
 		}
 		if again, ok := parsePath(rebuilt); !ok || again != r {
 			t.Fatalf("%q gave %+v; rebuilt %q gave %+v, %v", path, r, rebuilt, again, ok)
+		}
+	})
+}
+
+// FuzzScanSend holds the one-pass reading of a SEND to the general one:
+// whatever scanSend accepts (among bodies checkBodyText lets through, as
+// the handler does) decodes the same through envelope.DecodeRequest and
+// encoding/json.
+func FuzzScanSend(f *testing.F) {
+	for _, s := range []string{
+		textEnvelope("1", "c-1", "hi"),
+		textEnvelope("1", "c-1", "line\nbreak \"quoted\" é"),
+		`{"kind":"req","id":7,"type":"ms.PublishEvent","body":{"conversationId":"c","event":{"type":"ChatStateEvent","chatState":"COMPOSING"}}}`,
+		`{"id":"x","body":{"dialogId":"","conversationId":"c","event":{"type":"AcceptStatusEvent","status":"READ","sequenceList":[1]}},"type":"ms.PublishEvent","kind":"req"}`,
+		`{"kind":"req","id":"1","type":"ms.PublishEvent","body":{"dialogId":"d","Event":{"type":"ContentEvent"}}}`,
+		`{"kind":"req","id":"1","type":"ms.PublishEvent","body":{"dialogId":"d","event":{"type":"ContentEvent","message":{"a":1}},"x":[1,{"y":null}]}}`,
+		`{"kind":"req","id":"1","type":"ms.PublishEvent","body":{"dialogId":"d","event":{"message":"a"},"event":{"type":"ContentEvent"}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		env, ev, ok := scanSend(body)
+		if !ok || checkBodyText(body, false) != nil {
+			return
+		}
+		want, err := envelope.DecodeRequest(body)
+		if err != nil {
+			t.Fatalf("scanSend accepted what the envelope refuses (%v): %q", err, body)
+		}
+		if env.Kind != want.Kind || env.Type != want.Type || !bytes.Equal(env.ID, want.ID) || !bytes.Equal(env.Body, want.Body) {
+			t.Fatalf("envelope %+v, want %+v", env, want)
+		}
+		wantEv, err := decodePublish(want)
+		if err != nil {
+			t.Fatalf("scanSend accepted a body encoding/json refuses (%v): %q", err, body)
+		}
+		if ev != wantEv {
+			t.Fatalf("event %+v, want %+v", ev, wantEv)
 		}
 	})
 }

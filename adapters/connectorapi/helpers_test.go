@@ -17,6 +17,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/auth"
+	"github.com/connector-proxy/connector-proxy/envelope"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/simulator"
@@ -543,9 +544,9 @@ func (c *countingBackend) DisconnectEngagement(ctx context.Context, id string, i
 	return c.backend.DisconnectEngagement(ctx, id, in)
 }
 
-func (c *countingBackend) SendMessage(ctx context.Context, id string, in *engagement.SendMessage) (*engagement.Message, error) {
+func (c *countingBackend) SendText(ctx context.Context, id string, m engagement.TextMessage) (engagement.SentMessage, error) {
 	c.count()
-	return c.backend.SendMessage(ctx, id, in)
+	return c.backend.SendText(ctx, id, m)
 }
 
 func (c *countingBackend) FindMessage(ctx context.Context, engagementID, sessionID, dialogID, providerMessageID string) (*engagement.Message, error) {
@@ -582,4 +583,14 @@ func decodeLPError(t *testing.T, status int, body []byte) lpError {
 		t.Fatalf("not a LivePerson error answer for %d: %s", status, body)
 	}
 	return e
+}
+
+// mustEnvelope decodes a SEND body the general way.
+func mustEnvelope(t *testing.T, body string) *envelope.Envelope {
+	t.Helper()
+	env, err := envelope.DecodeRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
 }

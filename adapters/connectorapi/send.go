@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
 	"time"
@@ -34,24 +35,33 @@ func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) s
 		f.writeError(ctx, nil, err)
 		return ""
 	}
-	env, err := envelope.DecodeRequest(ctx.PostBody())
-	if err != nil {
-		f.writeError(ctx, nil, err)
-		return ""
+	env, pub, fast := scanSend(ctx.PostBody())
+	if !fast {
+		e, err := envelope.DecodeRequest(ctx.PostBody())
+		if err != nil {
+			f.writeError(ctx, nil, err)
+			return ""
+		}
+		env = *e
 	}
-	owner := ownerOf(r, who)
+	owner := ownerOf(r, &who)
 	typ := env.Type
 	var (
 		conv *mapping.Conversation // the one the request acted on, if any
 		body any
+		done published
 	)
 	switch env.Type {
 	case typePublishEvent:
-		typ, conv, body, err = f.publish(c, owner, env)
+		var pre *publishEvent
+		if fast {
+			pre = &pub
+		}
+		typ, conv, done, err = f.publish(c, owner, &env, pre)
 	case typeUpdateField:
-		conv, body, err = f.updateField(c, owner, env)
+		conv, body, err = f.updateField(c, owner, &env)
 	case typeSetUserProfile:
-		body, err = f.setProfile(c, owner, env)
+		body, err = f.setProfile(c, owner, &env)
 	default:
 		err = badRequest(env.ID, "type", "unknown request type %q (SEND takes %s, %s or %s)", env.Type, typePublishEvent, typeUpdateField, typeSetUserProfile)
 	}
@@ -62,6 +72,11 @@ func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) s
 	if conv != nil {
 		f.keepFeatures(c, conv, ctx.Request.Header.Peek("Client-Properties"))
 	}
+	if env.Type == typePublishEvent {
+		var buf [128]byte
+		writeJSON(ctx, 200, done.appendAnswer(buf[:0], env.ID))
+		return typ
+	}
 	out, err := (&envelope.Response{ReqID: env.ID, Code: 200, Body: body}).AppendJSON(nil)
 	if err != nil {
 		f.writeError(ctx, env.ID, err)
@@ -71,19 +86,39 @@ func (f *Face) serveSend(c context.Context, ctx *fasthttp.RequestCtx, r route) s
 	return typ
 }
 
+// published is what an ms.PublishEvent answers: a ContentEvent's
+// sequence, or an empty body.
+type published struct {
+	sequence int
+	content  bool
+}
+
+// appendAnswer appends the response envelope, as envelope.Response writes
+// it for {"sequence": n} or {}.
+func (p published) appendAnswer(dst []byte, reqID json.RawMessage) []byte {
+	dst = append(dst, `{"kind":"resp"`...)
+	if len(reqID) > 0 {
+		dst = append(dst, `,"reqId":`...)
+		dst = append(dst, reqID...)
+	}
+	dst = append(dst, `,"code":"OK","body":{`...)
+	if p.content {
+		dst = append(dst, `"sequence":`...)
+		dst = strconv.AppendInt(dst, int64(p.sequence), 10)
+	}
+	return append(dst, "}}"...)
+}
+
 // keepFeatures records the Client-Properties features a SEND carried on
 // the open conversation it acted on (conv, as the request read it) when
 // they differ from those kept (LivePerson wants the header on CONVERSATION
 // and every SEND; the last one sent wins). A connector repeats the same
-// header, so the usual SEND costs no store call. The features enable
-// nothing the request needs, so a failure is logged only.
+// header, so the usual SEND costs no store call, and the header it
+// repeats is read once. The features enable nothing the request needs, so
+// a failure is logged only.
 func (f *Face) keepFeatures(ctx context.Context, conv *mapping.Conversation, header []byte) {
-	features := clientFeatures(header)
-	if len(features) == 0 {
-		return
-	}
-	joined := strings.Join(features, ",")
-	if !conv.Open() || conv.Attrs[attrFeatures] == joined {
+	joined := f.features.of(header)
+	if joined == "" || !conv.Open() || conv.Attrs[attrFeatures] == joined {
 		return
 	}
 	_, err := mapping.Update(ctx, f.store, conv.ID, func(c *mapping.Conversation) ([]*mapping.OutboxItem, error) {
@@ -101,123 +136,125 @@ func (f *Face) keepFeatures(ctx context.Context, conv *mapping.Conversation, hea
 	}
 }
 
-// publishBody is ms.PublishEvent's body.
-type publishBody struct {
-	DialogID       string `json:"dialogId"`
-	ConversationID string `json:"conversationId"`
-	Event          *struct {
-		Type        string `json:"type"`
-		ContentType string `json:"contentType"`
-		// Message is any JSON so that one decode tells a text from
-		// something text/plain cannot be.
-		Message      any    `json:"message"`
-		ChatState    string `json:"chatState"`
-		Status       string `json:"status"`
-		SequenceList []int  `json:"sequenceList"`
-	} `json:"event"`
-}
-
-// sequenceBody answers a ContentEvent.
-type sequenceBody struct {
-	Sequence int `json:"sequence"`
-}
+// The metric labels of ms.PublishEvent's events.
+const (
+	typeContentEvent      = typePublishEvent + ".ContentEvent"
+	typeChatStateEvent    = typePublishEvent + ".ChatStateEvent"
+	typeAcceptStatusEvent = typePublishEvent + ".AcceptStatusEvent"
+)
 
 // publish handles ms.PublishEvent: a text ContentEvent becomes an AXP
 // message; ChatStateEvent and AcceptStatusEvent have no v1beta call and are
-// accepted after the ownership check. It returns the type label for
-// metrics and the conversation, once it is known to be the caller's.
-func (f *Face) publish(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope) (string, *mapping.Conversation, any, error) {
+// accepted after the ownership check. pre is the body when the request was
+// read in one pass (scanSend), nil when it is still to be decoded. It
+// returns the type label for metrics and the conversation, once it is
+// known to be the caller's.
+func (f *Face) publish(ctx context.Context, owner mapping.ConsumerKey, env *envelope.Envelope, pre *publishEvent) (string, *mapping.Conversation, published, error) {
 	typ := typePublishEvent
-	var b publishBody
-	if err := env.DecodeBody(&b); err != nil {
-		return typ, nil, nil, err
+	var ev publishEvent
+	if pre != nil {
+		ev = *pre
+	} else {
+		var err error
+		if ev, err = decodePublish(env); err != nil {
+			return typ, nil, published{}, err
+		}
 	}
-	id := b.DialogID
-	if id == "" {
-		id = b.ConversationID
+	if ev.id == "" {
+		return typ, nil, published{}, missing(env.ID, "body.dialogId")
 	}
-	if id == "" {
-		return typ, nil, nil, missing(env.ID, "body.dialogId")
+	if !ev.hasEvent {
+		return typ, nil, published{}, missing(env.ID, "body.event")
 	}
-	if b.Event == nil {
-		return typ, nil, nil, missing(env.ID, "body.event")
-	}
-	ev := b.Event
-	var text string
-	switch ev.Type {
+	switch ev.typ {
 	case "ContentEvent":
-		typ += ".ContentEvent"
-		var ae *apiError
-		if text, ae = checkText(env.ID, ev.ContentType, ev.Message); ae != nil {
-			return typ, nil, nil, ae
+		typ = typeContentEvent
+		if ae := checkText(env.ID, ev.ctype, ev.text, ev.kind); ae != nil {
+			return typ, nil, published{}, ae
 		}
 	case "ChatStateEvent":
-		typ += ".ChatStateEvent"
-		switch ev.ChatState {
+		typ = typeChatStateEvent
+		switch ev.state {
 		case "ACTIVE", "INACTIVE", "GONE", "COMPOSING", "PAUSE":
 		case "":
-			return typ, nil, nil, missing(env.ID, "body.event.chatState")
+			return typ, nil, published{}, missing(env.ID, "body.event.chatState")
 		default:
-			return typ, nil, nil, badRequest(env.ID, "body.event.chatState", "chatState %q is not ACTIVE, INACTIVE, GONE, COMPOSING or PAUSE", ev.ChatState)
+			return typ, nil, published{}, badRequest(env.ID, "body.event.chatState", "chatState %q is not ACTIVE, INACTIVE, GONE, COMPOSING or PAUSE", ev.state)
 		}
 	case "AcceptStatusEvent":
-		typ += ".AcceptStatusEvent"
-		switch ev.Status {
+		typ = typeAcceptStatusEvent
+		switch ev.status {
 		case "ACCEPT", "READ", "ACCESS", "NACK", "ACTION":
 		case "":
-			return typ, nil, nil, missing(env.ID, "body.event.status")
+			return typ, nil, published{}, missing(env.ID, "body.event.status")
 		default:
-			return typ, nil, nil, badRequest(env.ID, "body.event.status", "status %q is not ACCEPT, READ, ACCESS, NACK or ACTION", ev.Status)
+			return typ, nil, published{}, badRequest(env.ID, "body.event.status", "status %q is not ACCEPT, READ, ACCESS, NACK or ACTION", ev.status)
 		}
 	case "":
-		return typ, nil, nil, missing(env.ID, "body.event.type")
+		return typ, nil, published{}, missing(env.ID, "body.event.type")
 	default:
-		return typ, nil, nil, badRequest(env.ID, "body.event.type", "event type %q is not supported (ContentEvent, ChatStateEvent, AcceptStatusEvent)", ev.Type)
+		return typ, nil, published{}, badRequest(env.ID, "body.event.type", "event type %q is not supported (ContentEvent, ChatStateEvent, AcceptStatusEvent)", ev.typ)
 	}
-	conv, err := f.ownedConversation(ctx, id, owner, env.ID)
+	// The request only reads the conversation: the cache's own copy does.
+	conv, err := f.ownedConversation(ctx, ev.id, owner, env.ID, true)
 	if err != nil {
-		return typ, nil, nil, err
+		return typ, nil, published{}, err
 	}
-	if ev.Type != "ContentEvent" {
-		return typ, conv, struct{}{}, nil
+	if ev.typ != "ContentEvent" {
+		return typ, conv, published{}, nil
 	}
-	seq, err := f.sendText(ctx, conv, text, env.ID, idempotencyKey(env))
+	seq, err := f.sendText(ctx, conv, ev.text, env.ID, f.idempotencyKey(env))
 	if err != nil {
-		return typ, nil, nil, err
+		return typ, nil, published{}, err
 	}
-	return typ, conv, sequenceBody{Sequence: seq}, nil
+	return typ, conv, published{sequence: seq, content: true}, nil
 }
 
 // checkText validates a ContentEvent: text/plain, a non-empty string of at
 // most MaxTextLength characters.
-func checkText(reqID json.RawMessage, contentType string, msg any) (string, *apiError) {
+func checkText(reqID json.RawMessage, contentType, text string, kind messageKind) *apiError {
 	if contentType != "" && contentType != "text/plain" {
-		return "", badRequest(reqID, "body.event.contentType", "content type %q is not supported; only text/plain is", contentType)
+		return badRequest(reqID, "body.event.contentType", "content type %q is not supported; only text/plain is", contentType)
 	}
-	if msg == nil {
-		return "", missing(reqID, "body.event.message")
-	}
-	text, ok := msg.(string)
-	if !ok {
-		return "", badRequest(reqID, "body.event.message", "message must be a string for text/plain")
+	switch kind {
+	case messageNone:
+		return missing(reqID, "body.event.message")
+	case messageOther:
+		return badRequest(reqID, "body.event.message", "message must be a string for text/plain")
 	}
 	if strings.TrimSpace(text) == "" {
-		return "", missing(reqID, "body.event.message")
+		return missing(reqID, "body.event.message")
 	}
 	if n := utf8.RuneCountInString(text); n > MaxTextLength {
-		return "", badRequest(reqID, "body.event.message", "message has %d characters, at most %d are allowed", n, MaxTextLength)
+		return badRequest(reqID, "body.event.message", "message has %d characters, at most %d are allowed", n, MaxTextLength)
 	}
-	return text, nil
+	return nil
+}
+
+// keyHasher makes idempotency keys, pooled in the face: SHA-256's state and
+// the key's hex are kept between requests.
+type keyHasher struct {
+	h   hash.Hash
+	sep [1]byte
+	sum [sha256.Size]byte
+	hex [2 * sha256.Size]byte
 }
 
 // idempotencyKey names a SEND by what the connector sent: its request id
 // and body. A retry of the same request has the same key.
-func idempotencyKey(env *envelope.Envelope) string {
-	h := sha256.New()
-	h.Write(env.ID)
-	h.Write([]byte{0})
-	h.Write(env.Body)
-	return hex.EncodeToString(h.Sum(nil))
+func (f *Face) idempotencyKey(env *envelope.Envelope) string {
+	k, _ := f.hashers.Get().(*keyHasher)
+	if k == nil {
+		k = &keyHasher{h: sha256.New()}
+	}
+	k.h.Reset()
+	k.h.Write(env.ID)
+	k.h.Write(k.sep[:])
+	k.h.Write(env.Body)
+	hex.Encode(k.hex[:], k.h.Sum(k.sum[:0]))
+	key := string(k.hex[:])
+	f.hashers.Put(k)
+	return key
 }
 
 // sendText posts a consumer's text to its conversation and returns its
@@ -226,17 +263,39 @@ func idempotencyKey(env *envelope.Envelope) string {
 //
 // A SEND is stored once however often it is retried. Before the message
 // goes to AXP, a pending record under the request's idempotency key names
-// the providerMessageId it is sent with; once AXP stored it and before the
-// connector is answered, the record says so. A retry that meets a pending
-// record (the first attempt's answer was lost, the proxy died, AXP did not
-// answer) looks for the message at AXP by that id instead of sending it
-// again, and answers what it finds. A retry after the answer (it was lost
-// on its way) gets the same answer from the sent record, for SendWindow.
+// the providerMessageId it is sent with, durably; once AXP stored it and
+// before the connector is answered, the record says so (not waited for:
+// see sent). A retry that meets a pending record (the first attempt is
+// under way, its answer was lost, the proxy died, AXP did not answer)
+// looks for the message at AXP by that id instead of sending it again, and
+// answers what it finds. A retry after the answer (it was lost on its way)
+// gets the same answer from the sent record, for SendWindow.
 func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage, key string) (int, error) {
 	if !conv.Open() {
 		return 0, closedError(reqID, conv.ID)
 	}
-	rec := mapping.SendRecord{ProviderMessageID: uuid.NewString(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
+	// The same request under way in this process: its outcome is this
+	// one's (the key names the conversation too: the body holds its id).
+	fl, first := f.flights.join(key)
+	if !first {
+		seq, ok, err := fl.wait(ctx)
+		if ok || err != nil {
+			return seq, err
+		}
+		// It ended without an answer to share: the store says what to do.
+	} else {
+		var out flightOutcome
+		defer func() { f.flights.leave(key, out) }()
+		seq, err := f.sendTextOnce(ctx, conv, text, reqID, key)
+		out = flightOutcome{seq: seq, ok: err == nil}
+		return seq, err
+	}
+	return f.sendTextOnce(ctx, conv, text, reqID, key)
+}
+
+// sendTextOnce is sendText's work, under the send record.
+func (f *Face) sendTextOnce(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage, key string) (int, error) {
+	rec := mapping.SendRecord{ProviderMessageID: f.ids.New(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
 	cur, won, err := f.store.BeginSend(ctx, conv.ID, key, rec, f.cfg.SendWindow)
 	if err != nil {
 		return 0, fmt.Errorf("connectorapi: record send: %w", err)
@@ -248,26 +307,23 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text st
 		}
 		rec = cur // not at AXP: send it again under the same id
 	}
-	msg, err := f.backend.SendMessage(ctx, conv.EngagementID, &engagement.SendMessage{
-		SessionID: conv.SessionID,
-		DialogID:  conv.DialogID,
-		Body: engagement.Body{
-			ElementType: "text",
-			ElementText: &engagement.ElementText{Text: text, TextFormat: engagement.TextPlain},
-		},
+	msg, err := f.backend.SendText(ctx, conv.EngagementID, engagement.TextMessage{
+		SessionID:         conv.SessionID,
+		DialogID:          conv.DialogID,
+		Text:              text,
 		ProviderMessageID: rec.ProviderMessageID,
-		CorrelationID:     rec.ProviderMessageID,
 	})
 	if errors.Is(err, engagement.ErrOutcomeUnknown) {
 		msg, err = f.settleSend(ctx, conv, rec.ProviderMessageID, err)
 	}
-	bg := context.WithoutCancel(ctx)
 	switch {
 	case err == nil:
-		return f.sent(bg, conv, key, rec, msg)
+		return f.sent(ctx, conv, key, rec, msg)
 	case errors.Is(err, engagement.ErrOutcomeUnknown):
 		return 0, unconfirmed("the message", err) // the record stays pending
-	case dialogGone(err):
+	}
+	bg := context.WithoutCancel(ctx)
+	if dialogGone(err) {
 		_ = f.store.DropSend(bg, conv.ID, key)
 		f.closeGone(bg, conv)
 		return 0, closedError(reqID, conv.ID)
@@ -277,9 +333,17 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text st
 }
 
 // sent records that AXP stored the message, then answers its sequence.
-func (f *Face) sent(ctx context.Context, conv *mapping.Conversation, key string, rec mapping.SendRecord, msg *engagement.Message) (int, error) {
+// The record is not waited for (Sends.MarkSent): the answer's truth does
+// not depend on it. Were the process to die before it is durable, the
+// record would stay pending, and a retry meeting it would find the
+// message at AXP by its providerMessageId and answer it, without sending
+// it again.
+func (f *Face) sent(ctx context.Context, conv *mapping.Conversation, key string, rec mapping.SendRecord, msg engagement.SentMessage) (int, error) {
+	if ctx.Err() != nil { // the request's time is up, not the record's
+		ctx = context.WithoutCancel(ctx)
+	}
 	rec.State, rec.MessageID, rec.MessageIndex = mapping.SendSent, msg.MessageID, msg.MessageIndex
-	if err := f.store.PutSend(ctx, conv.ID, key, rec, f.cfg.SendWindow); err != nil {
+	if err := f.store.MarkSent(ctx, conv.ID, key, rec, f.cfg.SendWindow); err != nil {
 		// The message is stored; a retry of this request would find it at
 		// AXP by its id, so the answer is still the truth.
 		f.log.Warn("connectorapi: record sent message", "conversation", conv.ID, "err", err)
@@ -294,6 +358,7 @@ func (f *Face) sent(ctx context.Context, conv *mapping.Conversation, key string,
 // the unconfirmed window has passed (AXP may still store it); after that
 // the caller sends it again, under the same providerMessageId.
 func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key string, cur mapping.SendRecord) (int, bool, error) {
+	gone := false // the record went: the first attempt failed and said so
 	for pause := 50 * time.Millisecond; ; pause = min(2*pause, time.Second) {
 		deadline := cur.At.Add(f.cfg.RequestTimeout) // the attempt's own request gives up then
 		if cur.State == mapping.SendSent {
@@ -308,8 +373,10 @@ func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key s
 			return 0, true, fmt.Errorf("connectorapi: look for the message: %w", err)
 		case m != nil:
 			f.m.unknown.WithLabelValues("send_message", "landed").Inc()
-			seq, err := f.sent(context.WithoutCancel(ctx), conv, key, cur, m)
+			seq, err := f.sent(ctx, conv, key, cur, engagement.SentMessage{MessageID: m.MessageID, MessageIndex: m.MessageIndex})
 			return seq, true, err
+		case gone:
+			return 0, false, nil // it failed, and said so by dropping the record
 		}
 		alive := cur.Holder == f.cfg.ReplicaID
 		if !alive && cur.Holder != "" {
@@ -341,7 +408,10 @@ func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key s
 			return 0, true, fmt.Errorf("connectorapi: read send record: %w", err)
 		}
 		if !ok {
-			return 0, false, nil // the first attempt failed and said so
+			// The first attempt was refused and dropped its record: one
+			// more look at AXP, then this one sends it.
+			gone = true
+			continue
 		}
 		cur = rec
 	}
@@ -350,7 +420,7 @@ func (f *Face) resumeSend(ctx context.Context, conv *mapping.Conversation, key s
 // settleSend looks for a message AXP did not answer for, for up to
 // SettleTimeout. It returns the message, or the send's error when it was
 // not found.
-func (f *Face) settleSend(ctx context.Context, conv *mapping.Conversation, providerMessageID string, sendErr error) (*engagement.Message, error) {
+func (f *Face) settleSend(ctx context.Context, conv *mapping.Conversation, providerMessageID string, sendErr error) (engagement.SentMessage, error) {
 	var msg *engagement.Message
 	ok, err := engagement.Await(ctx, f.cfg.SettleTimeout, func(ctx context.Context) (bool, error) {
 		m, err := f.backend.FindMessage(ctx, conv.EngagementID, conv.SessionID, conv.DialogID, providerMessageID)
@@ -360,15 +430,15 @@ func (f *Face) settleSend(ctx context.Context, conv *mapping.Conversation, provi
 	switch {
 	case ok:
 		f.m.unknown.WithLabelValues("send_message", "landed").Inc()
-		return msg, nil
+		return engagement.SentMessage{MessageID: msg.MessageID, MessageIndex: msg.MessageIndex}, nil
 	case err != nil && dialogGone(err):
-		return nil, err
+		return engagement.SentMessage{}, err
 	case err != nil:
 		f.m.unknown.WithLabelValues("send_message", "unresolved").Inc()
 	default:
 		f.m.unknown.WithLabelValues("send_message", "not_found").Inc()
 	}
-	return nil, sendErr
+	return engagement.SentMessage{}, sendErr
 }
 
 // closeGone closes a conversation whose dialog AXP says is over, though it
@@ -478,7 +548,7 @@ func (f *Face) updateField(ctx context.Context, owner mapping.ConsumerKey, env *
 		}
 	}
 
-	conv, err := f.ownedConversation(ctx, id, owner, env.ID)
+	conv, err := f.ownedConversation(ctx, id, owner, env.ID, false)
 	if err != nil {
 		return nil, nil, err
 	}

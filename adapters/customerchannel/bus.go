@@ -108,10 +108,17 @@ func (f *Face) onBus(m *BusMessage) {
 			f.m.delivered("relayed", "delivered")
 		}
 	case BusConnector:
-		if c := f.hub.connector(m.Channel); c != nil && f.owner(c) != m.Owner {
-			if old := f.hub.unregister(m.Channel, c); old != nil {
-				f.emit(ctx, old, EventConnectorReplaced, m.Connector)
-			}
+		c := f.hub.connector(m.Channel)
+		if c == nil || f.owner(c) == m.Owner {
+			return
+		}
+		// The record decides, not the message: one sent for an older
+		// registration may arrive after this replica's newer one.
+		if owner, err := f.cfg.Bus.ConnectorOwner(ctx, m.Channel); err != nil || owner == f.owner(c) {
+			return
+		}
+		if old := f.hub.unregister(m.Channel, c); old != nil {
+			f.emit(ctx, old, EventConnectorReplaced, m.Connector)
 		}
 	}
 }

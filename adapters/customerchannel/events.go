@@ -14,7 +14,6 @@ import (
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/telemetry"
-	"github.com/google/uuid"
 )
 
 // maxTextRunes is AXP's limit on elementText.text.
@@ -59,8 +58,15 @@ func backendFail(conv, what string, err error) *eventError {
 // handleEvent runs one client event and answers it: on failure with an
 // error event and an error ack, on success with an ok ack.
 func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []json.RawMessage, ack ackFunc) {
-	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
-	defer cancel()
+	if ctx == f.sock.Context() {
+		// The socket server's context ends when the face closes, as the
+		// clock's do: a context with no timer of its own serves.
+		ctx = f.events.After(f.cfg.Timeout)
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.cfg.Timeout)
+		defer cancel()
+	}
 	var (
 		id  string
 		err *eventError
@@ -104,7 +110,11 @@ func (f *Face) handleEvent(ctx context.Context, s socket, event string, args []j
 	}
 	f.m.eventDone(event, "ok")
 	if ack != nil {
-		_ = ack(Ack{Status: "ok", ID: id})
+		if id == "" {
+			_ = ack(f.okAck) // boxed once
+		} else {
+			_ = ack(Ack{Status: "ok", ID: id})
+		}
 	}
 }
 
@@ -116,9 +126,16 @@ func decode(payload json.RawMessage, v any) *eventError {
 	return checkPayload(payload, v)
 }
 
-// conversation loads one of this face's conversations.
-func (f *Face) conversation(ctx context.Context, id string) (*mapping.Conversation, *eventError) {
-	conv, err := f.store.Conversation(ctx, id)
+// conversation loads one of this face's conversations; with view, the
+// cache's own (shared: the caller only reads it), not a copy.
+func (f *Face) conversation(ctx context.Context, id string, view bool) (*mapping.Conversation, *eventError) {
+	var conv *mapping.Conversation
+	var err error
+	if view && f.views != nil {
+		conv, err = f.views.ConversationView(ctx, id)
+	} else {
+		conv, err = f.store.Conversation(ctx, id)
+	}
 	if errors.Is(err, mapping.ErrNotFound) || (err == nil && conv.Owner.Face != mapping.FaceCustomerChannel) {
 		return nil, fail(CodeNotFound, id, "no conversation %q", id)
 	}
@@ -136,7 +153,7 @@ func (f *Face) onJoin(ctx context.Context, s socket, payload json.RawMessage) *e
 	if req.ConversationID == "" || req.ID == "" {
 		return fail(CodeBadPayload, req.ConversationID, "conversationId and id are required")
 	}
-	conv, ferr := f.conversation(ctx, req.ConversationID)
+	conv, ferr := f.conversation(ctx, req.ConversationID, false)
 	if ferr != nil {
 		return ferr
 	}
@@ -209,6 +226,7 @@ func (f *Face) conversationInfo(ctx context.Context, conv *mapping.Conversation)
 
 // target resolves the conversation an event names: a customer's must be one
 // it joined, a connector's one of its channel (by conversationId or refId).
+// Its callers only read it.
 func (f *Face) target(ctx context.Context, s socket, convID, refID string) (*mapping.Conversation, *eventError) {
 	if channel := f.hub.connectorOf(s); channel != "" {
 		if err := f.stillConnector(ctx, s, channel); err != nil {
@@ -220,7 +238,7 @@ func (f *Face) target(ctx context.Context, s socket, convID, refID string) (*map
 			}
 			return f.openConversationOf(ctx, channel, refID)
 		}
-		conv, err := f.conversation(ctx, convID)
+		conv, err := f.conversation(ctx, convID, true)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +253,7 @@ func (f *Face) target(ctx context.Context, s socket, convID, refID string) (*map
 	if !f.hub.joined(s, convID) {
 		return nil, fail(CodeNotJoined, convID, "join the conversation first")
 	}
-	return f.conversation(ctx, convID)
+	return f.conversation(ctx, convID, true)
 }
 
 // openConversationOf finds the customer's newest open conversation on a
@@ -295,7 +313,7 @@ func (f *Face) onSend(ctx context.Context, s socket, payload json.RawMessage) (s
 // does not answer, the face looks for the message before it acks, and
 // says truthfully when it could not tell.
 func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientID, text, name string) (string, *eventError) {
-	rec := mapping.SendRecord{ProviderMessageID: uuid.NewString(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
+	rec := mapping.SendRecord{ProviderMessageID: f.ids.New(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
 	key := ""
 	if clientID != "" {
 		key = "cc:" + clientID
@@ -311,16 +329,12 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientI
 			rec = cur
 		}
 	}
-	msg, err := f.backend.SendMessage(ctx, conv.EngagementID, &engagement.SendMessage{
-		SessionID: conv.SessionID,
-		DialogID:  conv.DialogID,
-		Body: engagement.Body{
-			ElementType: "text",
-			ElementText: &engagement.ElementText{Text: text, TextFormat: engagement.TextPlain},
-		},
+	msg, err := f.backend.SendText(ctx, conv.EngagementID, engagement.TextMessage{
+		SessionID:             conv.SessionID,
+		DialogID:              conv.DialogID,
+		Text:                  text,
 		SenderParticipantName: name,
 		ProviderMessageID:     rec.ProviderMessageID,
-		CorrelationID:         rec.ProviderMessageID,
 	})
 	if errors.Is(err, engagement.ErrOutcomeUnknown) {
 		var found *engagement.Message
@@ -331,7 +345,10 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientI
 		})
 		switch {
 		case ok:
-			msg, err = found, nil
+			msg, err = engagement.SentMessage{MessageID: found.MessageID, MessageIndex: found.MessageIndex}, nil
+			if found.ReceivedAt != nil {
+				msg.ReceivedAt = found.ReceivedAt.Time
+			}
 		case ferr != nil && dialogGone(ferr):
 			err = ferr
 		}
@@ -339,10 +356,17 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, clientI
 	bg := context.WithoutCancel(ctx)
 	switch {
 	case err == nil:
-		f.recordSent(bg, conv, msg, rec.ProviderMessageID, text, name)
+		sent := &engagement.Message{MessageID: msg.MessageID, MessageIndex: msg.MessageIndex}
+		if !msg.ReceivedAt.IsZero() {
+			at := engagement.Time{Time: msg.ReceivedAt}
+			sent.ReceivedAt = &at
+		}
+		f.recordSent(bg, conv, sent, rec.ProviderMessageID, text, name)
 		if key != "" {
+			// Not waited for: lost in a crash, the record stays pending and
+			// a retry finds the message at AXP.
 			rec.State, rec.MessageID, rec.MessageIndex = mapping.SendSent, msg.MessageID, msg.MessageIndex
-			if perr := f.store.PutSend(bg, conv.ID, key, rec, f.cfg.SendWindow); perr != nil {
+			if perr := f.store.MarkSent(bg, conv.ID, key, rec, f.cfg.SendWindow); perr != nil {
 				f.log.WarnContext(ctx, "customerchannel: record sent message", "conversation", conv.ID, "error", perr)
 			}
 		}

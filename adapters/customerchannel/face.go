@@ -12,6 +12,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/customerchannel/socketio"
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
+	"github.com/connector-proxy/connector-proxy/internal/deadline"
 	"github.com/connector-proxy/connector-proxy/mapping"
 	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/telemetry"
@@ -27,7 +28,7 @@ type Backend interface {
 	CreateEngagement(ctx context.Context, req *engagement.CreateEngagement) (*engagement.Engagement, error)
 	GetEngagement(ctx context.Context, engagementID string) (*engagement.Engagement, error)
 	DisconnectEngagement(ctx context.Context, engagementID string, req *engagement.DisconnectEngagement) (*engagement.DisconnectEngagement, error)
-	SendMessage(ctx context.Context, engagementID string, req *engagement.SendMessage) (*engagement.Message, error)
+	SendText(ctx context.Context, engagementID string, m engagement.TextMessage) (engagement.SentMessage, error)
 	AllMessages(ctx context.Context, engagementID, sessionID, dialogID string) iter.Seq2[*engagement.Message, error]
 	FindMessage(ctx context.Context, engagementID, sessionID, dialogID, providerMessageID string) (*engagement.Message, error)
 	FindDialog(ctx context.Context, sessionID, providerDialogID string) (*engagement.Engagement, *engagement.Dialog, error)
@@ -124,6 +125,19 @@ type Face struct {
 	// ctx ends on Close; socket events run under it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// What makes an event cheap: its context from a clock under ctx (no
+	// timer of its own), providerMessageIds from a block of randomness,
+	// and the conversation cache read without a copy.
+	events *deadline.Clock
+	ids    engagement.MessageIDs
+	views  conversationViews // nil when the store has no cache to share
+	okAck  any               // Ack{Status: "ok"}, made once
+}
+
+// conversationViews is a store that can hand out the conversation it
+// caches, for a caller that only reads it (mapping.Cached).
+type conversationViews interface {
+	ConversationView(ctx context.Context, id string) (*mapping.Conversation, error)
 }
 
 var (
@@ -200,6 +214,9 @@ func New(cfg Config, backend Backend, store mapping.Store) (*Face, error) {
 	}
 	f.sendMail = f.smtpSend
 	f.ctx, f.cancel = context.WithCancel(context.Background())
+	f.events = deadline.NewClockUnder(f.ctx, 0)
+	f.views, _ = store.(conversationViews)
+	f.okAck = Ack{Status: "ok"}
 	f.sock = f.newSocketServer()
 	if cfg.Bus != nil {
 		if err := cfg.Bus.Subscribe(f.ctx, f.onBus); err != nil {

@@ -124,6 +124,7 @@ func FuzzDecodeSend(f *testing.F) {
 		`{"type":"ChatMessage","conversationId":"c-1","text":"hi\nthere","from":{"id":"p","name":"Ada"}}`,
 		`{"type":"ChatMessage","conversationId":"c-1","id":"m-1","text":"a retry names its message"}`, `{"id":7}`,
 		`{"type":"ActivityMessage","activityType":"typing","conversationId":"c-1"}`,
+		`{"type":"ChatMessage","conversationId":"c-1","id":"m-1","ID":"m-2","text":"retry me"}`,
 		`{"TEXT":"a","text":null,"from":{"id":"a"},"from":{"name":"b"},"from":null,"extra":[1,{"x":2}]}`,
 		`{"te\u0078t":"escaped key","conver\u017Fationid":"long s"}`, `{"text":5}`, `{"from":"x"}`,
 		"{\"text\":\"\xff\"}", `{"text":"a"} x`, `{"text":"a",}`, `{}`, `[]`, `null`, ` {"text":"a"}`,

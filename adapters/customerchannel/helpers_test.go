@@ -94,14 +94,14 @@ func (b *fakeBackend) DisconnectEngagement(_ context.Context, _ string, req *eng
 	return req, nil
 }
 
-func (b *fakeBackend) SendMessage(_ context.Context, _ string, req *engagement.SendMessage) (*engagement.Message, error) {
+func (b *fakeBackend) SendText(_ context.Context, _ string, m engagement.TextMessage) (engagement.SentMessage, error) {
 	if err := b.err("SendMessage"); err != nil {
-		return nil, err
+		return engagement.SentMessage{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.sent = append(b.sent, req)
-	return &engagement.Message{MessageID: "msg-sent"}, nil
+	b.sent = append(b.sent, m.SendMessage()) // what the general call would send
+	return engagement.SentMessage{MessageID: "msg-sent"}, nil
 }
 
 func (b *fakeBackend) AllMessages(context.Context, string, string, string) iter.Seq2[*engagement.Message, error] {
@@ -177,6 +177,24 @@ func newUnitFace(t testing.TB, b *fakeBackend) (*Face, *mapping.Bolt) {
 		ChannelProviderID: rigProvider, AllowedOrigins: []string{"https://shop.example"}, ConnectorSecret: rigSecret,
 		Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler),
 	}, b, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	return f, store
+}
+
+// newCachedUnitFace is newUnitFace with the store behind its cache, as the
+// process wires it.
+func newCachedUnitFace(t testing.TB, b *fakeBackend) (*Face, mapping.Store) {
+	t.Helper()
+	bolt, err := mapping.OpenBolt(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bolt.Close() })
+	store := mapping.NewCached(bolt, 1000, false, nil)
+	f, err := New(Config{ChannelProviderID: rigProvider, Logger: slog.New(slog.DiscardHandler)}, b, store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,10 @@
 package customerchannel
 
 import (
+	"encoding/json"
 	"time"
 
+	"github.com/connector-proxy/connector-proxy/adapters/customerchannel/socketio"
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 )
 
@@ -172,6 +174,36 @@ type Ack struct {
 	ID     string        `json:"id,omitempty"`
 	Error  *ErrorPayload `json:"error,omitempty"`
 }
+
+// AppendJSON appends the ack as json.Marshal writes it: by hand for the
+// ok ack of every event, by json.Marshal for anything else.
+func (a Ack) AppendJSON(dst []byte) []byte {
+	if a.Error == nil && plainJSON(a.Status) && plainJSON(a.ID) {
+		dst = append(dst, `{"status":"`...)
+		dst = append(dst, a.Status...)
+		dst = append(dst, '"')
+		if a.ID != "" {
+			dst = append(dst, `,"id":"`...)
+			dst = append(dst, a.ID...)
+			dst = append(dst, '"')
+		}
+		return append(dst, '}')
+	}
+	b, _ := json.Marshal(a) // an Ack always encodes
+	return append(dst, b...)
+}
+
+// plainJSON: a string encoding/json writes between quotes unchanged.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+var _ socketio.JSONAppender = Ack{}
 
 // JoinRequest is the joinConversation payload.
 type JoinRequest struct {

@@ -108,3 +108,20 @@ func TestInitRequestAcceptsTheSeedsSpelling(t *testing.T) {
 		t.Errorf("decoded %+v, want %+v", req, want)
 	}
 }
+
+func TestAckAppendsWhatJSONMarshalWrites(t *testing.T) {
+	for _, a := range []Ack{
+		{Status: "ok"},
+		{Status: "ok", ID: "5f0c9a3e-msg"},
+		{Status: "ok", ID: "a<b>&\"c\"\\ é"},
+		{Status: "error", Error: &ErrorPayload{Code: CodeBadPayload, Message: "text is required", Field: "text", Retryable: true}},
+	} {
+		want, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.AppendJSON(nil); string(got) != string(want) {
+			t.Errorf("AppendJSON = %s, want %s", got, want)
+		}
+	}
+}

@@ -24,13 +24,38 @@ func decodeSend(payload json.RawMessage, req *SendRequest) *eventError {
 		return fail(CodeBadPayload, "", "the payload must be a JSON object")
 	}
 	if !fastDecodeSend(payload, req) {
-		*req = SendRequest{}
-		return checkPayload(payload, req)
+		var general SendRequest // on the heap only for this path
+		err := checkPayload(payload, &general)
+		*req = general
+		return err
 	}
 	if p := jsonscan.Text(payload); p != nil {
 		return fieldError(p.Path, p.Reason)
 	}
-	return checkLines(req)
+	return checkSendLines(req)
+}
+
+// checkSendLines is checkLines for a SendRequest, without making the list.
+func checkSendLines(r *SendRequest) *eventError {
+	check := func(name, v string) *eventError {
+		if reason := jsonscan.CheckLine(v); reason != "" {
+			return fieldError(name, reason)
+		}
+		return nil
+	}
+	for _, f := range [...]struct{ name, v string }{{"type", r.Type}, {"conversationId", r.ConversationID}, {"tag", r.Tag},
+		{"refId", r.RefID}, {"activityType", r.ActivityType}} {
+		if err := check(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if r.From != nil {
+		if err := check("from.id", r.From.ID); err != nil {
+			return err
+		}
+		return check("from.name", r.From.Name)
+	}
+	return nil
 }
 
 // fastDecodeSend decodes b (starting with '{') into req; false when it
@@ -39,7 +64,7 @@ func fastDecodeSend(b []byte, req *SendRequest) bool {
 	end, ok := decodeObject(b, 0, func(key, val []byte) bool {
 		switch {
 		case fieldIs(key, "type"):
-			return stringField(val, &req.Type)
+			return knownField(val, &req.Type, TypeChatMessage, TypeActivityMessage)
 		case fieldIs(key, "conversationId"):
 			return stringField(val, &req.ConversationID)
 		case fieldIs(key, "id"):
@@ -51,7 +76,7 @@ func fastDecodeSend(b []byte, req *SendRequest) bool {
 		case fieldIs(key, "refId"):
 			return stringField(val, &req.RefID)
 		case fieldIs(key, "activityType"):
-			return stringField(val, &req.ActivityType)
+			return knownField(val, &req.ActivityType, ActivityTyping)
 		case fieldIs(key, "from"):
 			if string(val) == "null" {
 				req.From = nil
@@ -146,6 +171,20 @@ func plainKey(key []byte) bool {
 func fieldIs(key []byte, name string) bool {
 	k := key[1 : len(key)-1]
 	return len(k) == len(name) && bytes.EqualFold(k, []byte(name))
+}
+
+// knownField is stringField for a field whose usual values are known:
+// those are set as the constants, without a copy.
+func knownField(val []byte, dst *string, known ...string) bool {
+	if len(val) > 2 && val[0] == '"' {
+		for _, k := range known {
+			if string(val[1:len(val)-1]) == k {
+				*dst = k
+				return true
+			}
+		}
+	}
+	return stringField(val, dst)
 }
 
 // stringField sets *dst from a string token, leaves it for null; false for

@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/connector-proxy/connector-proxy/internal/deadline"
 	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
@@ -260,13 +261,18 @@ type pooledExchange struct {
 // included).
 func (c *Client) acquireExchange(method, url string) pooledExchange {
 	x := pooledExchange{req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse()}
-	x.req.Header.SetMethod(method)
 	x.req.SetRequestURI(url)
+	c.prepare(&x, method)
+	return x
+}
+
+// prepare sets the method and the headers every request carries.
+func (c *Client) prepare(x *pooledExchange, method string) {
+	x.req.Header.SetMethod(method)
 	x.req.Header.Set(fasthttp.HeaderAccept, "application/json")
 	if c.appKey != "" {
 		x.req.Header.Set(HeaderAppKey, c.appKey)
 	}
-	return x
 }
 
 // release returns req and resp to their pools unless they were abandoned.
@@ -290,43 +296,58 @@ type call struct {
 // 429 whose Retry-After fits MaxRetryAfter, and the dial retries of
 // exchange. Every non-2xx answer becomes a *Problem.
 func (c *Client) do(ctx context.Context, cl call) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-
 	x := c.acquireExchange(cl.method, cl.url)
 	defer x.release()
-	req, resp := x.req, x.resp
 	if cl.body != nil {
-		req.Header.SetContentType("application/json")
-		if err := json.NewEncoder(req.BodyWriter()).Encode(cl.body); err != nil {
+		x.req.Header.SetContentType("application/json")
+		if err := json.NewEncoder(x.req.BodyWriter()).Encode(cl.body); err != nil {
 			return fmt.Errorf("engagement: %s: encode: %w", cl.op, err)
 		}
 	}
+	if err := c.send(ctx, cl.op, &x); err != nil {
+		return err
+	}
+	if body := x.resp.Body(); cl.out != nil && len(body) > 0 {
+		if err := json.Unmarshal(body, cl.out); err != nil {
+			return fmt.Errorf("engagement: %s: decode answer: %w", cl.op, err)
+		}
+	}
+	return nil
+}
 
+// send runs a prepared exchange to a 2xx answer, left in x.resp: bearer
+// token, one refresh-and-retry on 401, one wait on a 429 whose Retry-After
+// fits MaxRetryAfter, and the dial retries of exchange; every non-2xx
+// answer becomes a *Problem. The call is bounded by the client's Timeout
+// or ctx's deadline, whichever comes first, as a deadline on the exchange
+// itself: no timer is made for it.
+func (c *Client) send(ctx context.Context, op string, x *pooledExchange) error {
+	until := c.deadline(ctx)
+	req, resp := x.req, x.resp
 	refreshed, waited := false, false
 	for {
-		tok, err := c.Token(ctx)
+		bearer, err := c.bearer(ctx)
 		if err != nil {
-			return fmt.Errorf("engagement: %s: %w", cl.op, err)
+			return fmt.Errorf("engagement: %s: %w", op, err)
 		}
-		req.Header.Set(fasthttp.HeaderAuthorization, "Bearer "+tok)
-		if err := c.exchange(ctx, cl.op, &x); err != nil {
-			return fmt.Errorf("engagement: %s: %w", cl.op, err)
+		req.Header.Set(fasthttp.HeaderAuthorization, bearer)
+		if err := c.exchange(ctx, op, x, until); err != nil {
+			return fmt.Errorf("engagement: %s: %w", op, err)
 		}
 		status := resp.StatusCode()
 		if status == fasthttp.StatusUnauthorized && !refreshed {
 			// The token may have been revoked or expired early: fetch a
 			// new one once.
 			refreshed = true
-			c.tokens.invalidate(tok)
+			c.tokens.invalidate(bearer)
 			continue
 		}
 		if status == fasthttp.StatusTooManyRequests && !waited {
-			if d, ok := c.retryAfter(resp); ok && c.fits(ctx, d) {
+			if d, ok := c.retryAfter(resp); ok && c.fits(until, d) {
 				waited = true
-				c.log.DebugContext(ctx, "engagement: AXP rate limit, waiting", "operation", cl.op, "wait", d)
+				c.log.DebugContext(ctx, "engagement: AXP rate limit, waiting", "operation", op, "wait", d)
 				if err := c.sleep(ctx, d); err != nil {
-					return fmt.Errorf("engagement: %s: waiting for Retry-After: %w", cl.op, err)
+					return fmt.Errorf("engagement: %s: waiting for Retry-After: %w", op, err)
 				}
 				continue
 			}
@@ -336,26 +357,26 @@ func (c *Client) do(ctx context.Context, cl call) error {
 			if status == fasthttp.StatusTooManyRequests || status == fasthttp.StatusServiceUnavailable {
 				p.RetryAfter, _ = c.retryAfter(resp)
 			}
-			return fmt.Errorf("engagement: %s: %w", cl.op, p)
-		}
-		if cl.out != nil && len(resp.Body()) > 0 {
-			if err := json.Unmarshal(resp.Body(), cl.out); err != nil {
-				return fmt.Errorf("engagement: %s: decode answer: %w", cl.op, err)
-			}
+			return fmt.Errorf("engagement: %s: %w", op, p)
 		}
 		return nil
 	}
 }
 
-// fits reports whether waiting d stays within MaxRetryAfter and ctx's deadline.
-func (c *Client) fits(ctx context.Context, d time.Duration) bool {
-	if d > c.maxRetryAfter {
-		return false
+// deadline is when a call starting now must end: the client's Timeout
+// from now, or ctx's deadline when that comes first.
+func (c *Client) deadline(ctx context.Context) time.Time {
+	until := time.Now().Add(c.timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
+		return dl
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		return false
-	}
-	return true
+	return until
+}
+
+// fits reports whether waiting d stays within MaxRetryAfter and the
+// call's deadline.
+func (c *Client) fits(until time.Time, d time.Duration) bool {
+	return d <= c.maxRetryAfter && time.Until(until) >= d
 }
 
 // retryAfter reads Retry-After as seconds or an HTTP date (against the
@@ -384,15 +405,16 @@ func (c *Client) retryAfter(resp *fasthttp.Response) (time.Duration, bool) {
 
 // exchange sends req once it has a connection, retrying with backoff while
 // dialing fails (the request cannot have reached AXP, so this is safe for
-// POST too). Any other transport error is returned at once wrapped in
-// ErrUnreachable: a POST that may have been written is never re-sent.
-// When ctx ends mid-flight x is abandoned to a goroutine that releases it.
-func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) error {
+// POST too), until the deadline until. Any other transport error is
+// returned at once wrapped in ErrUnreachable: a POST that may have been
+// written is never re-sent. When ctx ends mid-flight x is abandoned to a
+// goroutine that releases it.
+func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange, until time.Time) error {
 	// Read before the round trip: one abandoned on ctx hands x.req to the
 	// goroutine that releases it.
 	idem := idempotent(x.req)
 	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
+		if err := ended(ctx, until); err != nil {
 			return err
 		}
 		start := time.Now()
@@ -402,7 +424,7 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 			sp.SetString(telemetry.AttrAXPOperation, op)
 		}
 		x.sent++
-		err := c.roundTrip(ctx, x)
+		err := c.roundTrip(ctx, x, until)
 		code := classify(err, x.resp)
 		c.metrics.observeRequest(op, code, time.Since(start))
 		if err == nil {
@@ -419,7 +441,7 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 		// been applied: say so, so that the caller looks before it tells
 		// its client anything.
 		unknown := !dialFailed && !idem
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := ended(ctx, until); cerr != nil {
 			if errors.Is(cerr, context.DeadlineExceeded) {
 				return unreachable(unknown, cerr)
 			}
@@ -430,7 +452,7 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 		}
 		if dialFailed && attempt < c.dialAttempts {
 			wait := c.dialBackoff << (attempt - 1)
-			if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > wait {
+			if time.Until(until) > wait {
 				c.log.DebugContext(ctx, "engagement: AXP dial failed, retrying", "operation", op, "attempt", attempt, "err", err)
 				if serr := c.sleep(ctx, wait); serr != nil {
 					return fmt.Errorf("%w: %w", ErrUnreachable, err)
@@ -448,6 +470,18 @@ func (c *Client) exchange(ctx context.Context, op string, x *pooledExchange) err
 	}
 }
 
+// ended is ctx's error, or context.DeadlineExceeded once until has passed
+// (the call's own deadline, which no context carries).
+func ended(ctx context.Context, until time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(until) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
 // unreachable wraps a transport failure, as one of unknown outcome when
 // the call may have been applied.
 func unreachable(unknown bool, err error) error {
@@ -457,16 +491,18 @@ func unreachable(unknown bool, err error) error {
 	return fmt.Errorf("%w: %w", ErrUnreachable, err)
 }
 
-// roundTrip runs one HostClient exchange bounded by ctx's deadline. fasthttp
-// knows no contexts, so it runs aside and ctx's cancellation abandons it.
-func (c *Client) roundTrip(ctx context.Context, x *pooledExchange) error {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(c.timeout)
-	}
+// roundTrip runs one HostClient exchange bounded by the deadline until.
+// fasthttp knows no contexts: when ctx can end before until, the exchange
+// runs aside and ctx's cancellation abandons it; when it cannot (no Done,
+// or a context that ends only at its deadline, which until already
+// honours) it runs here, with no goroutine.
+func (c *Client) roundTrip(ctx context.Context, x *pooledExchange, until time.Time) error {
 	req, resp := x.req, x.resp
+	if dl, only := deadline.Only(ctx); ctx.Done() == nil || (only && !dl.Before(until)) {
+		return c.hc.DoDeadline(req, resp, until)
+	}
 	done := make(chan error, 1)
-	go func() { done <- c.hc.DoDeadline(req, resp, deadline) }()
+	go func() { done <- c.hc.DoDeadline(req, resp, until) }()
 	select {
 	case err := <-done:
 		return err
@@ -483,10 +519,11 @@ func (c *Client) roundTrip(ctx context.Context, x *pooledExchange) error {
 
 // classify names an attempt's outcome for the code label.
 func classify(err error, resp *fasthttp.Response) string {
-	var de *dialError
-	switch {
-	case err == nil:
+	if err == nil {
 		return statusLabel(resp.StatusCode())
+	}
+	var de *dialError // made only for a failure: errors.As moves it to the heap
+	switch {
 	case errors.As(err, &de):
 		return "dial_error"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -64,3 +64,45 @@ func FuzzDecodeEvent(f *testing.F) {
 		_ = ev.DedupeKey()
 	})
 }
+
+// FuzzSendTextEncoding holds SendText's hand-written request to what
+// encoding/json writes for the same message.
+func FuzzSendTextEncoding(f *testing.F) {
+	f.Add("s-1", "d-1", "hello there", "", "p-1")
+	f.Add("s", "d", "<b>\"x\"</b>\n\u2028\xff", "Zoë", "")
+	f.Fuzz(func(t *testing.T, session, dialog, text, name, provider string) {
+		m := TextMessage{SessionID: session, DialogID: dialog, Text: text, SenderParticipantName: name, ProviderMessageID: provider}
+		if got, want := appendTextMessage(nil, &m), encoded(t, m.SendMessage()); !bytes.Equal(got, want) {
+			t.Fatalf("got  %q\nwant %q", got, want)
+		}
+	})
+}
+
+// FuzzDecodeSent holds the send answer's one-pass reading to what
+// encoding/json reads of messageId and messageIndex.
+func FuzzDecodeSent(f *testing.F) {
+	for _, s := range []string{`{"messageId":"m-1","status":"SENT","messageIndex":4}`, `{"messageIndex":1}`, `{"MessageId":"x"}`,
+		`{"messageId":"a\u00e9"}`, `{"messageIndex":1e2}`, `null`, `[]`, `{"a":[1,{"b":null}],"messageIndex":-3}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := decodeSent(body)
+		if len(body) == 0 {
+			if err != nil || got != (SentMessage{}) {
+				t.Fatalf("empty answer: %+v, %v", got, err)
+			}
+			return
+		}
+		var want struct {
+			MessageID    string `json:"messageId"`
+			MessageIndex int    `json:"messageIndex"`
+		}
+		werr := json.Unmarshal(body, &want)
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("decodeSent error %v, encoding/json %v", err, werr)
+		}
+		if err == nil && (got.MessageID != want.MessageID || got.MessageIndex != want.MessageIndex) {
+			t.Fatalf("decodeSent %+v, encoding/json %+v", got, want)
+		}
+	})
+}

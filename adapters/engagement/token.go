@@ -16,22 +16,24 @@ import (
 type tokenSource struct {
 	mu      sync.Mutex
 	token   string
+	bearer  string    // "Bearer " + token: the header, made once per token
 	expires time.Time // by the injected clock, already moved TokenEarly ahead
 	flight  *tokenFlight
 }
 
 type tokenFlight struct {
-	done  chan struct{}
-	token string
-	err   error
+	done          chan struct{}
+	token, bearer string
+	err           error
 }
 
-// invalidate drops tok if it is still the cached one (a concurrent 401 on an
-// older token must not throw away a fresh one).
-func (s *tokenSource) invalidate(tok string) {
+// invalidate drops the token whose Authorization header is bearer if it
+// is still the cached one (a concurrent 401 on an older token must not
+// throw away a fresh one).
+func (s *tokenSource) invalidate(bearer string) {
 	s.mu.Lock()
-	if s.token == tok {
-		s.token = ""
+	if s.bearer == bearer {
+		s.token, s.bearer = "", ""
 	}
 	s.mu.Unlock()
 }
@@ -40,12 +42,24 @@ func (s *tokenSource) invalidate(tok string) {
 // missing or about to expire. It is what /readyz calls to check that AXP is
 // reachable with the configured credentials.
 func (c *Client) Token(ctx context.Context) (string, error) {
+	tok, _, err := c.token(ctx)
+	return tok, err
+}
+
+// bearer is the Authorization header of a call: the cached one, or one
+// made from a fresh token.
+func (c *Client) bearer(ctx context.Context) (string, error) {
+	_, b, err := c.token(ctx)
+	return b, err
+}
+
+func (c *Client) token(ctx context.Context) (tok, bearer string, err error) {
 	s := &c.tokens
 	s.mu.Lock()
 	if s.token != "" && c.now().Before(s.expires) {
-		tok := s.token
+		tok, bearer := s.token, s.bearer
 		s.mu.Unlock()
-		return tok, nil
+		return tok, bearer, nil
 	}
 	f := s.flight
 	if f == nil {
@@ -59,11 +73,11 @@ func (c *Client) Token(ctx context.Context) (string, error) {
 	select {
 	case <-f.done:
 		if f.err != nil {
-			return "", f.err
+			return "", "", f.err
 		}
-		return f.token, nil
+		return f.token, f.bearer, nil
 	case <-ctx.Done():
-		return "", fmt.Errorf("engagement: waiting for token: %w", ctx.Err())
+		return "", "", fmt.Errorf("engagement: waiting for token: %w", ctx.Err())
 	}
 }
 
@@ -77,9 +91,9 @@ func (c *Client) refresh(ctx context.Context, f *tokenFlight) {
 	if err == nil {
 		life := time.Duration(tr.ExpiresIn) * time.Second
 		early := min(c.tokenEarly, life/2)
-		s.token = tr.AccessToken
+		s.token, s.bearer = tr.AccessToken, "Bearer "+tr.AccessToken
 		s.expires = c.now().Add(life - early)
-		f.token = tr.AccessToken
+		f.token, f.bearer = s.token, s.bearer
 	} else {
 		f.err = fmt.Errorf("engagement: token: %w", err)
 		c.log.WarnContext(ctx, "engagement: AXP token fetch failed", "err", err)
@@ -94,7 +108,7 @@ func (c *Client) fetchToken(ctx context.Context) (*TokenResponse, error) {
 	defer x.release()
 	x.req.Header.SetContentType("application/x-www-form-urlencoded")
 	x.req.SetBodyRaw(c.tokenForm)
-	if err := c.exchange(ctx, "token", &x); err != nil {
+	if err := c.exchange(ctx, "token", &x, c.deadline(ctx)); err != nil {
 		return nil, err
 	}
 	resp := x.resp

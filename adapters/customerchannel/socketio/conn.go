@@ -74,8 +74,33 @@ type Conn struct {
 	done      chan struct{} // closed when the socket disconnects
 	nextAck   int64
 	acks      map[int64]func(args []json.RawMessage)
-	work      []func()
+	work      []workItem
 	working   bool
+	// reading counts the poller's readers feeding this session now: work
+	// they queue is run by the last of them once it has read all, in its
+	// own goroutine, instead of in a goroutine started for it.
+	reading int
+}
+
+// workItem is one piece of the worker's queue: an event or ack packet for
+// its handler (no closure made per packet), or a function.
+type workItem struct {
+	f     func()
+	h     EventHandler
+	p     packet
+	event bool // dispatch p to h; else onAck(p) when f is nil
+}
+
+// run does the item.
+func (c *Conn) run(w *workItem) {
+	switch {
+	case w.f != nil:
+		w.f()
+	case w.event:
+		c.dispatch(w.h, w.p)
+	default:
+		c.onAck(w.p)
+	}
 }
 
 func (s *Server) newConn(transport string) *Conn {
@@ -182,11 +207,10 @@ func (c *Conn) EmitWithAck(event string, ack func(args []json.RawMessage), args 
 }
 
 func (c *Conn) emit(event string, id int64, args []any) error {
-	data, err := encodeArgs(event, args)
+	pkt, err := appendMessage(nil, sioEvent, id, event, args)
 	if err != nil {
 		return err
 	}
-	pkt := messagePacket(packet{typ: sioEvent, id: id, data: data})
 	c.mu.Lock()
 	if c.sock != sockConnected {
 		c.mu.Unlock()
@@ -213,7 +237,11 @@ func (c *Conn) Disconnect() error {
 }
 
 // send queues one encoded Engine.IO packet; a full queue closes the session.
-func (c *Conn) send(pkt []byte) error {
+func (c *Conn) send(pkt []byte) error { return c.queue1(pkt, true) }
+
+// queue1 queues pkt, handing the queue to the transport when kick (else
+// the caller flushes it).
+func (c *Conn) queue1(pkt []byte, kick bool) error {
 	c.mu.Lock()
 	if c.closed || c.closing {
 		c.mu.Unlock()
@@ -227,9 +255,26 @@ func (c *Conn) send(pkt []byte) error {
 		return ErrQueueFull
 	}
 	c.queue = append(c.queue, pkt)
-	c.kickLocked()
+	if kick {
+		c.kickLocked()
+	}
 	c.mu.Unlock()
 	return nil
+}
+
+// flush hands the queue to the transport; a WebSocket with no writer
+// running is written by the calling goroutine.
+func (c *Conn) flush() {
+	c.mu.Lock()
+	ws := c.ws
+	if c.transport != transportWebSocket || c.writing || ws == nil || c.closed {
+		c.kickLocked()
+		c.mu.Unlock()
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+	c.writeQueue(ws)
 }
 
 // kickLocked hands the queue to the transport: it wakes the pending GET or
@@ -257,6 +302,14 @@ const maxWriteBatch = 64 << 10
 // packets leave as frames joined in one write.
 func (c *Conn) writeLoop(ws *wsConn) {
 	defer c.srv.goDone()
+	c.writeQueue(ws)
+}
+
+// maxKeptQueue bounds the write queue's array kept between writes.
+const maxKeptQueue = 4
+
+// writeQueue writes the queue until it is empty; the caller set writing.
+func (c *Conn) writeQueue(ws *wsConn) {
 	var batch [][]byte
 	for {
 		c.mu.Lock()
@@ -267,6 +320,9 @@ func (c *Conn) writeLoop(ws *wsConn) {
 		}
 		if len(c.queue) == 0 {
 			c.writing = false
+			if c.queue == nil && cap(batch) <= maxKeptQueue {
+				c.queue = batch[:0] // kept for the next packet
+			}
 			closing := c.closing
 			c.mu.Unlock()
 			if closing {
@@ -441,13 +497,23 @@ func (c *Conn) disconnectSocket(reason string) {
 // schedule queues f on the connection's worker; false when EventQueue
 // entries already wait (unless force).
 func (c *Conn) schedule(f func(), force bool) bool {
+	return c.enqueue(workItem{f: f}, force)
+}
+
+// maxKeptWork bounds the work queue's array kept between bursts: an idle
+// session keeps almost nothing.
+const maxKeptWork = 4
+
+// enqueue queues w on the worker, started unless one runs or a poller's
+// reader of the session will run it when it has read all.
+func (c *Conn) enqueue(w workItem, force bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !force && len(c.work) >= c.srv.opts.EventQueue {
 		return false
 	}
-	c.work = append(c.work, f)
-	if !c.working {
+	c.work = append(c.work, w)
+	if !c.working && c.reading == 0 {
 		c.working = true
 		c.srv.goStart()
 		go c.runWork()
@@ -455,33 +521,67 @@ func (c *Conn) schedule(f func(), force bool) bool {
 	return true
 }
 
-// runWork runs the queued work in order and ends when none is left.
+// runWork is the worker goroutine.
 func (c *Conn) runWork() {
 	defer c.srv.goDone()
+	c.runQueued()
+}
+
+// runQueued runs the queued work in order and returns when none is left;
+// the caller set working.
+func (c *Conn) runQueued() {
 	for {
 		c.mu.Lock()
 		if len(c.work) == 0 {
 			c.working = false
-			c.work = nil
+			if cap(c.work) > maxKeptWork {
+				c.work = nil
+			} else {
+				c.work = c.work[:0]
+			}
 			c.mu.Unlock()
 			return
 		}
-		f := c.work[0]
-		c.work[0] = nil
-		c.work = c.work[1:]
+		w := c.work[0]
+		n := copy(c.work, c.work[1:]) // the array stays for the next item
+		c.work[n] = workItem{}
+		c.work = c.work[:n]
 		c.mu.Unlock()
-		c.safely(f)
+		c.safely(&w)
 	}
 }
 
-// safely runs f; a panicking handler is logged, not fatal.
-func (c *Conn) safely(f func()) {
+// readerStarts and readerEnds bracket a poller reader's feeding: work
+// queued meanwhile is run by the last reader to end, in its goroutine,
+// unless a worker already runs. An event and its ack then cost no
+// goroutine of their own.
+func (c *Conn) readerStarts() {
+	c.mu.Lock()
+	c.reading++
+	c.mu.Unlock()
+}
+
+func (c *Conn) readerEnds() {
+	c.mu.Lock()
+	c.reading--
+	run := c.reading == 0 && !c.working && len(c.work) > 0
+	if run {
+		c.working = true
+	}
+	c.mu.Unlock()
+	if run {
+		c.runQueued()
+	}
+}
+
+// safely runs w; a panicking handler is logged, not fatal.
+func (c *Conn) safely(w *workItem) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.srv.opts.Logger.Error("socketio: handler panicked", "sid", c.sid, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	f()
+	c.run(w)
 }
 
 // errStop ends the reading of a transport: the session is closed.
@@ -500,7 +600,7 @@ func (c *Conn) onEngine(raw []byte) error {
 	case eioPing: // EIO3 habit; answering is harmless
 		return c.send(append([]byte{eioPong}, data...))
 	case eioMessage:
-		p, err := decodePacket(data)
+		p, err := decodePacketNamed(data, c.srv.names)
 		if err != nil {
 			return c.protocolError(err)
 		}
@@ -577,8 +677,7 @@ func (c *Conn) onPacket(p packet) error {
 		c.terminate("client namespace disconnect")
 		return errStop
 	case sioEvent:
-		h := c.srv.handlers[p.event]
-		if !c.schedule(func() { c.dispatch(h, p) }, false) {
+		if !c.enqueue(workItem{h: c.srv.handlers[p.event], p: p, event: true}, false) {
 			c.srv.opts.Metrics.event(c.eventLabel(p.event), ResultDropped)
 			c.srv.opts.Logger.Warn("socketio: event queue full, disconnecting", "sid", c.sid)
 			c.terminate("event queue full")
@@ -595,7 +694,7 @@ func (c *Conn) onPacket(p packet) error {
 			c.srv.opts.Logger.Debug("socketio: ack for no pending id", "sid", c.sid, "id", p.id)
 			return nil
 		}
-		if !c.schedule(func() { c.onAck(p) }, false) {
+		if !c.enqueue(workItem{p: p}, false) {
 			c.srv.opts.Metrics.event("ack", ResultDropped)
 			c.srv.opts.Logger.Warn("socketio: event queue full, disconnecting", "sid", c.sid)
 			c.terminate("event queue full")
@@ -658,11 +757,16 @@ func (c *Conn) connect(auth json.RawMessage) {
 	}
 }
 
-// dispatch runs the handler of an event on the worker.
+// dispatch runs the handler of an event on the worker. An ack the handler
+// sends before it returns is written by this goroutine once it returns,
+// when no writer runs: no writer goroutine is started for it.
 func (c *Conn) dispatch(h EventHandler, p packet) {
 	var ack Ack
+	var st *ackState
 	if p.id >= 0 {
-		ack = c.ackFunc(p.id)
+		st = &ackState{}
+		st.inline.Store(true)
+		ack = c.ackFunc(p.id, st)
 	}
 	if h == nil {
 		c.srv.opts.Metrics.event(eventUnknown, ResultUnknown)
@@ -670,16 +774,27 @@ func (c *Conn) dispatch(h EventHandler, p packet) {
 		return
 	}
 	h(c.srv.ctx, c, p.args, ack)
+	if st != nil {
+		st.inline.Store(false)
+		if st.held.Load() {
+			c.flush()
+		}
+	}
 	c.srv.opts.Metrics.event(p.event, ResultOK)
 }
 
-func (c *Conn) ackFunc(id int64) Ack {
-	var sent atomic.Bool
+// ackState is what an ack knows of its event: whether it was sent, and
+// whether its handler is still running (the worker then writes it).
+type ackState struct {
+	sent, inline, held atomic.Bool
+}
+
+func (c *Conn) ackFunc(id int64, st *ackState) Ack {
 	return func(args ...any) error {
-		if !sent.CompareAndSwap(false, true) {
+		if !st.sent.CompareAndSwap(false, true) {
 			return ErrClosed
 		}
-		data, err := encodeArgs("", args)
+		pkt, err := appendMessage(nil, sioAck, id, "", args)
 		if err != nil {
 			return err
 		}
@@ -689,7 +804,11 @@ func (c *Conn) ackFunc(id int64) Ack {
 		if !live {
 			return ErrClosed
 		}
-		return c.send(messagePacket(packet{typ: sioAck, id: id, data: data}))
+		if st.inline.Load() {
+			st.held.Store(true)
+			return c.queue1(pkt, false)
+		}
+		return c.send(pkt)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,4 +148,58 @@ func packageGoroutines() (int, string) {
 		}
 	}
 	return n, out.String()
+}
+
+// countingListener wraps each accepted connection in a countedConn, as a
+// guarding listener does (the proxy's edge).
+type countingListener struct {
+	net.Listener
+	open atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.open.Add(1)
+	return &countedConn{Conn: c, l: l}, nil
+}
+
+// countedConn counts itself open until closed, or, once detached, until
+// the server releases it.
+type countedConn struct {
+	net.Conn
+	l                *countingListener
+	detached, closed atomic.Bool
+	releases         atomic.Int32
+}
+
+func (c *countedConn) Close() error {
+	err := c.Conn.Close()
+	if c.closed.CompareAndSwap(false, true) && !c.detached.Load() {
+		c.l.open.Add(-1)
+	}
+	return err
+}
+
+func (c *countedConn) TCPConn() *net.TCPConn { tc, _ := c.Conn.(*net.TCPConn); return tc }
+
+func (c *countedConn) Detach() func() {
+	c.detached.Store(true)
+	return func() {
+		if c.releases.Add(1) == 1 {
+			c.l.open.Add(-1)
+		}
+	}
+}
+
+// startServerOn is startServer on a listener of the test's.
+func startServerOn(t testing.TB, s *Server, ln net.Listener) string {
+	t.Helper()
+	hs := &fasthttp.Server{Handler: s.Handler}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Shutdown(); _ = s.Close(); <-done })
+	return "http://" + ln.Addr().String()
 }

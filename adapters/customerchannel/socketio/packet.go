@@ -118,7 +118,11 @@ type packet struct {
 // b, which must stay unchanged while the packet is in use: both transports
 // hand over a buffer of their own (a WebSocket frame from ReadMessage, a
 // copied POST body), so no per-packet copy is made.
-func decodePacket(b []byte) (packet, error) {
+func decodePacket(b []byte) (packet, error) { return decodePacketNamed(b, nil) }
+
+// decodePacketNamed is decodePacket taking event names from names (the
+// server's, each to itself) rather than copying them.
+func decodePacketNamed(b []byte, names map[string]string) (packet, error) {
 	p := packet{nsp: "/", id: -1}
 	if len(b) == 0 {
 		return p, fmt.Errorf("%w: empty Socket.IO packet", ErrMalformed)
@@ -153,13 +157,13 @@ func decodePacket(b []byte) (packet, error) {
 	if len(rest) > 0 {
 		p.data = rest
 	}
-	if err := p.validate(); err != nil {
+	if err := p.validate(names); err != nil {
 		return p, err
 	}
 	return p, nil
 }
 
-func (p *packet) validate() error {
+func (p *packet) validate(names map[string]string) error {
 	switch p.typ {
 	case sioConnect:
 		if p.data != nil && !isJSONObject(p.data) {
@@ -180,9 +184,18 @@ func (p *packet) validate() error {
 		switch {
 		case head[0] == '"':
 			if plainString(head) {
-				p.event = string(head[1 : len(head)-1])
-			} else if err := json.Unmarshal(head, &p.event); err != nil {
-				return fmt.Errorf("%w: event name: %w", ErrMalformed, err)
+				name := head[1 : len(head)-1]
+				if known, ok := names[string(name)]; ok {
+					p.event = known
+				} else {
+					p.event = string(name)
+				}
+			} else {
+				var event string // p stays off the heap
+				if err := json.Unmarshal(head, &event); err != nil {
+					return fmt.Errorf("%w: event name: %w", ErrMalformed, err)
+				}
+				p.event = event
 			}
 			if _, ok := reservedEvents[p.event]; ok {
 				return fmt.Errorf("%w: reserved event name %q", ErrMalformed, p.event)
@@ -239,21 +252,95 @@ func appendPacket(dst []byte, p packet) []byte {
 	return append(dst, p.data...)
 }
 
+// JSONAppender is an event or ack argument that writes its own JSON,
+// byte for byte what json.Marshal writes for it, without the reflection
+// (an ack sent for every event).
+type JSONAppender interface {
+	AppendJSON(dst []byte) []byte
+}
+
 // encodeArgs marshals an EVENT or ACK payload: the event name (when not
 // empty) followed by args. json.RawMessage args are embedded as they are.
 func encodeArgs(event string, args []any) (json.RawMessage, error) {
-	n := len(args)
+	return appendArgs(nil, event, args)
+}
+
+// appendArgs appends the payload encodeArgs makes, byte for byte what
+// json.Marshal writes for []any{event, args...}: names and raw arguments
+// that encoding/json would write unchanged (printable ASCII, no HTML
+// characters, a raw argument compact and valid) are copied, anything else
+// is marshalled on its own.
+func appendArgs(dst []byte, event string, args []any) ([]byte, error) {
+	dst = append(dst, '[')
 	if event != "" {
-		n++
+		if asIs(event, true) {
+			dst = append(dst, '"')
+			dst = append(dst, event...)
+			dst = append(dst, '"')
+		} else {
+			b, err := json.Marshal(event)
+			if err != nil {
+				return nil, fmt.Errorf("socketio: encode arguments: %w", err)
+			}
+			dst = append(dst, b...)
+		}
 	}
-	all := make([]any, 0, n)
-	if event != "" {
-		all = append(all, event)
+	for i, a := range args {
+		if i > 0 || event != "" {
+			dst = append(dst, ',')
+		}
+		if raw, ok := a.(json.RawMessage); ok && len(raw) > 0 && asIs(string(raw), false) && jsonscan.Valid(raw) {
+			dst = append(dst, raw...)
+			continue
+		}
+		if ja, ok := a.(JSONAppender); ok {
+			dst = ja.AppendJSON(dst)
+			continue
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			return nil, fmt.Errorf("socketio: encode arguments: %w", err)
+		}
+		dst = append(dst, b...)
 	}
-	all = append(all, args...)
-	b, err := json.Marshal(all)
-	if err != nil {
-		return nil, fmt.Errorf("socketio: encode arguments: %w", err)
+	return append(dst, ']'), nil
+}
+
+// asIs reports whether encoding/json writes s unchanged: printable ASCII
+// without HTML characters (which it escapes) and, for raw JSON, without
+// white space (which it compacts away); for a name, without the quote and
+// backslash it would escape.
+func asIs(s string, name bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' && name:
+		case c <= ' ' || c >= 0x7f || c == '<' || c == '>' || c == '&':
+			return false
+		case name && (c == '"' || c == '\\'):
+			return false
+		}
 	}
-	return b, nil
+	return true
+}
+
+// appendMessage appends an Engine.IO message packet holding a Socket.IO
+// EVENT or ACK (typ) with its ack id (-1: none) and payload.
+func appendMessage(dst []byte, typ byte, id int64, event string, args []any) ([]byte, error) {
+	if dst == nil {
+		n := 16 + len(event)
+		for _, a := range args {
+			if raw, ok := a.(json.RawMessage); ok {
+				n += len(raw) + 1
+			} else {
+				n += 64
+			}
+		}
+		dst = make([]byte, 0, n)
+	}
+	dst = append(dst, eioMessage, '0'+typ)
+	if id >= 0 {
+		dst = strconv.AppendInt(dst, id, 10)
+	}
+	return appendArgs(dst, event, args)
 }

@@ -192,3 +192,37 @@ func TestEncodeArgs(t *testing.T) {
 		t.Fatal("encoding a func should fail")
 	}
 }
+
+func TestAppendArgsWritesWhatJSONMarshalWrites(t *testing.T) {
+	tests := []struct {
+		event string
+		args  []any
+	}{
+		{"messageArrived", []any{map[string]any{"text": "a <b> & \u2028", "n": 1}}},
+		{"with space", nil},
+		{"quote\"and\\back", []any{"x"}},
+		{"é", nil},
+		{"", []any{json.RawMessage(`{"status":"ok","id":"m-1"}`)}},
+		{"", []any{json.RawMessage(`{ "spaced" : [1, 2] }`)}},
+		{"", []any{json.RawMessage(`{"html":"<b>&"}`)}},
+		{"", []any{json.RawMessage(`"\u2028"`), json.RawMessage(`null`)}},
+	}
+	for _, tt := range tests {
+		all := []any{}
+		if tt.event != "" {
+			all = append(all, tt.event)
+		}
+		all = append(all, tt.args...)
+		want, err := json.Marshal(all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendArgs(nil, tt.event, tt.args)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("appendArgs(%q, %v) = %s, %v; want %s", tt.event, tt.args, got, err, want)
+		}
+	}
+	if _, err := appendArgs(nil, "", []any{json.RawMessage(`{bad`)}); err == nil {
+		t.Error("invalid raw JSON was embedded")
+	}
+}

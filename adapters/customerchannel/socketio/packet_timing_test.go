@@ -19,16 +19,32 @@ func BenchmarkDecodeEvent(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeEvent is an emit's packet (what Conn.Emit queues): a
+// struct argument, marshalled, and an ack's, which writes itself.
 func BenchmarkEncodeEvent(b *testing.B) {
-	msg := map[string]any{"conversationId": "c-1", "text": "hello there", "type": "PLAIN"}
-	b.ReportAllocs()
-	for b.Loop() {
-		data, err := encodeArgs("messageArrived", []any{msg})
-		if err != nil {
-			b.Fatal(err)
-		}
-		_ = messagePacket(packet{typ: sioEvent, id: -1, data: data})
+	type message struct {
+		Type           string `json:"type"`
+		ConversationID string `json:"conversationId"`
+		Text           string `json:"text"`
 	}
+	b.Run("event", func(b *testing.B) {
+		args := []any{message{Type: "ChatMessage", ConversationID: "c-1", Text: "hello there"}}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := appendMessage(nil, sioEvent, -1, "messageArrived", args); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ack", func(b *testing.B) {
+		args := []any{json.RawMessage(`{"status":"ok","id":"m-1"}`)}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := appendMessage(nil, sioAck, 7, "", args); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkSplitPayload(b *testing.B) {

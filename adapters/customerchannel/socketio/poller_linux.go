@@ -142,21 +142,36 @@ func (p *poller) close() {
 	<-p.done
 }
 
-// readRaw reads what the socket holds without waiting: n == 0 with a nil
-// error is the end of the stream, errWouldBlock that nothing is left.
-func (ws *wsConn) readRaw(buf []byte) (int, error) {
-	var (
-		n   int
-		err error
-	)
-	cerr := ws.raw.Control(func(fd uintptr) {
-		for {
-			n, err = unix.Read(int(fd), buf)
-			if err != unix.EINTR {
-				return
-			}
+// rawRead is one read of a socket, the function raw.Control runs made
+// once per connection: a read costs no closure.
+type rawRead struct {
+	buf []byte
+	n   int
+	err error
+	fn  func(fd uintptr)
+}
+
+func (r *rawRead) read(fd uintptr) {
+	for {
+		r.n, r.err = unix.Read(int(fd), r.buf)
+		if r.err != unix.EINTR {
+			return
 		}
-	})
+	}
+}
+
+// readRaw reads what the socket holds without waiting: n == 0 with a nil
+// error is the end of the stream, errWouldBlock that nothing is left. One
+// reader at a time (drain's).
+func (ws *wsConn) readRaw(buf []byte) (int, error) {
+	r := &ws.rr
+	if r.fn == nil {
+		r.fn = r.read
+	}
+	r.buf = buf
+	cerr := ws.raw.Control(r.fn)
+	n, err := r.n, r.err
+	r.buf, r.err = nil, nil // the buffer goes back to its pool
 	switch {
 	case cerr != nil:
 		return 0, cerr

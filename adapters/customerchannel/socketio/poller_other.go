@@ -8,6 +8,9 @@ import "errors"
 // goroutine (see websocket.go).
 type poller struct{}
 
+// rawRead is the poller's read state; there is none here.
+type rawRead struct{}
+
 func newPoller() (*poller, error) { return nil, errors.New("socketio: no poller on this system") }
 
 func (p *poller) add(*wsConn) error            { return errors.New("socketio: no poller") }

@@ -94,6 +94,7 @@ type Ack func(args ...any) error
 type Server struct {
 	opts         Options
 	handlers     map[string]EventHandler
+	names        map[string]string // the handlers' event names, each to itself
 	onConnect    func(ctx context.Context, c *Conn)
 	onDisconnect func(c *Conn, reason string)
 	open         []byte // the constant part of the open packet
@@ -121,6 +122,7 @@ func NewServer(opts Options) *Server {
 	s := &Server{
 		opts:     opts,
 		handlers: make(map[string]EventHandler),
+		names:    make(map[string]string),
 		conns:    make(map[string]*Conn),
 	}
 	s.idle = sync.NewCond(&s.mu)
@@ -136,8 +138,14 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
+// Context is the context the handlers run under; Close cancels it.
+func (s *Server) Context() context.Context { return s.ctx }
+
 // On registers the handler of event; call it before serving.
-func (s *Server) On(event string, h EventHandler) { s.handlers[event] = h }
+func (s *Server) On(event string, h EventHandler) {
+	s.handlers[event] = h
+	s.names[event] = event
+}
 
 // OnConnect registers a function run on a connection's worker once its
 // CONNECT is accepted, before any of its events; call it before serving.

@@ -22,6 +22,19 @@ import (
 // through the connection as a whole frame batch from the session's one
 // writer (or a control frame), under wmu, each with a deadline.
 
+// Detachable is a connection that wraps the TCP connection a listener
+// accepted (a listener's own type, counting or guarding connections) and
+// lets the server's poller watch the socket itself. TCPConn returns the
+// socket (nil when there is none to take: over TLS, say); Detach is
+// called once the poller holds its own copy of it: fasthttp closes the
+// wrapper when the hijack handler returns, so the wrapper must then keep
+// what it accounts for the connection, until the server calls release,
+// once, when the WebSocket is closed.
+type Detachable interface {
+	TCPConn() *net.TCPConn
+	Detach() (release func())
+}
+
 // errWouldBlock: the socket has nothing more to read now.
 var errWouldBlock = errors.New("socketio: would block")
 
@@ -36,7 +49,10 @@ type wsConn struct {
 
 	pending atomic.Int32 // readiness events not yet drained
 
-	frameReader // touched by one reader at a time
+	frameReader         // touched by one reader at a time
+	rr          rawRead // the event-driven read, reused
+	drainFn     func()  // ws.drain, for the poller
+	release     func()  // a Detachable's, once the socket is closed
 
 	wmu    sync.Mutex // one frame batch on the wire at a time
 	closed atomic.Bool
@@ -165,6 +181,11 @@ func (s *Server) takeWebSocket(hc net.Conn, c *Conn) (*wsConn, []byte) {
 		ws.nc = u.UnsafeConn()
 	}
 	tc, ok := ws.nc.(*net.TCPConn)
+	d, wrapped := ws.nc.(Detachable)
+	if !ok && wrapped {
+		tc = d.TCPConn()
+		ok = tc != nil
+	}
 	if !ok || s.poll() == nil {
 		return ws, nil
 	}
@@ -190,6 +211,10 @@ func (s *Server) takeWebSocket(hc net.Conn, c *Conn) (*wsConn, []byte) {
 		return ws, leftover
 	}
 	ws.nc, ws.raw, ws.p = nc, raw, s.poll()
+	ws.drainFn = ws.drain
+	if wrapped {
+		ws.release = d.Detach()
+	}
 	return ws, leftover
 }
 
@@ -248,15 +273,23 @@ func (s *Server) serveWebSocket(hc net.Conn, ws *wsConn, leftover []byte) {
 func (s *Server) ready(ws *wsConn) {
 	if ws.pending.Add(1) == 1 {
 		s.goStart()
-		go ws.drain()
+		go ws.drainFn() // made once: a go statement on a method would allocate
 	}
 }
 
 // drain reads everything the socket holds, then ends; an event that came
-// meanwhile makes it read again.
+// meanwhile makes it read again. The work the messages queued is then run
+// here, when no worker runs (see Conn.readerEnds).
 func (ws *wsConn) drain() {
+	c := ws.c
+	defer c.srv.goDone()
+	c.readerStarts()
+	ws.readAll()
+	c.readerEnds()
+}
+
+func (ws *wsConn) readAll() {
 	s := ws.c.srv
-	defer s.goDone()
 	bufp := s.readBufs.Get().(*[]byte)
 	defer s.readBufs.Put(bufp)
 	buf := *bufp
@@ -287,8 +320,11 @@ func (ws *wsConn) drain() {
 // feed parses and handles the frames in b; an error means the WebSocket
 // is closed.
 func (ws *wsConn) feed(b []byte) error {
-	err := ws.frameReader.feed(b, ws.c.srv.opts.MaxPayload, ws.deliver, ws.control)
-	var we *wsError
+	err := ws.frameReader.feed(b, ws.c.srv.opts.MaxPayload, ws)
+	if err == nil {
+		return nil
+	}
+	var we *wsError // made only for a failure: errors.As moves it to the heap
 	if errors.As(err, &we) {
 		return ws.fail(err)
 	}
@@ -313,9 +349,9 @@ func (ws *wsConn) control(op byte, payload []byte) error {
 	return nil
 }
 
-// deliver hands one message to the session or the upgrade it belongs to.
+// message hands one message to the session or the upgrade it belongs to.
 // msg is owned by the callee (packets alias it).
-func (ws *wsConn) deliver(op byte, msg []byte) error {
+func (ws *wsConn) message(op byte, msg []byte) error {
 	c := ws.c
 	c.mu.Lock()
 	session := c.ws == ws && !c.closed && !c.closing
@@ -401,6 +437,9 @@ func (ws *wsConn) close(code int) {
 	// A writer blocked in Write, or the reader goroutine blocked in Read,
 	// returns with an error.
 	_ = ws.nc.Close()
+	if ws.release != nil {
+		ws.release()
+	}
 }
 
 // onProbe runs the probe exchange of an upgrade, one message at a time.

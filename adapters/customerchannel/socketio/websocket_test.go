@@ -116,3 +116,34 @@ func TestFramesSentWithTheHandshakeAreRead(t *testing.T) {
 		}
 	}
 }
+
+func TestAWebSocketOfAWrappedConnectionIsWatchedByThePollerAndReleasedOnClose(t *testing.T) {
+	s := NewServer(Options{Authenticate: testAuthenticate})
+	testHandlers(s)
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &countingListener{Listener: raw}
+	base := startServerOn(t, s, ln)
+	ws := connectWS(t, base)
+	waitFor(t, "the session", func() bool { return s.Len() == 1 })
+	var c *Conn
+	s.mu.Lock()
+	for _, cc := range s.conns {
+		c = cc
+	}
+	s.mu.Unlock()
+	c.mu.Lock()
+	polled := c.ws != nil && c.ws.raw != nil
+	c.mu.Unlock()
+	if !polled {
+		t.Fatal("the wrapped connection's WebSocket is read by a goroutine, not the poller")
+	}
+	// fasthttp closed its wrapper; the connection still counts as open.
+	if n := ln.open.Load(); n != 1 {
+		t.Fatalf("%d connections counted open while the WebSocket lives, want 1", n)
+	}
+	_ = ws.Close()
+	waitFor(t, "the WebSocket's release", func() bool { return ln.open.Load() == 0 })
+}

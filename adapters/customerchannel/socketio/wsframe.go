@@ -183,13 +183,20 @@ type frameReader struct {
 	msgOp byte   // the opcode of that message, 0 when none is under way
 }
 
+// frameSink takes what a frameReader assembles: each complete text or
+// binary message (which it owns) and each control frame (whose payload is
+// not kept).
+type frameSink interface {
+	message(op byte, msg []byte) error
+	control(op byte, payload []byte) error
+}
+
 // feed parses the frames in b, after the incomplete one kept from before,
 // and keeps only what is left of an incomplete frame (b itself is not
-// kept, but payloads are unmasked in it). Each complete text or binary message goes to onMessage, which
-// owns it; each control frame to onControl, whose payload is not kept.
-// limit bounds a message. A framing error is a *wsError; an error of a
-// callback stops the parsing and is returned.
-func (r *frameReader) feed(b []byte, limit int, onMessage func(op byte, msg []byte) error, onControl func(op byte, payload []byte) error) error {
+// kept, but payloads are unmasked in it), handing messages and control
+// frames to sink. limit bounds a message. A framing error is a *wsError;
+// an error of the sink stops the parsing and is returned.
+func (r *frameReader) feed(b []byte, limit int, sink frameSink) error {
 	data := b
 	if r.in != nil {
 		r.in = append(r.in, b...)
@@ -212,7 +219,7 @@ func (r *frameReader) feed(b []byte, limit int, onMessage func(op byte, msg []by
 		payload := data[hn : hn+h.length]
 		unmask(payload, h.mask)
 		data = data[hn+h.length:]
-		if err := r.frame(h, payload, onMessage, onControl); err != nil {
+		if err := r.frame(h, payload, sink); err != nil {
 			return err
 		}
 	}
@@ -230,14 +237,14 @@ func (r *frameReader) feed(b []byte, limit int, onMessage func(op byte, msg []by
 	return nil
 }
 
-func (r *frameReader) frame(h frameHeader, payload []byte, onMessage func(byte, []byte) error, onControl func(byte, []byte) error) error {
+func (r *frameReader) frame(h frameHeader, payload []byte, sink frameSink) error {
 	switch h.op {
 	case opText, opBinary:
 		if r.msgOp != 0 {
 			return protocolViolation("a new message inside a fragmented one")
 		}
 		if h.fin {
-			return onMessage(h.op, bytes.Clone(payload))
+			return sink.message(h.op, bytes.Clone(payload))
 		}
 		r.msgOp, r.msg = h.op, append([]byte(nil), payload...)
 	case opContinuation:
@@ -248,7 +255,7 @@ func (r *frameReader) frame(h frameHeader, payload []byte, onMessage func(byte, 
 		if h.fin {
 			op, msg := r.msgOp, r.msg
 			r.msgOp, r.msg = 0, nil
-			return onMessage(op, msg)
+			return sink.message(op, msg)
 		}
 	case opClose:
 		if len(payload) == 1 {
@@ -257,9 +264,9 @@ func (r *frameReader) frame(h frameHeader, payload []byte, onMessage func(byte, 
 		if len(payload) >= 2 && !validCloseCode(int(payload[0])<<8|int(payload[1])) {
 			return protocolViolation("invalid close code")
 		}
-		return onControl(h.op, payload)
+		return sink.control(h.op, payload)
 	default: // ping, pong
-		return onControl(h.op, payload)
+		return sink.control(h.op, payload)
 	}
 	return nil
 }

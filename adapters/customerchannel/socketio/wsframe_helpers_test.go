@@ -53,10 +53,16 @@ func feedAll(b []byte, size, limit int) (string, error) {
 	}
 	for len(b) > 0 {
 		n := min(size, len(b))
-		if err := r.feed(b[:n], limit, l.message, l.control); err != nil {
+		if err := r.feed(b[:n], limit, &l); err != nil {
 			return l.String(), err
 		}
 		b = b[n:]
 	}
 	return l.String(), nil
 }
+
+// frameSinkNop takes frames and does nothing with them.
+type frameSinkNop struct{ n int }
+
+func (s *frameSinkNop) message(byte, []byte) error { s.n++; return nil }
+func (s *frameSinkNop) control(byte, []byte) error { return nil }

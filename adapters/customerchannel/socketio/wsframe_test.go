@@ -74,10 +74,10 @@ func TestFrameReaderKeepsNothingBetweenFrames(t *testing.T) {
 	var r frameReader
 	var l frameLog
 	f := clientFrame(true, opText, []byte("3"), [4]byte{9, 8, 7, 6})
-	if err := r.feed(f[:3], 100, l.message, l.control); err != nil || r.in == nil {
+	if err := r.feed(f[:3], 100, &l); err != nil || r.in == nil {
 		t.Fatalf("half a frame: err %v, kept %v", err, r.in)
 	}
-	if err := r.feed(f[3:], 100, l.message, l.control); err != nil || r.in != nil || r.msg != nil {
+	if err := r.feed(f[3:], 100, &l); err != nil || r.in != nil || r.msg != nil {
 		t.Fatalf("the rest: err %v, kept %v %v", err, r.in, r.msg)
 	}
 }
