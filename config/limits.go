@@ -64,21 +64,18 @@ const (
 	MaxHeaderBytes = 1 << 20
 )
 
-// DefaultLimits are generous: a stock Node server's 16 KiB head, rates
-// that real clients stay far below. They stop one client from taking the
-// process, not traffic.
+// DefaultLimits are generous: a stock Node server's 16 KiB head, a
+// connection cap per address. They stop one client from taking the
+// process, not traffic. Rate limits are off: an app is a whole messaging
+// platform's traffic, and a sidecar's clients often all come from its
+// chat server's address; an operator sets them for what faces the
+// internet (the README and the Kubernetes manifests give values).
 func DefaultLimits() Limits {
 	return Limits{
 		MaxConnsPerIP:  1000,
 		IdleTimeout:    60 * time.Second,
 		ReadTimeout:    60 * time.Second,
 		MaxHeaderBytes: 16 << 10,
-		Rate: RateLimits{
-			App:      Rate{PerSecond: 5000, Burst: 10000},
-			Consumer: Rate{PerSecond: 20, Burst: 100},
-			Init:     Rate{PerSecond: 10, Burst: 50},
-			SocketIO: Rate{PerSecond: 20, Burst: 100},
-		},
 	}
 }
 

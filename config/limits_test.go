@@ -85,13 +85,13 @@ func TestLimitsValidationNamesTheField(t *testing.T) {
 		{"CONNECTOR_PROXY_LIMITS_MAX_HEADER_BYTES=99999999", "limits.max_header_bytes"},
 		{"CONNECTOR_PROXY_LIMITS_TRUSTED_PROXIES=10.0.0.0/8,nonsense", "limits.trusted_proxies[1]"},
 		{"CONNECTOR_PROXY_LIMITS_RATE_SOCKETIO_PER_SECOND=-1", "limits.rate.socketio.per_second"},
-		{"CONNECTOR_PROXY_LIMITS_RATE_CONSUMER_BURST=0", "limits.rate.consumer.burst"},
+		{"CONNECTOR_PROXY_LIMITS_RATE_CONSUMER_PER_SECOND=20 CONNECTOR_PROXY_LIMITS_RATE_CONSUMER_BURST=0", "limits.rate.consumer.burst"},
 		{"CONNECTOR_PROXY_LIMITS_RATE_APP_PER_SECOND=fast", "limits.rate.app.per_second"},
 		{"CONNECTOR_PROXY_AXP_SUBSCRIPTION_CHECK_INTERVAL=1ms", "axp.subscription_check_interval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
-			_, err := Load("", []string{tt.env})
+			_, err := Load("", strings.Fields(tt.env))
 			if err == nil || !strings.Contains(err.Error(), "config: "+tt.field+":") {
 				t.Fatalf("%s: err = %v, want one naming %s", tt.env, err, tt.field)
 			}
