@@ -64,15 +64,17 @@ const (
 	MaxHeaderBytes = 1 << 20
 )
 
-// DefaultLimits are generous: a stock Node server's 16 KiB head, a
-// connection cap per address. They stop one client from taking the
-// process, not traffic. Rate limits are off: an app is a whole messaging
-// platform's traffic, and a sidecar's clients often all come from its
-// chat server's address; an operator sets them for what faces the
-// internet (the README and the Kubernetes manifests give values).
+// DefaultLimits are generous: a stock Node server's 16 KiB head, idle
+// connections closed after a minute; the connection cap of the whole
+// listener follows the open-file limit. They stop one client from taking
+// the process, not traffic. The cap per address and the rate limits are
+// off: an app is a whole messaging platform's traffic, and a sidecar's
+// clients often all come from its chat server's address (a widget's
+// sockets too, through it), so a cap of a thousand per address would shed
+// the thousand-and-first customer. An operator sets them for what faces
+// the internet (the README and the Kubernetes manifests give values).
 func DefaultLimits() Limits {
 	return Limits{
-		MaxConnsPerIP:  1000,
 		IdleTimeout:    60 * time.Second,
 		ReadTimeout:    60 * time.Second,
 		MaxHeaderBytes: 16 << 10,

@@ -20,29 +20,37 @@ func TestLimitsDefaults(t *testing.T) {
 	}
 }
 
+func TestLimitsOffByDefault(t *testing.T) {
+	l := DefaultLimits()
+	if l.MaxConnsPerIP != 0 || l.Rate != (RateLimits{}) {
+		t.Fatalf("defaults cap a client address or rate: %+v (a sidecar's clients all come from its chat server)", l)
+	}
+}
+
 func TestLimitsZeroTurnsOff(t *testing.T) {
+	// The file turns the caps on, as the Kubernetes manifests do; an
+	// explicit 0 from the environment turns them off again.
+	file := "limits:\n  max_conns_per_ip: 1000\n  rate:\n    app: {per_second: 100, burst: 200}\n    consumer:\n      per_second: 20\n      burst: 50\n"
 	tests := []struct {
 		name string
-		file string
 		env  []string
+		want Limits
 	}{
-		{"from the file", "limits:\n  max_conns_per_ip: 0\n  rate:\n    app: {per_second: 0}\n    consumer:\n      per_second: 0\n", nil},
-		{"from the environment", "", []string{"CONNECTOR_PROXY_LIMITS_MAX_CONNS_PER_IP=0",
-			"CONNECTOR_PROXY_LIMITS_RATE_APP_PER_SECOND=0", "CONNECTOR_PROXY_LIMITS_RATE_CONSUMER_PER_SECOND=0"}},
+		{"the file's values", nil, Limits{MaxConnsPerIP: 1000, Rate: RateLimits{App: Rate{PerSecond: 100}, Consumer: Rate{PerSecond: 20}}}},
+		{"zeros from the environment", []string{"CONNECTOR_PROXY_LIMITS_MAX_CONNS_PER_IP=0",
+			"CONNECTOR_PROXY_LIMITS_RATE_APP_PER_SECOND=0", "CONNECTOR_PROXY_LIMITS_RATE_CONSUMER_PER_SECOND=0"}, Limits{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := ""
-			if tt.file != "" {
-				path = writeFile(t, tt.file)
-			}
-			c, err := Load(path, tt.env)
+			c, err := Load(writeFile(t, file), tt.env)
 			if err != nil {
 				t.Fatal(err)
 			}
 			l := c.Limits
-			if l.MaxConnsPerIP != 0 || l.Rate.App.PerSecond != 0 || l.Rate.Consumer.PerSecond != 0 {
-				t.Fatalf("explicit zeros not kept: %+v", l)
+			if l.MaxConnsPerIP != tt.want.MaxConnsPerIP || l.Rate.App.PerSecond != tt.want.Rate.App.PerSecond ||
+				l.Rate.Consumer.PerSecond != tt.want.Rate.Consumer.PerSecond {
+				t.Fatalf("limits = %+v, want cap %d, app %v/s, consumer %v/s", l, tt.want.MaxConnsPerIP,
+					tt.want.Rate.App.PerSecond, tt.want.Rate.Consumer.PerSecond)
 			}
 			if l.Rate.Init != DefaultLimits().Rate.Init || l.IdleTimeout != DefaultLimits().IdleTimeout {
 				t.Fatalf("fields not named lost their defaults: %+v", l)
