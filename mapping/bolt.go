@@ -483,7 +483,8 @@ func checkChange(ch *Change) error {
 			return errors.New("mapping: outbox item without queue")
 		}
 	}
-	return nil
+	_, err := changeConversation(ch) // one conversation, as on Redis
+	return err
 }
 
 // Due indexes, of the inbox and of the outbox: key shard, time, queue.

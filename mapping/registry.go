@@ -150,6 +150,10 @@ type Change struct {
 	// back), in order, with the rest of the change: a record is there once
 	// however often the event that made it is re-sent.
 	Append []LogRecord
+	// Of names the change's conversation when nothing else does: a log
+	// append alone, which needs no compare-and-set on the conversation
+	// (a customer's message recorded once AXP stored it).
+	Of string
 }
 
 // LogRecord is one record of a conversation's log.
@@ -223,6 +227,11 @@ func changeConversation(ch *Change) (string, error) {
 	}
 	if ch.Conv != nil {
 		_ = use(ch.Conv.ID)
+	}
+	if ch.Of != "" {
+		if err := use(ch.Of); err != nil {
+			return "", err
+		}
 	}
 	for _, it := range ch.Outbox {
 		if err := use(it.Queue); err != nil {

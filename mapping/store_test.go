@@ -510,6 +510,29 @@ func testStore(t *testing.T, b storeBackend) {
 				t.Fatalf("a full log: %d records, first %q, %v; want the last %d", len(got), got[0], err, MaxLogRecords)
 			}
 		}},
+		{"a log append alone leaves the conversation as it is and meets no conflict", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			stale := c.Version
+			next := c.Clone()
+			next.Attrs = map[string]string{"k": "v"}
+			if err := s.Commit(ctx, &Change{Conv: next}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Commit(ctx, &Change{Of: c.ID, Append: []LogRecord{{Log: "messages", Data: []byte("sent")}}}); err != nil {
+				t.Fatalf("append after a concurrent change = %v", err)
+			}
+			got, err := s.Conversation(ctx, c.ID)
+			if err != nil || got.Version != stale+1 || got.Attrs["k"] != "v" {
+				t.Fatalf("conversation = %+v, %v; want version %d with its attrs", got, err, stale+1)
+			}
+			if recs, err := s.Log(ctx, c.ID, "messages", 10); err != nil || len(recs) != 1 || string(recs[0]) != "sent" {
+				t.Fatalf("log = %q, %v", recs, err)
+			}
+			other := NewConversationID(bob)
+			if err := s.Commit(ctx, &Change{Of: c.ID, Outbox: []*OutboxItem{{Queue: other, Face: FaceConnectorAPI, Body: []byte("{}")}}}); err == nil {
+				t.Fatal("a change naming two conversations was taken")
+			}
+		}},
 		{"a deferred queue is ready again only at its time, and a discarded one stays deduped", func(t *testing.T, s Store) {
 			c := conv(alice, "d1", time.Unix(1, 0)) // not created: the event overtook it
 			if _, err := s.Receive(ctx, event(c, "early"), time.Hour); err != nil {

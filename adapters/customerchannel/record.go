@@ -270,10 +270,12 @@ func (f *Face) recordSent(ctx context.Context, conv *mapping.Conversation, m *en
 
 // appendOrGiveUp appends a record to the conversation's log, or, when that
 // fails, marks the record incomplete so that it is not served short.
+//
+// The append is not a change of the conversation: it neither reads nor
+// rewrites the record (a send costs one small write, not a copy of the
+// conversation), and a concurrent change cannot refuse it.
 func (f *Face) appendOrGiveUp(ctx context.Context, conv *mapping.Conversation, rec mapping.LogRecord) {
-	_, err := f.updateFrom(ctx, conv, func(*mapping.Conversation) (pipeline.Effect, error) {
-		return pipeline.Effect{Append: []mapping.LogRecord{rec}}, nil
-	})
+	err := f.store.Commit(ctx, &mapping.Change{Of: conv.ID, Append: []mapping.LogRecord{rec}})
 	if err == nil {
 		return
 	}
