@@ -40,7 +40,12 @@ const (
 	DefaultDeliveryTimeout    = 10 * time.Second
 	DefaultSettleTimeout      = 10 * time.Second
 	DefaultUnconfirmedWindow  = 30 * time.Second
-	DefaultSendWindow         = 10 * time.Minute
+	// DefaultSendWindow covers a connector's retries after a lost answer
+	// (seconds to a minute) and no more: connectors that number every
+	// request "1", as LivePerson's examples do, send the same id and body
+	// again when a consumer writes the same words twice, and within the
+	// window that is taken for a retry.
+	DefaultSendWindow = 2 * time.Minute
 	// MaxTextLength is AXP's limit on a message text, in characters.
 	MaxTextLength = 4096
 )
@@ -68,7 +73,7 @@ type Config struct {
 	// while it is not there, instead of making it a second time.
 	UnconfirmedWindow time.Duration
 	// SendWindow is how long a SEND's idempotency record is kept: a retry
-	// within it finds what the first attempt did (default 10 min).
+	// within it finds what the first attempt did (default 2 min).
 	SendWindow time.Duration
 	// DeliveryTimeout bounds one webhook POST (default 10 s, LivePerson's).
 	DeliveryTimeout time.Duration
@@ -191,7 +196,8 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 		cfg.UnconfirmedWindow = max(DefaultUnconfirmedWindow, cfg.SettleTimeout)
 	}
 	if cfg.SendWindow <= 0 {
-		cfg.SendWindow = DefaultSendWindow
+		// A pending record must outlive the time its write may still land.
+		cfg.SendWindow = max(DefaultSendWindow, 2*cfg.UnconfirmedWindow)
 	}
 	if cfg.DeliveryTimeout <= 0 {
 		cfg.DeliveryTimeout = DefaultDeliveryTimeout
