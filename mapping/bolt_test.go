@@ -271,3 +271,22 @@ func TestSendRecordsAreWrittenAsJSONMarshalWritesThem(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordVersionReadsWhatMarshalWrites(t *testing.T) {
+	c := &Conversation{ID: "c1", Owner: ConsumerKey{Face: FaceConnectorAPI, App: "a", Account: "le1", Consumer: `x "version":9`},
+		Version: 42, State: StateOpen, Attrs: map[string]string{"version": "7"}}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := recordVersion(raw); !ok || v != 42 {
+		t.Fatalf("recordVersion(%s) = %d, %v; want 42 read without decoding", raw, v, ok)
+	}
+	// Records not as Marshal writes them are left to json.Unmarshal.
+	for _, raw := range []string{`{"Version":3}`, `{"version":1,"version":2}`, `{"vers\u0069on":4}`, `{"version":01}`,
+		`{"version":1.5}`, `{"version":null}`, `{"version":1,}`, `{"version":5} x`, `{"id":"c"}`} {
+		if v, ok := recordVersion([]byte(raw)); ok {
+			t.Errorf("recordVersion(%s) = %d: taken, want it left to json.Unmarshal", raw, v)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -49,6 +50,34 @@ func FuzzDecodeItem(f *testing.F) {
 		again, err := decodeItem(encodeItem(nil, it))
 		if err != nil || !reflect.DeepEqual(again, it) {
 			t.Fatalf("%x decodes to %+v, which reads back as %+v (%v)", v, it, again, err)
+		}
+	})
+}
+
+// FuzzRecordVersion: whatever version the fast read finds is the one
+// json.Unmarshal finds; where it declines, Unmarshal decides.
+func FuzzRecordVersion(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"c","owner":{"face":"x"},"version":7,"state":"OPEN"}`,
+		`{"version":0}`, `{}`, `{"version":18446744073709551615}`, `{"version":18446744073709551616}`,
+		`{"Version":3}`, `{"version":1,"version":2}`, `{"vers\u0069on":4}`, `{"version":01}`, `{"version":-1}`,
+		`{"version":1.0}`, `{"version":null}`, `{"version":1,}`, ` { "version" : 5 } `, `{"version":5} x`, `[1]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		v, ok := recordVersion(raw)
+		if !ok {
+			return
+		}
+		var want struct {
+			Version uint64 `json:"version"`
+		}
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatalf("%q: read version %d, but Unmarshal fails: %v", raw, v, err)
+		}
+		if v != want.Version {
+			t.Fatalf("%q: read version %d, Unmarshal %d", raw, v, want.Version)
 		}
 	})
 }
