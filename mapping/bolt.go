@@ -13,15 +13,17 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/connector-proxy/connector-proxy/internal/jsonscan"
 )
 
 // Bucket names. Conversations are indexed by dialog and by owner (a
 // consumer's list). Inbox entries and outbox items are queues per
-// conversation (see queueKey); each has an index by due time (key: shard,
-// time, conversation) with a reverse entry per conversation, so that a
-// sweep reads only what is due.
+// conversation (see queueKey); each has an index by due time, so that a
+// sweep reads only what is due: the inbox's in the file (key: shard, time,
+// conversation, with a reverse entry per conversation), the outbox's, and
+// its index by age, in memory (memIndex).
 const (
 	bucketSessions  = "sessions"
 	bucketConvs     = "conversations"
@@ -32,8 +34,6 @@ const (
 	bucketInReady   = "inbox-ready"
 	bucketInReadyOf = "inbox-ready-of"
 	bucketOutbox    = "outbox"
-	bucketDue       = "outbox-due"
-	bucketDueOf     = "outbox-due-of"
 	bucketClaims    = "claims"
 	bucketSends     = "sends"
 	bucketLogs      = "logs"
@@ -41,11 +41,9 @@ const (
 	bucketWebhooks  = "webhooks"
 	bucketMeta      = "meta"
 	keyDepth        = "outbox-depth"
-	// The outbox's operator side (boltadmin.go): the heads by enqueue time
-	// (the oldest pending item), the dropped items and their index by drop
-	// time (key: shard, time, queue, 0, seq), the paused endpoints.
-	bucketAge       = "outbox-age"
-	bucketAgeOf     = "outbox-age-of"
+	// The outbox's operator side (boltadmin.go): the dropped items and
+	// their index by drop time (key: shard, time, queue, 0, seq), the
+	// paused endpoints.
 	bucketDropped   = "outbox-dropped"
 	bucketDroppedAt = "outbox-dropped-at"
 	bucketPauses    = "outbox-pauses"
@@ -54,8 +52,14 @@ const (
 
 func boltBuckets() []string {
 	return []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketInbox,
-		bucketInReady, bucketInReadyOf, bucketOutbox, bucketDue, bucketDueOf, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta,
-		bucketAge, bucketAgeOf, bucketDropped, bucketDroppedAt, bucketPauses}
+		bucketInReady, bucketInReadyOf, bucketOutbox, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta,
+		bucketDropped, bucketDroppedAt, bucketPauses}
+}
+
+// retiredBuckets are the outbox's indexes by due time and by age, which
+// files written before they moved to memory hold: they are dropped on open.
+func retiredBuckets() []string {
+	return []string{"outbox-due", "outbox-due-of", "outbox-age", "outbox-age-of"}
 }
 
 // errSeen refuses an inbox write whose dedupe key is already there.
@@ -71,6 +75,9 @@ type Bolt struct {
 	now       func() time.Time
 	retention time.Duration
 	observe   func(writes int, took time.Duration)
+	// due and age index the outbox's queues by their heads' next attempt
+	// and enqueue time.
+	due, age *memIndex
 
 	// Leases live in memory: only one process can open the file, so it
 	// holds every shard; the map keeps Lease's contract for tests and
@@ -112,7 +119,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mapping: open %s: %w", path, err)
 	}
-	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour, leases: map[int]boltLease{}}
+	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour, leases: map[int]boltLease{}, due: newMemIndex(), age: newMemIndex()}
 	for _, o := range opts {
 		o(b)
 	}
@@ -122,13 +129,21 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 				return err
 			}
 		}
-		return indexAges(tx)
+		for _, name := range retiredBuckets() {
+			if err := tx.DeleteBucket([]byte(name)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+				return err
+			}
+		}
+		return b.indexOutbox(tx)
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("mapping: prepare %s: %w", path, err)
 	}
-	b.w = newGroupWriter(db, b.observe)
+	b.w = newGroupWriter(db, b.observe, func(tx *bolt.Tx) {
+		b.due.begin(tx)
+		b.age.begin(tx)
+	})
 	return b, nil
 }
 
@@ -556,12 +571,7 @@ func checkChange(ch *Change) error {
 
 type dueIndex struct{ idx, of string }
 
-var (
-	inboxReady = dueIndex{bucketInReady, bucketInReadyOf}
-	outboxDue  = dueIndex{bucketDue, bucketDueOf}
-	// outboxAge orders the queues by when their head was enqueued.
-	outboxAge = dueIndex{bucketAge, bucketAgeOf}
-)
+var inboxReady = dueIndex{bucketInReady, bucketInReadyOf}
 
 func dueKey(queue string, at time.Time) []byte {
 	k := make([]byte, 0, 9+len(queue))
@@ -833,12 +843,8 @@ func (b *Bolt) enqueue(tx *bolt.Tx, it *OutboxItem) (uint64, error) {
 		return 0, err
 	}
 	if head == nil {
-		if err := outboxDue.set(tx, it.Queue, it.NextAttempt); err != nil {
-			return 0, err
-		}
-		if err := outboxAge.set(tx, it.Queue, stored.EnqueuedAt); err != nil {
-			return 0, err
-		}
+		b.due.set(it.Queue, it.NextAttempt)
+		b.age.set(it.Queue, stored.EnqueuedAt)
 	}
 	return seq, addDepth(bucket(tx, bucketMeta), 1)
 }
@@ -848,7 +854,7 @@ func (b *Bolt) Due(ctx context.Context, shard int, now time.Time, limit int) ([]
 	var out []*OutboxItem
 	err := b.view(ctx, func(tx *bolt.Tx) error {
 		bk := bucket(tx, bucketOutbox)
-		for _, queue := range outboxDue.scan(tx, shard, now, limit) {
+		for _, queue := range b.due.scan(shard, now, limit) {
 			_, v := first(bk, queue)
 			if v == nil {
 				continue
@@ -892,7 +898,7 @@ func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 			return err
 		}
 		if head, _ := first(out, item.Queue); bytes.Equal(head, k) {
-			return outboxDue.set(tx, item.Queue, item.NextAttempt)
+			b.due.set(item.Queue, item.NextAttempt)
 		}
 		return nil
 	})
@@ -902,14 +908,14 @@ func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 // error: two deliverers racing after a restart both end in the same state.
 func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		_, err := removeItem(tx, item.Queue, item.Seq)
+		_, err := b.removeItem(tx, item.Queue, item.Seq)
 		return err
 	})
 }
 
 // removeItem deletes one pending item, if it is there; the queue's next
 // item, if any, becomes its head, due at its own NextAttempt.
-func removeItem(tx *bolt.Tx, queue string, seq uint64) (bool, error) {
+func (b *Bolt) removeItem(tx *bolt.Tx, queue string, seq uint64) (bool, error) {
 	out := bucket(tx, bucketOutbox)
 	k := queueKey(queue, seq)
 	if out.Get(k) == nil {
@@ -923,19 +929,11 @@ func removeItem(tx *bolt.Tx, queue string, seq uint64) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if err := outboxDue.set(tx, queue, next); err != nil {
-			return false, err
-		}
-		if err := outboxAge.set(tx, queue, enqueued); err != nil {
-			return false, err
-		}
+		b.due.set(queue, next)
+		b.age.set(queue, enqueued)
 	} else {
-		if err := outboxDue.del(tx, queue); err != nil {
-			return false, err
-		}
-		if err := outboxAge.del(tx, queue); err != nil {
-			return false, err
-		}
+		b.due.del(queue)
+		b.age.del(queue)
 	}
 	return true, addDepth(bucket(tx, bucketMeta), -1)
 }

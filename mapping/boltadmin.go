@@ -17,28 +17,24 @@ import (
 // per shard (shard, time, queue key) that the bounds trim from the oldest,
 // and a count per shard in meta.
 
-// indexAges fills the age index of a file written before it existed, so
-// that the oldest pending item is found for every queue.
-func indexAges(tx *bolt.Tx) error {
-	if k, _ := bucket(tx, bucketAgeOf).Cursor().First(); k != nil {
-		return nil
-	}
-	out := bucket(tx, bucketOutbox)
-	var queues []string
-	_ = bucket(tx, bucketDueOf).ForEach(func(k, _ []byte) error {
-		queues = append(queues, string(k))
-		return nil
-	})
-	for _, q := range queues {
-		if _, v := first(out, q); v != nil {
-			it, err := decodeItem(v)
-			if err != nil {
-				return err
-			}
-			if err := outboxAge.set(tx, q, it.EnqueuedAt); err != nil {
-				return err
-			}
+// indexOutbox builds the outbox's in-memory indexes from the queues'
+// heads, once, when the file is opened.
+func (b *Bolt) indexOutbox(tx *bolt.Tx) error {
+	cur := bucket(tx, bucketOutbox).Cursor()
+	for k, v := cur.First(); k != nil; {
+		queue, _, ok := queueOfKey(k)
+		if !ok {
+			return fmt.Errorf("mapping: outbox key %q is not a queue's", k)
 		}
+		enqueued, next, err := itemTimes(v)
+		if err != nil {
+			return fmt.Errorf("mapping: outbox head of %s: %w", queue, err)
+		}
+		b.due.load(queue, next)
+		b.age.load(queue, enqueued)
+		// The next queue: its keys sort after every key of this one
+		// (conversation, 0, seq), and no conversation id holds a 0 byte.
+		k, v = cur.Seek(append([]byte(queue), 1))
 	}
 	return nil
 }
@@ -83,7 +79,7 @@ func (b *Bolt) Drop(ctx context.Context, item *OutboxItem, d Drop) error {
 		return fmt.Errorf("mapping: outbox item %s/%d: %w", item.Queue, item.Seq, err)
 	}
 	return b.update(ctx, func(tx *bolt.Tx) error {
-		removed, err := removeItem(tx, item.Queue, item.Seq)
+		removed, err := b.removeItem(tx, item.Queue, item.Seq)
 		if err != nil || !removed {
 			return err
 		}
@@ -239,7 +235,7 @@ func (b *Bolt) DiscardOutbox(ctx context.Context, state, queue string, seq uint6
 		if state == OutboxDropped {
 			return forgetDropped(tx, it)
 		}
-		_, err = removeItem(tx, queue, seq)
+		_, err = b.removeItem(tx, queue, seq)
 		return err
 	})
 	if err != nil {
@@ -279,15 +275,10 @@ func (b *Bolt) OutboxStats(ctx context.Context) (OutboxStats, error) {
 		if v := bucket(tx, bucketMeta).Get([]byte(keyDepth)); len(v) == 8 {
 			st.Pending = int(binary.BigEndian.Uint64(v))
 		}
-		cur := bucket(tx, bucketAge).Cursor()
 		for shard := range Shards {
 			st.Dropped += droppedCount(tx, shard)
-			k, _ := cur.Seek([]byte{byte(shard)})
-			if k == nil || k[0] != byte(shard) || len(k) < 9 {
-				continue
-			}
-			at := time.Unix(0, int64(binary.BigEndian.Uint64(k[1:9])))
-			if st.OldestPending.IsZero() || at.Before(st.OldestPending) {
+			at, ok := b.age.earliest(shard)
+			if ok && (st.OldestPending.IsZero() || at.Before(st.OldestPending)) {
 				st.OldestPending = at
 			}
 		}

@@ -34,7 +34,9 @@ type groupWriter struct {
 	done    chan struct{}
 	once    sync.Once
 	observe func(writes int, took time.Duration)
-	free    sync.Pool // answered writeReqs, with their channels
+	// begin is told of every write transaction before its first write.
+	begin func(*bolt.Tx)
+	free  sync.Pool // answered writeReqs, with their channels
 }
 
 // writeReq is one write on its way through the loop. Requests are pooled,
@@ -59,11 +61,15 @@ func (r *writeReq) apply(tx *bolt.Tx) error {
 	return r.send.apply(tx)
 }
 
-func newGroupWriter(db *bolt.DB, observe func(int, time.Duration)) *groupWriter {
+func newGroupWriter(db *bolt.DB, observe func(int, time.Duration), begin func(*bolt.Tx)) *groupWriter {
 	if observe == nil {
 		observe = func(int, time.Duration) {}
 	}
-	w := &groupWriter{db: db, reqs: make(chan *writeReq, maxGroup), stop: make(chan struct{}), done: make(chan struct{}), observe: observe}
+	if begin == nil {
+		begin = func(*bolt.Tx) {}
+	}
+	w := &groupWriter{db: db, reqs: make(chan *writeReq, maxGroup), stop: make(chan struct{}), done: make(chan struct{}),
+		observe: observe, begin: begin}
 	go w.run()
 	return w
 }
@@ -202,6 +208,7 @@ func (w *groupWriter) run() {
 func (w *groupWriter) commit(batch []*writeReq) {
 	start := time.Now()
 	err := w.db.Update(func(tx *bolt.Tx) error {
+		w.begin(tx)
 		for _, r := range batch {
 			r.err = r.apply(tx)
 			if r.err != nil && !refusal(r.err) {
@@ -212,7 +219,10 @@ func (w *groupWriter) commit(batch []*writeReq) {
 	})
 	if err != nil {
 		for _, r := range batch {
-			r.err = w.db.Update(r.apply)
+			r.err = w.db.Update(func(tx *bolt.Tx) error {
+				w.begin(tx)
+				return r.apply(tx)
+			})
 		}
 	}
 	w.observe(len(batch), time.Since(start))
