@@ -1288,81 +1288,136 @@ func (b *Bolt) MarkSent(ctx context.Context, conversation, key string, rec SendR
 	return b.w.post(ctx, r)
 }
 
-// Sweep removes expired dedupe keys, claims and send records, and closed
-// conversations older than the retention with their indexes. It returns
-// how many records went.
+// Sweep removes expired dedupe keys and send records, and closed
+// conversations older than the retention with their indexes and logs. It
+// returns how many records went.
+//
+// It works in chunks: each is found in a read transaction, which the
+// writers do not wait for, and removed in a write transaction of the group
+// commit that checks every record again (one written meantime stays). A
+// whole-store transaction would hold every webhook behind it for as long
+// as it takes to read a day of dedupe keys.
 func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 	now := b.now()
+	seenExpired := func(_, v []byte) bool {
+		return len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= now.UnixNano()
+	}
+	sendExpired := func(_, v []byte) bool {
+		_, live, _ := decodeSend(v, now)
+		return !live
+	}
+	convOld := func(_, v []byte) bool {
+		c, err := decodeConv(v)
+		return err == nil && !c.Open() && !c.ClosedAt.IsZero() && now.Sub(c.ClosedAt) > b.retention
+	}
 	n := 0
-	err := b.update(ctx, func(tx *bolt.Tx) error {
-		var expired [][]byte
-		seen := bucket(tx, bucketSeen)
-		_ = seen.ForEach(func(k, v []byte) error {
-			if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {
-				expired = append(expired, bytes.Clone(k))
+	for _, sw := range []struct {
+		bucket string
+		chunk  int
+		gone   func(k, v []byte) bool
+		remove func(tx *bolt.Tx, k, v []byte) error
+	}{
+		{bucketSeen, sweepChunk, seenExpired, nil},
+		{bucketSends, sweepChunk, sendExpired, nil},
+		// A conversation takes its logs with it: fewer at a time.
+		{bucketConvs, sweepChunk / 20, convOld, removeConversation},
+	} {
+		m, err := b.sweepBucket(ctx, sw.bucket, sw.chunk, sw.gone, sw.remove)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// sweepChunk bounds the records one write transaction of a sweep removes.
+const sweepChunk = 1000
+
+// sweepBucket removes the records of a bucket for which gone holds, chunk
+// at a time; remove, when set, removes one with what hangs off it (the
+// record itself otherwise).
+func (b *Bolt) sweepBucket(ctx context.Context, name string, chunk int, gone func(k, v []byte) bool, remove func(tx *bolt.Tx, k, v []byte) error) (int, error) {
+	n := 0
+	var after []byte // the last key read: the next chunk starts past it
+	for {
+		var keys [][]byte
+		err := b.view(ctx, func(tx *bolt.Tx) error {
+			cur := bucket(tx, name).Cursor()
+			k, v := cur.First()
+			if after != nil {
+				if k, v = cur.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = cur.Next()
+				}
+			}
+			for ; k != nil && len(keys) < chunk; k, v = cur.Next() {
+				if gone(k, v) {
+					keys = append(keys, bytes.Clone(k))
+				}
 			}
 			return nil
 		})
-		for _, k := range expired {
-			if err := seen.Delete(k); err != nil {
-				return err
-			}
+		if err != nil || len(keys) == 0 {
+			return n, err
 		}
-		n += len(expired)
-
-		expired = expired[:0]
-		sends := bucket(tx, bucketSends)
-		_ = sends.ForEach(func(k, v []byte) error {
-			if _, live, _ := decodeSend(v, now); !live {
-				expired = append(expired, bytes.Clone(k))
-			}
-			return nil
-		})
-		for _, k := range expired {
-			if err := sends.Delete(k); err != nil {
-				return err
-			}
-		}
-		n += len(expired)
-
-		convs := bucket(tx, bucketConvs)
-		var old []*Conversation
-		err := convs.ForEach(func(_, v []byte) error {
-			c, err := decodeConv(v)
-			if err != nil {
-				return err
-			}
-			if !c.Open() && !c.ClosedAt.IsZero() && now.Sub(c.ClosedAt) > b.retention {
-				old = append(old, c)
+		removed := 0
+		err = b.update(ctx, func(tx *bolt.Tx) error {
+			removed = 0 // the group writer may run it again, alone
+			bk := bucket(tx, name)
+			for _, k := range keys {
+				v := bk.Get(k)
+				if v == nil || !gone(k, v) {
+					continue
+				}
+				var err error
+				if remove != nil {
+					err = remove(tx, k, v)
+				} else {
+					err = bk.Delete(k)
+				}
+				if err != nil {
+					return err
+				}
+				removed++
 			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return n, err
 		}
-		for _, c := range old {
-			if err := convs.Delete([]byte(c.ID)); err != nil {
+		n += removed
+		if len(keys) < chunk {
+			return n, nil
+		}
+		after = keys[len(keys)-1]
+	}
+}
+
+// removeConversation removes a conversation's record, its indexes and its
+// logs.
+func removeConversation(tx *bolt.Tx, id, raw []byte) error {
+	c, err := decodeConv(raw)
+	if err != nil {
+		return err
+	}
+	if err := bucket(tx, bucketConvs).Delete(id); err != nil {
+		return err
+	}
+	if err := bucket(tx, bucketDialogs).Delete([]byte(c.DialogID)); err != nil {
+		return err
+	}
+	if err := bucket(tx, bucketOwners).Delete(ownerKey(c)); err != nil {
+		return err
+	}
+	for _, name := range []string{bucketLogs, bucketLogCounts} {
+		bk := bucket(tx, name)
+		prefix := queuePrefix(c.ID)
+		cur := bk.Cursor()
+		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Seek(prefix) {
+			if err := bk.Delete(bytes.Clone(k)); err != nil {
 				return err
-			}
-			if err := bucket(tx, bucketDialogs).Delete([]byte(c.DialogID)); err != nil {
-				return err
-			}
-			if err := bucket(tx, bucketOwners).Delete(ownerKey(c)); err != nil {
-				return err
-			}
-			for _, name := range []string{bucketLogs, bucketLogCounts} {
-				bk := bucket(tx, name)
-				prefix := queuePrefix(c.ID)
-				cur := bk.Cursor()
-				for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Seek(prefix) {
-					if err := bk.Delete(bytes.Clone(k)); err != nil {
-						return err
-					}
-				}
 			}
 		}
-		n += len(old)
-		return nil
-	})
-	return n, err
+	}
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 type clock struct {
@@ -288,5 +290,45 @@ func TestRecordVersionReadsWhatMarshalWrites(t *testing.T) {
 		if v, ok := recordVersion([]byte(raw)); ok {
 			t.Errorf("recordVersion(%s) = %d: taken, want it left to json.Unmarshal", raw, v)
 		}
+	}
+}
+
+// A sweep goes through the store in chunks (each removed in its own
+// transaction), and finds every expired record however many chunks it
+// takes, leaving the live ones between them.
+func TestBoltSweepRemovesMoreThanAChunk(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(100000, 0)}
+	b, _ := openTemp(t, WithClock(clk.now))
+	const expired, live = 2*sweepChunk + 500, 40
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		seen := bucket(tx, bucketSeen)
+		for i := range expired + live {
+			until := clk.now().Add(time.Minute)
+			if i%((expired+live)/live) == 0 && i/((expired+live)/live) < live {
+				until = clk.now().Add(time.Hour) // spread among the expired
+			}
+			if err := seen.Put(fmt.Appendf(nil, "key-%05d", i), u64(uint64(until.UnixNano()))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.add(2 * time.Minute)
+	n, err := b.Sweep(ctx)
+	if err != nil || n != expired {
+		t.Fatalf("sweep removed %d, %v; want %d", n, err, expired)
+	}
+	err = b.db.View(func(tx *bolt.Tx) error {
+		if got := bucket(tx, bucketSeen).Stats().KeyN; got != live {
+			t.Errorf("%d keys left, want the %d live ones", got, live)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
