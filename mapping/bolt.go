@@ -332,62 +332,16 @@ func storedVersion(tx *bolt.Tx, id string) (uint64, bool, error) {
 
 // recordVersion reads the version of a stored conversation without
 // decoding it: every Commit checks it inside the shared transaction, whose
-// time all writers wait on. It walks the top-level members (Marshal writes
-// "version" third) and answers false, for json.Unmarshal to decide, when
-// the record is not as Marshal writes it: no such member, another case, a
-// duplicate, a value that is not a plain unsigned integer.
+// time all writers wait on. It answers false, for json.Unmarshal to
+// decide, when the record is not as Marshal writes it (see
+// jsonscan.Member; a version that is not a plain unsigned integer).
 func recordVersion(raw []byte) (uint64, bool) {
-	i := jsonscan.SkipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
+	v, ok := jsonscan.Member(raw, "version")
+	if !ok || len(v) == 0 || (len(v) > 1 && v[0] == '0') {
 		return 0, false
 	}
-	var (
-		version uint64
-		found   bool
-	)
-	for i = jsonscan.SkipSpace(raw, i+1); i < len(raw) && raw[i] != '}'; {
-		if raw[i] != '"' {
-			return 0, false
-		}
-		end, ok := jsonscan.String(raw, i)
-		if !ok {
-			return 0, false
-		}
-		name := raw[i+1 : end-1]
-		if bytes.IndexByte(name, '\\') >= 0 {
-			return 0, false // an escaped name may spell "version"
-		}
-		if i = jsonscan.SkipSpace(raw, end); i >= len(raw) || raw[i] != ':' {
-			return 0, false
-		}
-		i = jsonscan.SkipSpace(raw, i+1)
-		vend, ok := jsonscan.Value(raw, i)
-		if !ok {
-			return 0, false
-		}
-		if bytes.EqualFold(name, []byte("version")) {
-			if found || string(name) != "version" {
-				return 0, false
-			}
-			n, err := strconv.ParseUint(string(raw[i:vend]), 10, 64)
-			if err != nil || (vend-i > 1 && raw[i] == '0') {
-				return 0, false
-			}
-			version, found = n, true
-		}
-		if i = jsonscan.SkipSpace(raw, vend); i < len(raw) && raw[i] == ',' {
-			i = jsonscan.SkipSpace(raw, i+1)
-			if i < len(raw) && raw[i] == '}' {
-				return 0, false // a trailing comma: not JSON
-			}
-		} else if i >= len(raw) || raw[i] != '}' {
-			return 0, false
-		}
-	}
-	if i >= len(raw) || jsonscan.SkipSpace(raw, i+1) != len(raw) {
-		return 0, false
-	}
-	return version, found
+	n, err := strconv.ParseUint(string(v), 10, 64)
+	return n, err == nil
 }
 
 // Commit implements Registry in one transaction of the group commit.

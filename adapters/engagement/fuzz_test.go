@@ -25,6 +25,12 @@ func FuzzDecodeEvent(f *testing.F) {
 		if ev.EventType == "" || !bytes.Equal(ev.Raw, body) {
 			t.Fatalf("accepted event without a type or with a different Raw: %+v", ev)
 		}
+		var kind struct {
+			EventType string `json:"eventType"`
+		}
+		if err := json.Unmarshal(body, &kind); err != nil || kind.EventType != ev.EventType {
+			t.Fatalf("type %q read, encoding/json reads %q (%v)", ev.EventType, kind.EventType, err)
+		}
 		known := 0
 		var typed any
 		for _, p := range []any{ev.Message, ev.Participant, ev.EngagementCreated, ev.EngagementError} {

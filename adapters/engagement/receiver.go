@@ -12,9 +12,11 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/connector-proxy/connector-proxy/internal/jsonscan"
 	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
@@ -177,7 +179,11 @@ func DecodeEvent(body []byte) (*Event, error) {
 	var kind struct {
 		EventType string `json:"eventType"`
 	}
-	if err := json.Unmarshal(body, &kind); err != nil {
+	// The type read without a decode of its own where it is plainly there
+	// (the body is decoded in full below); anything else is the decoder's.
+	if t, ok := jsonscan.Member(body, "eventType"); ok && len(t) >= 2 && t[0] == '"' && bytes.IndexByte(t, '\\') < 0 && utf8.Valid(t) {
+		kind.EventType = string(t[1 : len(t)-1])
+	} else if err := json.Unmarshal(body, &kind); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
 	}
 	if kind.EventType == "" {

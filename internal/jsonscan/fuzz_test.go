@@ -182,3 +182,30 @@ func resolves(v any, path string) bool {
 	}
 	return true
 }
+
+// FuzzMember: what Member finds is what encoding/json decodes into a field
+// of that name; where it declines, encoding/json decides.
+func FuzzMember(f *testing.F) {
+	for _, s := range []string{
+		`{"eventType":"MESSAGES","body":{"eventType":"x"}}`, `{"EventType":"A"}`, `{"eventType":"A","eventtype":"B"}`,
+		`{"event\u0054ype":"A"}`, `{"eventType":1}`, `{"eventType":"A",}`, `{"eventType":"A"} x`, `[]`, `{}`,
+		` { "eventType" : "A" } `, "{\"eventType\":\"A\",\"\xff\":1}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		raw, ok := Member(b, "eventType")
+		if !ok {
+			return
+		}
+		var want struct {
+			EventType json.RawMessage `json:"eventType"`
+		}
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("%q: Member found %s, but Unmarshal fails: %v", b, raw, err)
+		}
+		if !bytes.Equal(raw, want.EventType) {
+			t.Fatalf("%q: Member found %s, Unmarshal %s", b, raw, want.EventType)
+		}
+	})
+}
