@@ -218,14 +218,7 @@ func newFace(cfg Config, b backend, store mapping.Store, tokens *auth.Service) (
 		cfg.Metrics = NewMetrics(nil)
 	}
 	if cfg.WebhookClient == nil {
-		cfg.WebhookClient = &fasthttp.Client{
-			Name:         "connector-proxy",
-			ReadTimeout:  cfg.DeliveryTimeout,
-			WriteTimeout: cfg.DeliveryTimeout,
-			// The answer's body is read as a stream and discarded: success
-			// is the status code, however much a receiver says with it.
-			StreamResponseBody: true,
-		}
+		cfg.WebhookClient = pipeline.NewWebhookClient(cfg.DeliveryTimeout)
 	}
 	f := &Face{
 		cfg: cfg, backend: b, store: store, tokens: tokens,

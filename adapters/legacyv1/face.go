@@ -16,6 +16,7 @@ import (
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
+	"github.com/connector-proxy/connector-proxy/pipeline"
 	"github.com/connector-proxy/connector-proxy/telemetry"
 )
 
@@ -181,7 +182,7 @@ func newFace(cfg Config, b backend, store mapping.Store) (*Face, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Face{cfg: cfg, b: cfg.Binding, backend: b, store: store, callbacks: newCallbackClient(cfg.DeliveryTimeout),
+	return &Face{cfg: cfg, b: cfg.Binding, backend: b, store: store, callbacks: pipeline.NewWebhookClient(cfg.DeliveryTimeout),
 		now: cfg.Now, log: cfg.Logger}, nil
 }
 
