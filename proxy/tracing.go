@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/config"
@@ -50,33 +49,21 @@ func routeTemplate(p []byte) telemetry.Route {
 // legacyTemplate names the ids of the legacy /api/digital/v1 paths (and
 // its token path) after the collection before them.
 func legacyTemplate(path string) string {
-	segs := strings.Split(path, "/")
-	for i := 1; i < len(segs); i++ {
-		var name string
-		switch segs[i-1] {
+	return telemetry.PathTemplate(path, func(before []string) (string, bool) {
+		switch before[len(before)-1] {
 		case "sessions":
-			name = "{sessionId}"
+			return "{sessionId}", true
 		case "engagements":
-			name = "{engagementId}"
+			return "{engagementId}", true
 		case "channel-providers":
-			name = "{channelProviderId}"
+			return "{channelProviderId}", true
 		case "webhooks":
-			name = "{webhookId}"
+			return "{webhookId}", true
 		case "realms":
-			name = "{accountId}"
-		default:
-			continue
+			return "{accountId}", true
 		}
-		if segs[i] == "" {
-			continue
-		}
-		_, verb, hasVerb := strings.Cut(segs[i], ":")
-		segs[i] = name
-		if hasVerb {
-			segs[i] += ":" + verb
-		}
-	}
-	return strings.Join(segs, "/")
+		return "", false
+	})
 }
 
 // provisionTracing starts tracing as the configuration and the OTEL_*

@@ -279,3 +279,17 @@ func TestRouteTemplatesCarryNoIDsOrTokens(t *testing.T) {
 		}
 	}
 }
+
+func TestLegacyRoutesNameTheirIds(t *testing.T) {
+	tests := []struct{ path, want string }{
+		{"/api/digital/v1/sessions/s-1:terminate", "/api/digital/v1/sessions/{sessionId}:terminate"},
+		{"/api/digital/v1/engagements/e-1/messages", "/api/digital/v1/engagements/{engagementId}/messages"},
+		{"/api/digital/v1/channel-providers/cp/webhooks/w-1", "/api/digital/v1/channel-providers/{channelProviderId}/webhooks/{webhookId}"},
+		{"/auth/realms/ACME/protocol/openid-connect/token", "/auth/realms/{accountId}/protocol/openid-connect/token"},
+	}
+	for _, tt := range tests {
+		if got := legacyTemplate(tt.path); got != tt.want {
+			t.Errorf("legacyTemplate(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}

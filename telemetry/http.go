@@ -282,3 +282,23 @@ func Tag(ctx context.Context, key, value string) {
 		s.SetAttributes(attribute.String(key, value))
 	}
 }
+
+// PathTemplate is path with its ids as placeholders, for http.route and
+// url.template: each segment that placeholder names (given the segments
+// before it, the collection last) is replaced, an AIP-style ":verb" after
+// it kept (/sessions/{sessionId}:terminate). Empty segments stay.
+func PathTemplate(path string, placeholder func(before []string) (string, bool)) string {
+	segs := strings.Split(path, "/")
+	for i := 1; i < len(segs); i++ {
+		name, ok := placeholder(segs[:i])
+		if !ok || segs[i] == "" {
+			continue
+		}
+		_, verb, hasVerb := strings.Cut(segs[i], ":")
+		segs[i] = name
+		if hasVerb {
+			segs[i] += ":" + verb
+		}
+	}
+	return strings.Join(segs, "/")
+}

@@ -178,3 +178,27 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+func TestPathTemplateNamesIdsAfterTheirCollection(t *testing.T) {
+	byCollection := func(before []string) (string, bool) {
+		switch before[len(before)-1] {
+		case "sessions":
+			return "{sessionId}", true
+		case "engagements":
+			return "{engagementId}", true
+		}
+		return "", false
+	}
+	tests := []struct{ path, want string }{
+		{"/v1/sessions/s-1/engagements/e-2", "/v1/sessions/{sessionId}/engagements/{engagementId}"},
+		{"/v1/sessions/s-1:terminate", "/v1/sessions/{sessionId}:terminate"},
+		{"/v1/sessions/", "/v1/sessions/"},
+		{"/v1/sessions", "/v1/sessions"},
+		{"/v1/other/x", "/v1/other/x"},
+	}
+	for _, tt := range tests {
+		if got := PathTemplate(tt.path, byCollection); got != tt.want {
+			t.Errorf("PathTemplate(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}

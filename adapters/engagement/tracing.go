@@ -1,6 +1,6 @@
 package engagement
 
-import "strings"
+import "github.com/connector-proxy/connector-proxy/telemetry"
 
 // idPlaceholder names the path segment that follows a collection of AXP's
 // paths, for url.template.
@@ -23,20 +23,14 @@ func idPlaceholder(collection string) (string, bool) {
 // the url.template and the name of its client span. Only computed when
 // tracing is on.
 func urlTemplate(path string) string {
-	segs := strings.Split(path, "/")
-	for i := 1; i < len(segs); i++ {
-		name, ok := idPlaceholder(segs[i-1])
-		if !ok && i >= 2 && segs[i-2] == "auth" && segs[i-1] == "v1" {
-			name, ok = "{accountId}", true // the GA token path: /api/auth/v1/{accountId}/protocol/…
+	return telemetry.PathTemplate(path, func(before []string) (string, bool) {
+		n := len(before)
+		if name, ok := idPlaceholder(before[n-1]); ok {
+			return name, true
 		}
-		if !ok || segs[i] == "" {
-			continue
+		if n >= 2 && before[n-2] == "auth" && before[n-1] == "v1" {
+			return "{accountId}", true // the GA token path: /api/auth/v1/{accountId}/protocol/…
 		}
-		_, verb, hasVerb := strings.Cut(segs[i], ":")
-		segs[i] = name
-		if hasVerb {
-			segs[i] += ":" + verb
-		}
-	}
-	return strings.Join(segs, "/")
+		return "", false
+	})
 }
