@@ -37,8 +37,17 @@ func demoConfig(t *testing.T, env ...string) *config.Config {
 // returned; the test's cleanup stops it too and fails on a bad shutdown.
 func startProxy(t *testing.T, cfg *config.Config) (p *Proxy, stop func() error) {
 	t.Helper()
+	return runProxy(t, func(ctx context.Context) (*Proxy, error) {
+		return New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	})
+}
+
+// runProxy runs the proxy build makes until stop or the test's end, as
+// startProxy says.
+func runProxy(t *testing.T, build func(ctx context.Context) (*Proxy, error)) (p *Proxy, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, err := build(ctx)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

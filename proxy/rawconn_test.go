@@ -87,24 +87,8 @@ func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l
 func startLogged(t *testing.T, cfg *config.Config) (*Proxy, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("shutdown: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("proxy did not shut down within 10 s")
-		}
+	p, _ := runProxy(t, func(ctx context.Context) (*Proxy, error) {
+		return New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	})
 	return p, logs
 }

@@ -163,24 +163,8 @@ customer_channel:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := newProxy(ctx, cfg, slog.New(slog.DiscardHandler), telemetry.NewWithProvider(tp))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("shutdown: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("proxy did not shut down within 10 s")
-		}
+	p, _ := runProxy(t, func(ctx context.Context) (*Proxy, error) {
+		return newProxy(ctx, cfg, slog.New(slog.DiscardHandler), telemetry.NewWithProvider(tp))
 	})
 	r.p = p
 	r.publicURL = "http://" + p.PublicAddr()
