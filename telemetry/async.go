@@ -136,14 +136,7 @@ func (t *Tracing) StartEvent(ctx context.Context, handshake, event string) (cont
 	if t == nil {
 		return ctx, Span{}
 	}
-	ctx = t.Resume(ctx, handshake)
-	ctx, span := t.tracer.Start(ctx, "process "+event, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
-		semconv.MessagingSystemKey.String(systemSocketIO),
-		semconv.MessagingOperationTypeKey.String("process"),
-		semconv.MessagingOperationNameKey.String("process"),
-		semconv.MessagingDestinationNameKey.String(event),
-	))
-	return ctx, Span{s: span}
+	return t.startSocketIO(t.Resume(ctx, handshake), "process", trace.SpanKindConsumer, event)
 }
 
 // StartEmit starts the PRODUCER span of an event the proxy emits to
@@ -152,10 +145,16 @@ func (t *Tracing) StartEmit(ctx context.Context, event string) (context.Context,
 	if t == nil {
 		return ctx, Span{}
 	}
-	ctx, span := t.tracer.Start(ctx, "send "+event, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+	return t.startSocketIO(ctx, "send", trace.SpanKindProducer, event)
+}
+
+// startSocketIO starts a messaging span of a Socket.IO event: op is the
+// operation's type and name ("process", "send").
+func (t *Tracing) startSocketIO(ctx context.Context, op string, kind trace.SpanKind, event string) (context.Context, Span) {
+	ctx, span := t.tracer.Start(ctx, op+" "+event, trace.WithSpanKind(kind), trace.WithAttributes(
 		semconv.MessagingSystemKey.String(systemSocketIO),
-		semconv.MessagingOperationTypeKey.String("send"),
-		semconv.MessagingOperationNameKey.String("send"),
+		semconv.MessagingOperationTypeKey.String(op),
+		semconv.MessagingOperationNameKey.String(op),
 		semconv.MessagingDestinationNameKey.String(event),
 	))
 	return ctx, Span{s: span}
