@@ -312,19 +312,10 @@ const maxUpdateAttempts = 8
 // outbox items with it. change returns mapping.ErrNoChange to write
 // nothing; the conversation is returned as stored then.
 func (f *Face) update(ctx context.Context, id string, change func(c *mapping.Conversation) (pipeline.Effect, error)) (*mapping.Conversation, error) {
-	return f.updateFrom(ctx, &mapping.Conversation{ID: id}, change)
-}
-
-// updateFrom is update starting from cur as read (Version 0: not read),
-// which saves a read when nothing changed it since.
-func (f *Face) updateFrom(ctx context.Context, cur *mapping.Conversation, change func(c *mapping.Conversation) (pipeline.Effect, error)) (*mapping.Conversation, error) {
-	id := cur.ID
 	for attempt := 1; ; attempt++ {
-		if attempt > 1 || cur.Version == 0 {
-			var err error
-			if cur, err = f.store.Conversation(ctx, id); err != nil {
-				return nil, fmt.Errorf("load %s: %w", id, err)
-			}
+		cur, err := f.store.Conversation(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", id, err)
 		}
 		next := cur.Clone()
 		eff, err := change(next)
