@@ -346,7 +346,8 @@ func recordVersion(raw []byte) (uint64, bool) {
 
 // Commit implements Registry in one transaction of the group commit.
 func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
-	if err := checkChange(ch); err != nil {
+	id, err := checkChange(ch)
+	if err != nil {
 		return err
 	}
 	var next *Conversation
@@ -356,14 +357,13 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 	}
 	var convRaw []byte
 	if next != nil {
-		var err error
 		if convRaw, err = json.Marshal(next); err != nil {
 			return fmt.Errorf("mapping: conversation %s: %w", next.ID, err)
 		}
 	}
 	seqs := make([]uint64, len(ch.Outbox))
 	now := b.now()
-	err := b.update(ctx, func(tx *bolt.Tx) error {
+	err = b.update(ctx, func(tx *bolt.Tx) error {
 		// Refusals first, before anything is written.
 		if ch.Fence != nil && !b.holds(ch.Fence.Shard, ch.Fence.Holder) {
 			return fmt.Errorf("%w: shard %d", ErrNotOwner, ch.Fence.Shard)
@@ -423,7 +423,7 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 			}
 		}
 		if len(ch.Append) > 0 {
-			if err := appendLogs(tx, logConversation(ch), ch.Append); err != nil {
+			if err := appendLogs(tx, id, ch.Append); err != nil {
 				return err
 			}
 		}
@@ -439,12 +439,6 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 		ch.Conv.Version = next.Version
 	}
 	return nil
-}
-
-// logConversation is the conversation whose logs a change appends to.
-func logConversation(ch *Change) string {
-	id, _ := changeConversation(ch)
-	return id
 }
 
 // Logs: one bucket, keyed by conversation, a zero byte, the log's name, a
@@ -507,18 +501,18 @@ func (b *Bolt) Log(ctx context.Context, conversation, log string, limit int) ([]
 	return out, err
 }
 
-// checkChange refuses a change no store could write.
-func checkChange(ch *Change) error {
+// checkChange refuses a change no store could write, and returns the one
+// conversation it concerns ("" when none does).
+func checkChange(ch *Change) (string, error) {
 	if ch.Conv != nil && ch.Conv.ID == "" {
-		return errors.New("mapping: conversation without id")
+		return "", errors.New("mapping: conversation without id")
 	}
 	for _, it := range ch.Outbox {
 		if it.Queue == "" {
-			return errors.New("mapping: outbox item without queue")
+			return "", errors.New("mapping: outbox item without queue")
 		}
 	}
-	_, err := changeConversation(ch) // one conversation, as on Redis
-	return err
+	return changeConversation(ch)
 }
 
 // Due indexes, of the inbox and of the outbox: key shard, time, queue.

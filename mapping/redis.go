@@ -338,10 +338,7 @@ func (r *Redis) Conversations(ctx context.Context, owner ConsumerKey) ([]*Conver
 
 // Commit implements Registry in one script.
 func (r *Redis) Commit(ctx context.Context, ch *Change) error {
-	if err := checkChange(ch); err != nil {
-		return err
-	}
-	id, err := changeConversation(ch)
+	id, err := checkChange(ch)
 	if err != nil {
 		return err
 	}
