@@ -3,6 +3,9 @@
 # signed notifications out to a local receiver (bench/webhooks), with the
 # stand-alone simulator as AXP (only for opening the conversations).
 #   bench/webhooks.sh [bolt|redis|cluster] [events] [conversations] [callers]
+# CPU_PROFILE=file also writes the proxy's CPU profile over the first 10 s
+# of the run (admin_pprof), for `go tool pprof`. PROXY_BIN=path runs that
+# build of the proxy instead of this tree's (to compare two builds).
 # The embedded store is fsync'd bbolt in a temp dir; redis starts a
 # redis-server (and cluster three, made a cluster) on loopback, without
 # persistence.
@@ -21,7 +24,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/connector-proxy" ./cmd/connector-proxy
+if [ -n "${PROXY_BIN:-}" ]; then
+  cp "$PROXY_BIN" "$work/connector-proxy"
+else
+  go build -o "$work/connector-proxy" ./cmd/connector-proxy
+fi
 go build -o "$work/engagement-sim" ./cmd/engagement-sim
 go build -o "$work/webhooks" ./bench/webhooks
 
@@ -56,10 +63,13 @@ cluster)
 *) echo "store: bolt, redis or cluster" >&2; exit 2 ;;
 esac
 
+pprof=false
+[ -n "${CPU_PROFILE:-}" ] && pprof=true
 token=benchbenchbenchbenchbenchbenchbench0123
 cat >"$work/proxy.yaml" <<YAML
 listen: 127.0.0.1:18080
 admin_listen: 127.0.0.1:19090
+admin_pprof: $pprof
 data_dir: $work/data
 log:
   level: warn
@@ -93,9 +103,13 @@ curl -fs http://127.0.0.1:19090/readyz >/dev/null || { cat "$work/proxy.log"; ex
 echo "store: $store; load average: $(cut -d' ' -f1-3 /proc/loadavg); cores: $(nproc)"
 cpu() { awk '{print $14+$15}' "/proc/$proxy/stat"; }
 before=$(cpu)
+if [ -n "${CPU_PROFILE:-}" ]; then
+  curl -fs -o "$CPU_PROFILE" 'http://127.0.0.1:19090/debug/pprof/profile?seconds=10' &
+  pids+=($!)
+fi
 "$work/webhooks" -proxy http://127.0.0.1:18080 -token "$token" -listen 127.0.0.1:18095 -n "$events" -convs "$convs" -conns "$conns" || status=$?
 after=$(cpu)
 ticks=$(getconf CLK_TCK)
 echo "proxy CPU: $(( (after - before) * 1000 / ticks )) ms for the run; RSS $(ps -o rss= -p "$proxy" | tr -d ' ') KiB"
-curl -s http://127.0.0.1:19090/metrics | grep -E '^connector_proxy_store_commit_writes_(sum|count)|^connector_proxy_pipeline_conflicts_total' || true
+curl -s http://127.0.0.1:19090/metrics | grep -E '^connector_proxy_store_commit_(writes|duration_seconds)_(sum|count)|^connector_proxy_pipeline_conflicts_total' || true
 exit "${status:-0}"

@@ -350,8 +350,10 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 	if err != nil {
 		return err
 	}
+	// next is the record to write, at its new version; an unchanged
+	// conversation is only compared.
 	var next *Conversation
-	if ch.Conv != nil {
+	if ch.Conv != nil && !ch.Unchanged {
 		next = ch.Conv.Clone()
 		next.Version = ch.Conv.Version + 1
 	}
@@ -368,13 +370,13 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 		if ch.Fence != nil && !b.holds(ch.Fence.Shard, ch.Fence.Holder) {
 			return fmt.Errorf("%w: shard %d", ErrNotOwner, ch.Fence.Shard)
 		}
-		if next != nil {
-			v, ok, err := storedVersion(tx, next.ID)
+		if c := ch.Conv; c != nil {
+			v, ok, err := storedVersion(tx, c.ID)
 			if err != nil {
 				return err
 			}
-			if ok != (ch.Conv.Version > 0) || v != ch.Conv.Version {
-				return fmt.Errorf("%w: %s is at version %d, the change was made at %d", ErrConflict, next.ID, v, ch.Conv.Version)
+			if ok != (c.Version > 0) || v != c.Version {
+				return fmt.Errorf("%w: %s is at version %d, the change was made at %d", ErrConflict, c.ID, v, c.Version)
 			}
 		}
 		if e := ch.Applied; e != nil {
@@ -506,6 +508,9 @@ func (b *Bolt) Log(ctx context.Context, conversation, log string, limit int) ([]
 func checkChange(ch *Change) (string, error) {
 	if ch.Conv != nil && ch.Conv.ID == "" {
 		return "", errors.New("mapping: conversation without id")
+	}
+	if ch.Unchanged && (ch.Conv == nil || ch.Conv.Version == 0) {
+		return "", errors.New("mapping: an unchanged conversation must be one that is stored")
 	}
 	for _, it := range ch.Outbox {
 		if it.Queue == "" {

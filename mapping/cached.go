@@ -116,6 +116,9 @@ func (c *Cached) Commit(ctx context.Context, ch *Change) error {
 		c.convs.Remove(ch.Conv.ID)
 		return err
 	}
+	if ch.Unchanged {
+		return nil // what the cache holds is still the stored version
+	}
 	if ch.Conv.DialogID != "" {
 		c.dialogs.Add(ch.Conv.DialogID, ch.Conv.ID)
 	}

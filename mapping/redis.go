@@ -359,7 +359,10 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 	keys[5] = r.convTag(id) + "none"
 	var owner ConsumerKey
 	args := make([]any, 0, 16+2*len(ch.Outbox)+len(ch.Done))
-	if c := ch.Conv; c != nil {
+	if c := ch.Conv; c != nil && ch.Unchanged {
+		owner = c.Owner
+		args = append(args, 2, c.Version, 0, "", c.ID, "", 0, 0)
+	} else if c != nil {
 		owner = c.Owner
 		next := c.Clone()
 		next.Version = c.Version + 1
@@ -469,7 +472,7 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 	for i, it := range ch.Outbox {
 		it.Seq = uint64(res[i+1])
 	}
-	if c := ch.Conv; c != nil {
+	if c := ch.Conv; c != nil && !ch.Unchanged {
 		c.Version++
 		if d := r.closedTTL(c); d > 0 && c.DialogID != "" {
 			// Best effort: an index that outlives its conversation reads as
@@ -845,7 +848,7 @@ func newRedisScripts() redisScripts {
 	return redisScripts{
 		// KEYS: conv, owner index, keep set, claim, lease, spare,
 		//       iq, ie, ir, oseq, oi, oq, od, oa, oe, seen
-		// ARGV: hasConv, expected version, new version, json, id, owner
+		// ARGV: conv (0 none, 1 written, 2 compared only), expected version, new version, json, id, owner
 		//       member, ttl ms (0: keep), retention ms, release holder,
 		//       fence holder, now ms, n, n × (enqueue ms "|" outbox value),
 		//       m, m × inbox seq,
@@ -861,7 +864,7 @@ local id = ARGV[5]
 local n = tonumber(ARGV[12])
 local m = tonumber(ARGV[13 + n])
 local applied = ARGV[14 + n + m]
-if ARGV[1] == '1' then
+if ARGV[1] ~= '0' then
   local v = redis.call('HGET', KEYS[1], 'v') or '0'
   if v ~= ARGV[2] then return {-1, tonumber(v)} end
 end

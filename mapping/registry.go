@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -111,6 +112,16 @@ func (c *Conversation) Clone() *Conversation {
 	return &cp
 }
 
+// Equal reports whether c and o hold the same conversation at the same
+// version: a change that leaves them equal need not rewrite the record.
+func (c *Conversation) Equal(o *Conversation) bool {
+	return c.ID == o.ID && c.Owner == o.Owner && c.Version == o.Version &&
+		c.SessionID == o.SessionID && c.EngagementID == o.EngagementID && c.DialogID == o.DialogID &&
+		c.ParticipantID == o.ParticipantID && c.Channel == o.Channel && c.RefID == o.RefID &&
+		c.State == o.State && c.CloseReason == o.CloseReason &&
+		c.CreatedAt.Equal(o.CreatedAt) && c.ClosedAt.Equal(o.ClosedAt) && maps.Equal(c.Attrs, o.Attrs)
+}
+
 // Fence makes a Commit conditional on Holder still having Shard's lease, so
 // that of two replicas that both think they own a shard only one can apply
 // its events.
@@ -126,6 +137,11 @@ type Change struct {
 	// Conv.Version is the new one. A new conversation's dialog index and
 	// owner index are written with it.
 	Conv *Conversation
+	// Unchanged says that the change leaves Conv as it was read: its
+	// version is still compared, so that the change is made from the
+	// conversation as stored, but the record is not written and keeps its
+	// version (an event that only notifies). Only with a stored Conv.
+	Unchanged bool
 	// Outbox items are appended to their queues (the conversation's id),
 	// in order, each assigned its Seq; an EnqueuedAt left zero is the
 	// commit's time.

@@ -194,6 +194,35 @@ func testStore(t *testing.T, b storeBackend) {
 				t.Fatalf("creating an existing conversation = %v, want ErrConflict", err)
 			}
 		}},
+		{"an unchanged conversation is compared, not rewritten, and keeps its version", func(t *testing.T, s Store) {
+			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))
+			read := c.Clone()
+			if err := s.Commit(ctx, &Change{Conv: read, Unchanged: true, Outbox: []*OutboxItem{item(c, "only notifies")}}); err != nil {
+				t.Fatal(err)
+			}
+			if read.Version != 1 {
+				t.Fatalf("version after an unchanged commit = %d, want 1", read.Version)
+			}
+			next := c.Clone()
+			next.State = StateClosed
+			if err := s.Commit(ctx, &Change{Conv: next, Outbox: []*OutboxItem{item(c, "close")}}); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Commit(ctx, &Change{Conv: read, Unchanged: true, Outbox: []*OutboxItem{item(c, "stale")}})
+			if !errors.Is(err, ErrConflict) {
+				t.Fatalf("unchanged commit over an older version = %v, want ErrConflict", err)
+			}
+			got, _ := s.Conversation(ctx, c.ID)
+			if got.Version != 2 || got.State != StateClosed {
+				t.Fatalf("after the unchanged commits: %+v", got)
+			}
+			if out := drainOutbox(t, s); fmt.Sprint(out[c.ID]) != "[only notifies close]" {
+				t.Fatalf("outbox = %v, want the two committed changes' items", out)
+			}
+			if err := s.Commit(ctx, &Change{Conv: conv(alice, "d2", time.Unix(1, 0)), Unchanged: true}); err == nil {
+				t.Fatal("an unchanged conversation that is not stored must be refused")
+			}
+		}},
 		{"of replicas changing one version at once exactly one wins", func(t *testing.T, s Store) {
 			stores := []Store{s, b.peer(t, s)}
 			c := create(t, s, conv(alice, "d1", time.Unix(1, 0)))

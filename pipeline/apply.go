@@ -177,8 +177,8 @@ func (a *applier) inline(ctx context.Context, e *mapping.InboxEntry, ev *engagem
 	defer span.End()
 	eff := face.Apply(next, ev, now)
 	p.stamp(actx, eff.Outbox)
-	err = p.store.Commit(ctx, &mapping.Change{Conv: next, Outbox: eff.Outbox, Applied: e, AppliedTTL: p.cfg.DedupeTTL,
-		Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}, Append: eff.Append})
+	err = p.store.Commit(ctx, &mapping.Change{Conv: next, Unchanged: next.Equal(conv), Outbox: eff.Outbox,
+		Applied: e, AppliedTTL: p.cfg.DedupeTTL, Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}, Append: eff.Append})
 	switch {
 	case errors.Is(err, mapping.ErrDuplicate):
 		p.m.event(ev.EventType, outcomeDuplicate)
@@ -290,7 +290,7 @@ func (a *applier) applyOnce(ctx context.Context, id string) bool {
 			}
 		}
 		p.stamp(actx, eff.Outbox)
-		err = p.store.Commit(ctx, &mapping.Change{Conv: next, Outbox: eff.Outbox, Done: entries,
+		err = p.store.Commit(ctx, &mapping.Change{Conv: next, Unchanged: next.Equal(conv), Outbox: eff.Outbox, Done: entries,
 			Fence: &mapping.Fence{Shard: shard, Holder: p.cfg.Holder}, Append: eff.Append})
 		if err == nil {
 			conv = next
