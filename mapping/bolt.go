@@ -19,8 +19,9 @@ import (
 )
 
 // Bucket names. Conversations are indexed by dialog and by owner (a
-// consumer's list). Inbox entries and outbox items are queues per
-// conversation (see queueKey); each has an index by due time, so that a
+// consumer's list). Inbox entries are queues per conversation (see
+// queueKey); outbox items are keyed by their sequence, and their queues
+// are in memory (queueIndex). Each has an index by due time, so that a
 // sweep reads only what is due: the inbox's in the file (key: shard, time,
 // conversation, with a reverse entry per conversation), the outbox's, and
 // its index by age, in memory (memIndex).
@@ -33,14 +34,19 @@ const (
 	bucketInbox     = "inbox"
 	bucketInReady   = "inbox-ready"
 	bucketInReadyOf = "inbox-ready-of"
-	bucketOutbox    = "outbox"
-	bucketClaims    = "claims"
-	bucketSends     = "sends"
-	bucketLogs      = "logs"
-	bucketLogCounts = "log-counts"
-	bucketWebhooks  = "webhooks"
-	bucketMeta      = "meta"
-	keyDepth        = "outbox-depth"
+	// bucketOutbox holds the outbox's items keyed by their sequence
+	// alone (queueIndex has them by queue); files written before hold
+	// them in bucketOutboxByQueue, keyed like the inbox, and are moved on
+	// open.
+	bucketOutbox        = "outbox-items"
+	bucketOutboxByQueue = "outbox"
+	bucketClaims        = "claims"
+	bucketSends         = "sends"
+	bucketLogs          = "logs"
+	bucketLogCounts     = "log-counts"
+	bucketWebhooks      = "webhooks"
+	bucketMeta          = "meta"
+	keyDepth            = "outbox-depth" // retired: the depth is queueIndex's
 	// The outbox's operator side (boltadmin.go): the dropped items and
 	// their index by drop time (key: shard, time, queue, 0, seq), the
 	// paused endpoints.
@@ -76,8 +82,9 @@ type Bolt struct {
 	retention time.Duration
 	observe   func(writes int, took time.Duration)
 	// due and age index the outbox's queues by their heads' next attempt
-	// and enqueue time.
+	// and enqueue time; queues has their items.
 	due, age *memIndex
+	queues   *queueIndex
 
 	// Leases live in memory: only one process can open the file, so it
 	// holds every shard; the map keeps Lease's contract for tests and
@@ -119,7 +126,8 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mapping: open %s: %w", path, err)
 	}
-	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour, leases: map[int]boltLease{}, due: newMemIndex(), age: newMemIndex()}
+	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour, leases: map[int]boltLease{}, due: newMemIndex(), age: newMemIndex(),
+		queues: newQueueIndex()}
 	for _, o := range opts {
 		o(b)
 	}
@@ -134,6 +142,12 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 				return err
 			}
 		}
+		if err := bucket(tx, bucketMeta).Delete([]byte(keyDepth)); err != nil {
+			return err
+		}
+		if err := moveOutboxByQueue(tx); err != nil {
+			return err
+		}
 		return b.indexOutbox(tx)
 	})
 	if err != nil {
@@ -143,6 +157,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 	b.w = newGroupWriter(db, b.observe, func(tx *bolt.Tx) {
 		b.due.begin(tx)
 		b.age.begin(tx)
+		b.queues.begin(tx)
 	})
 	return b, nil
 }
@@ -769,20 +784,11 @@ func (b *Bolt) removeEntries(tx *bolt.Tx, entries []*InboxEntry) error {
 
 // Outbox.
 
-func addDepth(meta *bolt.Bucket, delta int) error {
-	d := int64(0)
-	if v := meta.Get([]byte(keyDepth)); len(v) == 8 {
-		d = int64(binary.BigEndian.Uint64(v))
-	}
-	d = max(d+int64(delta), 0)
-	return meta.Put([]byte(keyDepth), u64(uint64(d)))
-}
-
 // enqueue appends one item to its queue; a queue that was empty becomes
 // due at the item's NextAttempt.
 func (b *Bolt) enqueue(tx *bolt.Tx, it *OutboxItem) (uint64, error) {
 	out := bucket(tx, bucketOutbox)
-	head, _ := first(out, it.Queue)
+	_, busy := b.queues.head(it.Queue)
 	seq, err := out.NextSequence()
 	if err != nil {
 		return 0, err
@@ -792,14 +798,15 @@ func (b *Bolt) enqueue(tx *bolt.Tx, it *OutboxItem) (uint64, error) {
 	if stored.EnqueuedAt.IsZero() {
 		stored.EnqueuedAt = b.now()
 	}
-	if err := out.Put(queueKey(it.Queue, seq), encodeItem(nil, &stored)); err != nil {
+	if err := out.Put(u64(seq), encodeItem(nil, &stored)); err != nil {
 		return 0, err
 	}
-	if head == nil {
+	b.queues.add(it.Queue, seq)
+	if !busy {
 		b.due.set(it.Queue, it.NextAttempt)
 		b.age.set(it.Queue, stored.EnqueuedAt)
 	}
-	return seq, addDepth(bucket(tx, bucketMeta), 1)
+	return seq, nil
 }
 
 // Due implements Outbox.
@@ -808,7 +815,7 @@ func (b *Bolt) Due(ctx context.Context, shard int, now time.Time, limit int) ([]
 	err := b.view(ctx, func(tx *bolt.Tx) error {
 		bk := bucket(tx, bucketOutbox)
 		for _, queue := range b.due.scan(shard, now, limit) {
-			_, v := first(bk, queue)
+			v := b.headValue(bk, queue)
 			if v == nil {
 				continue
 			}
@@ -827,7 +834,7 @@ func (b *Bolt) Due(ctx context.Context, shard int, now time.Time, limit int) ([]
 func (b *Bolt) Head(ctx context.Context, queue string) (*OutboxItem, error) {
 	var it *OutboxItem
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		_, v := first(bucket(tx, bucketOutbox), queue)
+		v := b.headValue(bucket(tx, bucketOutbox), queue)
 		if v == nil {
 			return nil
 		}
@@ -843,14 +850,13 @@ func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 	raw := encodeItem(nil, item)
 	return b.update(ctx, func(tx *bolt.Tx) error {
 		out := bucket(tx, bucketOutbox)
-		k := queueKey(item.Queue, item.Seq)
-		if out.Get(k) == nil {
+		if !b.queues.has(item.Queue, item.Seq) {
 			return fmt.Errorf("%w: outbox item %s/%d", ErrNotFound, item.Queue, item.Seq)
 		}
-		if err := out.Put(k, raw); err != nil {
+		if err := out.Put(u64(item.Seq), raw); err != nil {
 			return err
 		}
-		if head, _ := first(out, item.Queue); bytes.Equal(head, k) {
+		if head, _ := b.queues.head(item.Queue); head == item.Seq {
 			b.due.set(item.Queue, item.NextAttempt)
 		}
 		return nil
@@ -870,15 +876,15 @@ func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
 // item, if any, becomes its head, due at its own NextAttempt.
 func (b *Bolt) removeItem(tx *bolt.Tx, queue string, seq uint64) (bool, error) {
 	out := bucket(tx, bucketOutbox)
-	k := queueKey(queue, seq)
-	if out.Get(k) == nil {
+	if !b.queues.has(queue, seq) {
 		return false, nil
 	}
-	if err := out.Delete(k); err != nil {
+	if err := out.Delete(u64(seq)); err != nil {
 		return false, err
 	}
-	if _, v := first(out, queue); v != nil {
-		enqueued, next, err := itemTimes(v)
+	b.queues.remove(queue, seq)
+	if head, ok := b.queues.head(queue); ok {
+		enqueued, next, err := itemTimes(out.Get(u64(head)))
 		if err != nil {
 			return false, err
 		}
@@ -888,19 +894,25 @@ func (b *Bolt) removeItem(tx *bolt.Tx, queue string, seq uint64) (bool, error) {
 		b.due.del(queue)
 		b.age.del(queue)
 	}
-	return true, addDepth(bucket(tx, bucketMeta), -1)
+	return true, nil
+}
+
+// headValue is the stored head of a queue, as committed; nil when it is
+// empty (or was emptied since the read transaction began).
+func (b *Bolt) headValue(bk *bolt.Bucket, queue string) []byte {
+	seq, ok := b.queues.firstOf(queue)
+	if !ok {
+		return nil
+	}
+	return bk.Get(u64(seq))
 }
 
 // Depth implements Outbox.
 func (b *Bolt) Depth(ctx context.Context) (int, error) {
-	d := 0
-	err := b.view(ctx, func(tx *bolt.Tx) error {
-		if v := bucket(tx, bucketMeta).Get([]byte(keyDepth)); len(v) == 8 {
-			d = int(binary.BigEndian.Uint64(v))
-		}
-		return nil
-	})
-	return d, err
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return b.queues.pending(), nil
 }
 
 // Leases.

@@ -21,22 +21,50 @@ import (
 // heads, once, when the file is opened.
 func (b *Bolt) indexOutbox(tx *bolt.Tx) error {
 	cur := bucket(tx, bucketOutbox).Cursor()
-	for k, v := cur.First(); k != nil; {
-		queue, _, ok := queueOfKey(k)
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if len(k) != 8 {
+			return fmt.Errorf("mapping: outbox key %q is not a sequence", k)
+		}
+		it, err := decodeItem(v)
+		if err != nil {
+			return fmt.Errorf("mapping: outbox item %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		if _, busy := b.queues.seqs[it.Queue]; !busy { // its head
+			b.due.load(it.Queue, it.NextAttempt)
+			b.age.load(it.Queue, it.EnqueuedAt)
+		}
+		b.queues.load(it.Queue, binary.BigEndian.Uint64(k))
+	}
+	return nil
+}
+
+// moveOutboxByQueue moves the items of a file written before they were
+// keyed by sequence alone into bucketOutbox, with the sequence they had.
+func moveOutboxByQueue(tx *bolt.Tx) error {
+	old := tx.Bucket([]byte(bucketOutboxByQueue))
+	if old == nil {
+		return nil
+	}
+	out := bucket(tx, bucketOutbox)
+	err := old.ForEach(func(k, v []byte) error {
+		queue, seq, ok := queueOfKey(k)
 		if !ok {
 			return fmt.Errorf("mapping: outbox key %q is not a queue's", k)
 		}
-		enqueued, next, err := itemTimes(v)
+		it, err := decodeItem(v)
 		if err != nil {
-			return fmt.Errorf("mapping: outbox head of %s: %w", queue, err)
+			return fmt.Errorf("mapping: outbox item %s/%d: %w", queue, seq, err)
 		}
-		b.due.load(queue, next)
-		b.age.load(queue, enqueued)
-		// The next queue: its keys sort after every key of this one
-		// (conversation, 0, seq), and no conversation id holds a 0 byte.
-		k, v = cur.Seek(append([]byte(queue), 1))
+		it.Queue, it.Seq = queue, seq
+		return out.Put(u64(seq), encodeItem(nil, it))
+	})
+	if err != nil {
+		return err
 	}
-	return nil
+	if err := out.SetSequence(max(out.Sequence(), old.Sequence())); err != nil {
+		return err
+	}
+	return tx.DeleteBucket([]byte(bucketOutboxByQueue))
 }
 
 func droppedCountKey(shard int) []byte { return append([]byte(keyDropped), byte(shard)) }
@@ -124,52 +152,80 @@ func trimDropped(tx *bolt.Tx, shard int, cutoff time.Time, keep int) (int, error
 	return n, bucket(tx, bucketMeta).Put(droppedCountKey(shard), u64(uint64(max(count, 0))))
 }
 
-// ListOutbox implements OutboxAdmin, in key order: queue, then seq.
+// ListOutbox implements OutboxAdmin, in the order queue, then seq.
 func (b *Bolt) ListOutbox(ctx context.Context, q OutboxQuery) (OutboxPage, error) {
 	c, err := checkOutboxQuery(q)
 	if err != nil {
 		return OutboxPage{}, err
 	}
-	name := bucketOutbox
-	if q.State == OutboxDropped {
-		name = bucketDropped
-	}
 	var out OutboxPage
 	err = b.view(ctx, func(tx *bolt.Tx) error {
-		bk := bucket(tx, name)
-		var prefix []byte
-		if q.Queue != "" {
-			prefix = queuePrefix(q.Queue)
+		list := b.listPending
+		if q.State == OutboxDropped {
+			list = listDropped
 		}
 		out, err = page(q, c, func(c outboxCursor, n int) ([]*OutboxItem, error) {
-			cur := bk.Cursor()
-			var k, v []byte
-			switch {
-			case c.Queue != "":
-				k, v = cur.Seek(queueKey(c.Queue, c.Seq+1))
-			case prefix != nil:
-				k, v = cur.Seek(prefix)
-			default:
-				k, v = cur.First()
-			}
-			var items []*OutboxItem
-			for ; k != nil && len(items) < n && (prefix == nil || bytes.HasPrefix(k, prefix)); k, v = cur.Next() {
-				queue, seq, ok := queueOfKey(k)
-				if !ok {
-					continue
-				}
-				it, err := decodeItem(v)
-				if err != nil {
-					return nil, err
-				}
-				it.Queue, it.Seq = queue, seq
-				items = append(items, it)
-			}
-			return items, nil
+			return list(tx, q.Queue, c, n)
 		})
 		return err
 	})
 	return out, err
+}
+
+// listPending reads up to n pending items after c (from the start of
+// queue, or of all queues, when c is zero).
+func (b *Bolt) listPending(tx *bolt.Tx, queue string, c outboxCursor, n int) ([]*OutboxItem, error) {
+	from, seq := queue, uint64(0)
+	if c.Queue != "" {
+		from, seq = c.Queue, c.Seq+1
+	}
+	bk := bucket(tx, bucketOutbox)
+	var items []*OutboxItem
+	for _, qs := range b.queues.after(from, seq, queue != "", n) {
+		v := bk.Get(u64(qs.seq))
+		if v == nil {
+			continue // removed since this read began
+		}
+		it, err := decodeItem(v)
+		if err != nil {
+			return nil, err
+		}
+		it.Queue, it.Seq = qs.queue, qs.seq
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// listDropped reads up to n dropped items after c, in key order.
+func listDropped(tx *bolt.Tx, queue string, c outboxCursor, n int) ([]*OutboxItem, error) {
+	var prefix []byte
+	if queue != "" {
+		prefix = queuePrefix(queue)
+	}
+	cur := bucket(tx, bucketDropped).Cursor()
+	var k, v []byte
+	switch {
+	case c.Queue != "":
+		k, v = cur.Seek(queueKey(c.Queue, c.Seq+1))
+	case prefix != nil:
+		k, v = cur.Seek(prefix)
+	default:
+		k, v = cur.First()
+	}
+	var items []*OutboxItem
+	for ; k != nil && len(items) < n && (prefix == nil || bytes.HasPrefix(k, prefix)); k, v = cur.Next() {
+		queue, seq, ok := queueOfKey(k)
+		if !ok {
+			continue
+		}
+		it, err := decodeItem(v)
+		if err != nil {
+			return nil, err
+		}
+		it.Queue, it.Seq = queue, seq
+		items = append(items, it)
+	}
+	return items, nil
 }
 
 // Replay implements OutboxAdmin in one transaction.
@@ -218,11 +274,13 @@ func (b *Bolt) DiscardOutbox(ctx context.Context, state, queue string, seq uint6
 	}
 	var gone *OutboxItem
 	err := b.update(ctx, func(tx *bolt.Tx) error {
-		name := bucketOutbox
-		if state == OutboxDropped {
-			name = bucketDropped
+		var v []byte
+		switch {
+		case state == OutboxDropped:
+			v = bucket(tx, bucketDropped).Get(queueKey(queue, seq))
+		case b.queues.has(queue, seq):
+			v = bucket(tx, bucketOutbox).Get(u64(seq))
 		}
-		v := bucket(tx, name).Get(queueKey(queue, seq))
 		if v == nil {
 			return fmt.Errorf("%w: %s item %s/%d", ErrNotFound, state, queue, seq)
 		}
@@ -272,9 +330,7 @@ func (b *Bolt) ExpireDropped(ctx context.Context, shard int, before time.Time) (
 func (b *Bolt) OutboxStats(ctx context.Context) (OutboxStats, error) {
 	var st OutboxStats
 	err := b.view(ctx, func(tx *bolt.Tx) error {
-		if v := bucket(tx, bucketMeta).Get([]byte(keyDepth)); len(v) == 8 {
-			st.Pending = int(binary.BigEndian.Uint64(v))
-		}
+		st.Pending = b.queues.pending()
 		for shard := range Shards {
 			st.Dropped += droppedCount(tx, shard)
 			at, ok := b.age.earliest(shard)
