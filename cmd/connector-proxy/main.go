@@ -67,6 +67,8 @@ func run(path string) error {
 		return err
 	}
 	log := proxy.NewLogger(os.Stderr, cfg.Log)
+	gc := tuneGC(os.Getenv, cgroupMemoryMax)
+	log.Debug("garbage collector", "gc_percent", gc.Percent, "memory_limit_bytes", gc.MemoryLimit)
 	for _, name := range ignored {
 		log.Warn("environment variable names no configuration field; ignored (connector-proxy -check-config refuses it)", "variable", name)
 	}
