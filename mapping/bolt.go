@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,13 +41,17 @@ const (
 	// open.
 	bucketOutbox        = "outbox-items"
 	bucketOutboxByQueue = "outbox"
-	bucketClaims        = "claims"
-	bucketSends         = "sends"
-	bucketLogs          = "logs"
-	bucketLogCounts     = "log-counts"
-	bucketWebhooks      = "webhooks"
-	bucketMeta          = "meta"
-	keyDepth            = "outbox-depth" // retired: the depth is queueIndex's
+	// bucketOutboxGone names removed items that are still in bucketOutbox
+	// (key: its own sequence, value: the item's), until purgeOutbox
+	// deletes both.
+	bucketOutboxGone = "outbox-gone"
+	bucketClaims     = "claims"
+	bucketSends      = "sends"
+	bucketLogs       = "logs"
+	bucketLogCounts  = "log-counts"
+	bucketWebhooks   = "webhooks"
+	bucketMeta       = "meta"
+	keyDepth         = "outbox-depth" // retired: the depth is queueIndex's
 	// The outbox's operator side (boltadmin.go): the dropped items and
 	// their index by drop time (key: shard, time, queue, 0, seq), the
 	// paused endpoints.
@@ -58,7 +63,7 @@ const (
 
 func boltBuckets() []string {
 	return []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketInbox,
-		bucketInReady, bucketInReadyOf, bucketOutbox, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta,
+		bucketInReady, bucketInReadyOf, bucketOutbox, bucketOutboxGone, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta,
 		bucketDropped, bucketDroppedAt, bucketPauses}
 }
 
@@ -85,6 +90,10 @@ type Bolt struct {
 	// and enqueue time; queues has their items.
 	due, age *memIndex
 	queues   *queueIndex
+	// gone counts the removed items not purged yet (roughly: a write that
+	// rolls back leaves its count), and purging is set while a purge runs.
+	gone    atomic.Int64
+	purging atomic.Bool
 
 	// Leases live in memory: only one process can open the file, so it
 	// holds every shard; the map keeps Lease's contract for tests and
@@ -872,15 +881,29 @@ func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
 	})
 }
 
-// removeItem deletes one pending item, if it is there; the queue's next
+// removeItem removes one pending item, if it is there; the queue's next
 // item, if any, becomes its head, due at its own NextAttempt.
+//
+// The item is not deleted here but named in bucketOutboxGone, whose keys
+// only grow: a group commit's removals then dirty that bucket's last page
+// instead of a page each among the queues' heads (and the rebalancing of
+// pages they leave half empty). purgeOutbox deletes them later, oldest
+// first, many to a page.
 func (b *Bolt) removeItem(tx *bolt.Tx, queue string, seq uint64) (bool, error) {
 	out := bucket(tx, bucketOutbox)
 	if !b.queues.has(queue, seq) {
 		return false, nil
 	}
-	if err := out.Delete(u64(seq)); err != nil {
+	gone := bucket(tx, bucketOutboxGone)
+	n, err := gone.NextSequence()
+	if err != nil {
 		return false, err
+	}
+	if err := gone.Put(u64(n), u64(seq)); err != nil {
+		return false, err
+	}
+	if b.gone.Add(1) >= purgeBatch {
+		b.startPurge()
 	}
 	b.queues.remove(queue, seq)
 	if head, ok := b.queues.head(queue); ok {
@@ -895,6 +918,49 @@ func (b *Bolt) removeItem(tx *bolt.Tx, queue string, seq uint64) (bool, error) {
 		b.age.del(queue)
 	}
 	return true, nil
+}
+
+// purgeBatch is how many removed items a purge deletes in one write, and
+// how many wait before one starts.
+const purgeBatch = 512
+
+// startPurge runs purgeOutbox on its own goroutine unless one runs.
+func (b *Bolt) startPurge() {
+	if !b.purging.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer b.purging.Store(false)
+		_, _ = b.purgeOutbox(context.Background(), purgeBatch)
+	}()
+}
+
+// purgeOutbox deletes up to limit removed items, oldest first, with their
+// names in bucketOutboxGone, in one group-commit write. It returns how
+// many went.
+func (b *Bolt) purgeOutbox(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := b.update(ctx, func(tx *bolt.Tx) error {
+		n = 0
+		out, gone := bucket(tx, bucketOutbox), bucket(tx, bucketOutboxGone)
+		cur := gone.Cursor()
+		for k, v := cur.First(); k != nil && n < limit; k, v = cur.First() {
+			if len(v) == 8 {
+				if err := out.Delete(u64(binary.BigEndian.Uint64(v))); err != nil {
+					return err
+				}
+			}
+			if err := cur.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err == nil {
+		b.gone.Add(-int64(n))
+	}
+	return n, err
 }
 
 // headValue is the stored head of a queue, as committed; nil when it is
@@ -1255,7 +1321,8 @@ func (b *Bolt) MarkSent(ctx context.Context, conversation, key string, rec SendR
 
 // Sweep removes expired dedupe keys and send records, and closed
 // conversations older than the retention with their indexes and logs. It
-// returns how many records went.
+// returns how many records went. It also purges the removed outbox items
+// (not counted: they were gone already).
 //
 // It works in chunks: each is found in a read transaction, which the
 // writers do not wait for, and removed in a write transaction of the group
@@ -1263,6 +1330,16 @@ func (b *Bolt) MarkSent(ctx context.Context, conversation, key string, rec SendR
 // whole-store transaction would hold every webhook behind it for as long
 // as it takes to read a day of dedupe keys.
 func (b *Bolt) Sweep(ctx context.Context) (int, error) {
+	// Removed outbox items too few to have started a purge of their own.
+	for {
+		purged, err := b.purgeOutbox(ctx, purgeBatch)
+		if err != nil {
+			return 0, err
+		}
+		if purged < purgeBatch {
+			break
+		}
+	}
 	now := b.now()
 	seenExpired := func(_, v []byte) bool {
 		return len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= now.UnixNano()

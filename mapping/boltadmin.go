@@ -17,13 +17,27 @@ import (
 // per shard (shard, time, queue key) that the bounds trim from the oldest,
 // and a count per shard in meta.
 
-// indexOutbox builds the outbox's in-memory indexes from the queues'
-// heads, once, when the file is opened.
+// indexOutbox builds the outbox's in-memory indexes from its items (those
+// removed but not purged yet left out), once, when the file is opened.
 func (b *Bolt) indexOutbox(tx *bolt.Tx) error {
+	removed := map[uint64]bool{}
+	err := bucket(tx, bucketOutboxGone).ForEach(func(_, v []byte) error {
+		if len(v) == 8 {
+			removed[binary.BigEndian.Uint64(v)] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.gone.Store(int64(len(removed)))
 	cur := bucket(tx, bucketOutbox).Cursor()
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		if len(k) != 8 {
 			return fmt.Errorf("mapping: outbox key %q is not a sequence", k)
+		}
+		if removed[binary.BigEndian.Uint64(k)] {
+			continue
 		}
 		it, err := decodeItem(v)
 		if err != nil {

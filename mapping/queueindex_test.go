@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -186,5 +187,88 @@ func TestBoltOpensAnOutboxKeyedByQueue(t *testing.T) {
 	}
 	if d, _ := b.Depth(ctx); d != 0 {
 		t.Fatalf("depth after delivering all = %d", d)
+	}
+}
+
+// keyCount is how many keys a bucket of the file holds.
+func keyCount(t *testing.T, b *Bolt, name string) int {
+	t.Helper()
+	n := 0
+	if err := b.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket([]byte(name)).Stats().KeyN
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Removed items stay in the file, named as removed, until a purge: after a
+// reopen they are still gone, and a purge deletes them with their names.
+func TestBoltRemovedOutboxItemsStayGoneUntilPurged(t *testing.T) {
+	ctx := context.Background()
+	b, path := openTemp(t)
+	c := create(t, b, conv(alice, "d1", time.Unix(1, 0)))
+	var items []*OutboxItem
+	for _, body := range []string{"one", "two", "three"} {
+		it := item(c, body)
+		if err := b.Commit(ctx, &Change{Outbox: []*OutboxItem{it}}); err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, it)
+	}
+	for _, it := range items[:2] {
+		if err := b.Remove(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, g := keyCount(t, b, bucketOutbox), keyCount(t, b, bucketOutboxGone); n != 3 || g != 2 {
+		t.Fatalf("after two removals the file holds %d items and %d removed, want 3 and 2", n, g)
+	}
+	b.Close()
+	b, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if d, _ := b.Depth(ctx); d != 1 {
+		t.Fatalf("depth after reopening = %d, want 1", d)
+	}
+	if h, err := b.Head(ctx, c.ID); err != nil || h == nil || string(h.Body) != "three" {
+		t.Fatalf("head after reopening = %+v, %v; want three", h, err)
+	}
+	if _, err := b.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, g := keyCount(t, b, bucketOutbox), keyCount(t, b, bucketOutboxGone); n != 1 || g != 0 {
+		t.Fatalf("after the sweep's purge the file holds %d items and %d removed, want 1 and 0", n, g)
+	}
+	if h, _ := b.Head(ctx, c.ID); h == nil || string(h.Body) != "three" {
+		t.Fatalf("head after the purge = %+v, want three", h)
+	}
+}
+
+// Enough removals start a purge of their own.
+func TestBoltPurgesRemovedOutboxItemsAsTheyPileUp(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTemp(t)
+	c := create(t, b, conv(alice, "d1", time.Unix(1, 0)))
+	var items []*OutboxItem
+	for i := range purgeBatch {
+		items = append(items, item(c, fmt.Sprint(i)))
+	}
+	if err := b.Commit(ctx, &Change{Outbox: items}); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if err := b.Remove(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the purge", func() bool {
+		return keyCount(t, b, bucketOutbox) == 0 && keyCount(t, b, bucketOutboxGone) == 0
+	})
+	if d, _ := b.Depth(ctx); d != 0 {
+		t.Fatalf("depth = %d", d)
 	}
 }
