@@ -41,8 +41,10 @@ func (m *CacheMetrics) observe(kind string, hit bool) {
 //
 // Every replica has its own cache, so with a shared store the conversation
 // cache could hold a state that another replica changed; NewCached with
-// shared=true does not cache conversations, only what never changes after
-// it is written (a dialog's conversation id) and sessions. A cached session
+// shared=true answers conversation lookups from the store, and from the
+// cache only what never changes after it is written (a dialog's
+// conversation id), sessions, and conversations for a change that a
+// compare-and-set guards (ConversationToChange). A cached session
 // that another replica has since ended or replaced is not trusted blindly:
 // AXP answers for an ended session as gone, and the faces then make a new
 // one and write it (see the faces' session lookups).
@@ -122,9 +124,8 @@ func (c *Cached) Commit(ctx context.Context, ch *Change) error {
 	if ch.Conv.DialogID != "" {
 		c.dialogs.Add(ch.Conv.DialogID, ch.Conv.ID)
 	}
-	if !c.shared {
-		c.convs.Add(ch.Conv.ID, clone(ch.Conv))
-	}
+	// Shared, only ConversationToChange reads what is cached here.
+	c.convs.Add(ch.Conv.ID, clone(ch.Conv))
 	return nil
 }
 
@@ -159,6 +160,26 @@ func (c *Cached) ConversationView(ctx context.Context, id string) (*Conversation
 		}
 	}
 	return c.Conversation(ctx, id)
+}
+
+// ConversationToChange is ConversationView for a caller that commits a
+// change made from the conversation, with Conv (or Unchanged) set: the
+// compare-and-set refuses a change made from an older version, and the
+// cache then forgets it. So even with a shared store it answers from the
+// cache, which holds what this replica last read or committed; the copy
+// must not be changed.
+func (c *Cached) ConversationToChange(ctx context.Context, id string) (*Conversation, error) {
+	if conv, ok := c.convs.Get(id); ok {
+		c.metrics.observe("conversation", true)
+		return conv, nil
+	}
+	c.metrics.observe("conversation", false)
+	conv, err := c.Store.Conversation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.convs.Add(id, clone(conv))
+	return conv, nil
 }
 
 // ConversationByDialog implements Registry.

@@ -168,3 +168,38 @@ func TestCachedSharedModeReadsConversationsFromStore(t *testing.T) {
 		t.Fatalf("shared-mode lookup = %+v, %v; want the store's closed state", got, err)
 	}
 }
+
+// In shared mode a conversation for a change may come from the cache: a
+// copy another replica made stale is refused by the compare-and-set, and
+// the next read for a change is the store's.
+func TestCachedSharedModeChangesFromACopyTheCompareAndSetGuards(t *testing.T) {
+	ctx := context.Background()
+	c, cs, _ := newCachedTest(t, true)
+	cv := conv(alice, "d1", time.Unix(1, 0))
+	if err := c.Commit(ctx, &Change{Conv: cv}); err != nil {
+		t.Fatal(err)
+	}
+	cached, err := c.ConversationToChange(ctx, cv.ID)
+	if err != nil || cached.Version != 1 {
+		t.Fatalf("for a change = %+v, %v; want version 1", cached, err)
+	}
+	other := cv.Clone()
+	other.State = StateClosed
+	if err := cs.Store.Commit(ctx, &Change{Conv: other}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.ConversationToChange(ctx, cv.ID); got.Version != 1 {
+		t.Fatalf("for a change after another replica's commit = version %d, want the cached 1", got.Version)
+	}
+	if got, _ := c.Conversation(ctx, cv.ID); got.State != StateClosed {
+		t.Fatalf("a plain lookup in shared mode = %+v, want the store's", got)
+	}
+	err = c.Commit(ctx, &Change{Conv: cached.Clone(), Unchanged: true, Outbox: []*OutboxItem{item(cv, "stale")}})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("a change from the stale copy = %v, want ErrConflict", err)
+	}
+	got, err := c.ConversationToChange(ctx, cv.ID)
+	if err != nil || got.Version != 2 || got.State != StateClosed {
+		t.Fatalf("for a change after the conflict = %+v, %v; want the store's version 2", got, err)
+	}
+}

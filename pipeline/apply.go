@@ -161,7 +161,7 @@ func (a *applier) inline(ctx context.Context, e *mapping.InboxEntry, ev *engagem
 			a.unreserve(e.Conversation)
 		}
 	}()
-	conv, err := p.store.Conversation(ctx, e.Conversation)
+	conv, err := p.conversationToChange(ctx, e.Conversation)
 	if err != nil {
 		return false // unknown yet (it waits in the inbox), or the store failed
 	}
@@ -218,6 +218,23 @@ func (a *applier) inline(ctx context.Context, e *mapping.InboxEntry, ev *engagem
 	return true
 }
 
+// changeSource is a store that hands out a conversation for a change from
+// a copy that may be older than the store's (mapping.Cached, even in front
+// of a shared store): the change's compare-and-set refuses it then, and the
+// reload after the conflict reads the store.
+type changeSource interface {
+	ConversationToChange(ctx context.Context, id string) (*mapping.Conversation, error)
+}
+
+// conversationToChange reads a conversation that an apply changes from;
+// it must not be changed (the apply changes a clone).
+func (p *Pipeline) conversationToChange(ctx context.Context, id string) (*mapping.Conversation, error) {
+	if cs, ok := p.store.(changeSource); ok {
+		return cs.ConversationToChange(ctx, id)
+	}
+	return p.store.Conversation(ctx, id)
+}
+
 // reserve marks a conversation as worked on, unless it is.
 func (a *applier) reserve(conversation string) bool {
 	a.mu.Lock()
@@ -257,7 +274,7 @@ func (a *applier) applyOnce(ctx context.Context, id string) bool {
 		return false
 	}
 	now := p.now()
-	conv, err := p.store.Conversation(ctx, id)
+	conv, err := p.conversationToChange(ctx, id)
 	if errors.Is(err, mapping.ErrNotFound) {
 		return a.park(ctx, id, entries, now)
 	}
