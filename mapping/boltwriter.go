@@ -13,14 +13,26 @@ import (
 // maxGroup bounds how many writes share one bbolt transaction.
 const maxGroup = 512
 
+// linger is how long a commit under load waits for more writes, and
+// lingerAfter how many writes the previous commit must have had for it to.
+// In bench/webhooks.sh it made 22-34% fewer commits and took 6-33% more
+// events/s (three paired runs: 7,111 -> 8,730 on average).
+const (
+	linger      = 300 * time.Microsecond
+	lingerAfter = 8
+)
+
 // errClosed is what writes get once the store is closed.
 var errClosed = errors.New("mapping: store closed")
 
 // groupWriter is Bolt's commit loop: writes that arrive while a
 // transaction is being committed wait for it and then share the next one,
-// so that concurrent writers share fsyncs. There is no waiting for company:
-// a lone write is committed at once, and a batch grows only as long as the
-// previous commit takes, which also bounds the latency it adds.
+// so that concurrent writers share fsyncs. A lone write is committed at
+// once, and a batch grows as long as the previous commit takes. Only when
+// the previous commit was shared by many (the loop is under load) does the
+// next one wait up to linger for more company: a commit's two fsyncs cost
+// the same for 20 writes as for 30, and the writers queued behind it wait
+// anyway.
 //
 // A write function runs inside the shared transaction. It returns a
 // "refusal" (ErrConflict, ErrNotFound, ErrNotOwner, ErrDuplicate, errSeen) only before it
@@ -175,6 +187,8 @@ func (w *groupWriter) answer(r *writeReq) {
 func (w *groupWriter) run() {
 	defer close(w.done)
 	batch := make([]*writeReq, 0, maxGroup)
+	wait := time.NewTimer(linger)
+	wait.Stop()
 	for {
 		var first *writeReq
 		select {
@@ -191,15 +205,32 @@ func (w *groupWriter) run() {
 				}
 			}
 		}
+		busy := len(batch) >= lingerAfter
 		batch = append(batch[:0], first)
+		if busy {
+			wait.Reset(linger)
+		}
 	fill:
 		for len(batch) < maxGroup {
+			if busy {
+				select {
+				case r := <-w.reqs:
+					batch = append(batch, r)
+				case <-wait.C:
+					busy = false
+					break fill
+				}
+				continue
+			}
 			select {
 			case r := <-w.reqs:
 				batch = append(batch, r)
 			default:
 				break fill
 			}
+		}
+		if busy {
+			wait.Stop()
 		}
 		w.commit(batch)
 	}
