@@ -176,6 +176,13 @@ func eventLabel(t string) string {
 // their types; an unknown eventType yields an Event with only the header
 // fields and Raw. Raw is a copy of body. Errors wrap ErrBadEvent.
 func DecodeEvent(body []byte) (*Event, error) {
+	// AXP writes the type first; a message decoded whole needs no other look.
+	if bytes.HasPrefix(body[jsonscan.SkipSpace(body, 0):], []byte(`{"eventType":"`+EventMessages+`"`)) {
+		if m, date, ok := decodeMessage(body); ok {
+			return &Event{EventType: EventMessages, Raw: bytes.Clone(body), Message: m,
+				CorrelationID: m.CorrelationID, EventDate: date}, nil
+		}
+	}
 	var kind struct {
 		EventType string `json:"eventType"`
 	}
@@ -196,15 +203,15 @@ func DecodeEvent(body []byte) (*Event, error) {
 		// The header and the message share one object and one key,
 		// correlationId, which the Message takes; only eventDate is the
 		// header's own.
-		msg := struct {
-			*Message
-			EventDate Time `json:"eventDate"`
-		}{Message: new(Message)}
-		if err := json.Unmarshal(body, &msg); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
+		m, date, ok := decodeMessage(body) // the type was not first
+		if !ok {
+			var err error
+			if m, date, err = decodeMessageJSON(body); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
+			}
 		}
-		ev.Message = msg.Message
-		h = &EventHeader{CorrelationID: msg.CorrelationID, EventDate: msg.EventDate}
+		ev.Message = m
+		h = &EventHeader{CorrelationID: m.CorrelationID, EventDate: date}
 	case EventParticipantAdded, EventParticipantDisconnected:
 		var p ParticipantEvent
 		if err := json.Unmarshal(body, &p); err != nil {

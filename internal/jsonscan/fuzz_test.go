@@ -209,3 +209,53 @@ func FuzzMember(f *testing.F) {
 		}
 	})
 }
+
+// FuzzObject: Object accepts an object exactly when Value does, ends where
+// Value ends, and hands out members that are each a valid string and value.
+func FuzzObject(f *testing.F) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		i := SkipSpace(b, 0)
+		end, ok := Object(b, i, func(ks, vs Span) bool {
+			k, v := b[ks.Start:ks.End], b[vs.Start:vs.End]
+			if !json.Valid(k) || k[0] != '"' || !json.Valid(v) {
+				t.Fatalf("member %q: %q of %q", k, v, b)
+			}
+			return true
+		})
+		vend, vok := Value(b, i)
+		want := vok && b[i] == '{'
+		if ok != want || (ok && end != vend) {
+			t.Fatalf("Object(%q) = %d, %v; Value = %d, %v", b, end, ok, vend, vok)
+		}
+	})
+}
+
+// FuzzArray: Array accepts an array exactly when SplitArray does, with the
+// same elements.
+func FuzzArray(f *testing.F) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got [][]byte
+		end, ok := Array(b, 0, func(e Span) bool {
+			got = append(got, b[e.Start:e.End])
+			return true
+		})
+		want, wantOK := SplitArray(b)
+		if ok && SkipSpace(b, end) != len(b) {
+			ok = false // SplitArray takes only a whole input
+		}
+		if ok != wantOK || len(got) != len(want) && ok {
+			t.Fatalf("Array(%q) = %q, %v; SplitArray = %q, %v", b, got, ok, want, wantOK)
+		}
+		for i := range want {
+			if ok && !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("element %d of %q = %q, want %q", i, b, got[i], want[i])
+			}
+		}
+	})
+}

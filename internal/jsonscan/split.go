@@ -1,6 +1,9 @@
 package jsonscan
 
-import "encoding/json"
+import (
+	"encoding/binary"
+	"encoding/json"
+)
 
 // MaxDepth is encoding/json's nesting limit.
 const MaxDepth = 10000
@@ -169,6 +172,13 @@ func member(b []byte, i int) (int, bool) {
 func String(b []byte, i int) (int, bool) {
 	i++
 	for i < len(b) {
+		// Eight bytes at a time while none ends the string or needs a look.
+		for i+8 <= len(b) && !special8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -200,6 +210,15 @@ func String(b []byte, i int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// special8 reports whether one of the eight bytes in x may be a quote, a
+// backslash or a control character (it may also answer true for none:
+// the byte loop then decides).
+func special8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	return zero(x^(ones*'"'))|zero(x^(ones*'\\'))|((x-ones*0x20) & ^x & highs) != 0
 }
 
 func isHex(c byte) bool {
