@@ -128,7 +128,7 @@ func (s *Simulator) createEngagement(ctx *fasthttp.RequestCtx, account string) *
 	}
 	if e == nil {
 		e = &engagementState{
-			id:                uuid.NewString(),
+			id:                timeID(),
 			account:           account,
 			conversation:      req.Conversation,
 			channelProviderID: ss.sess.ChannelProviderID,
@@ -142,7 +142,7 @@ func (s *Simulator) createEngagement(ctx *fasthttp.RequestCtx, account string) *
 	}
 	now := s.now()
 	d := &dialogState{d: engagement.Dialog{
-		DialogID:               uuid.NewString(),
+		DialogID:               timeID(),
 		ChannelID:              engagement.ChannelChat,
 		DialogStatus:           engagement.DialogPending,
 		ProviderDialogID:       req.ProviderDialogID,

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
@@ -154,7 +153,7 @@ func (s *Simulator) sendMessage(ctx *fasthttp.RequestCtx, account, id string) *P
 // webhook carry SENT.
 func (s *Simulator) appendMessageLocked(e *engagementState, d *dialogState, m *engagement.Message) {
 	now := s.now()
-	m.MessageID = uuid.NewString()
+	m.MessageID = timeID()
 	m.AccountID = e.account
 	m.EngagementID = e.id
 	m.DialogID = d.d.DialogID

@@ -47,7 +47,7 @@ func (s *Simulator) createSession(ctx *fasthttp.RequestCtx, account string) *Pro
 		return p
 	}
 	now := s.now()
-	id := uuid.NewString()
+	id := timeID()
 	ss := &sessionState{
 		sess: engagement.Session{
 			SessionID:           id,

@@ -136,15 +136,44 @@ func fail(format string, args ...any) {
 }
 
 // messageEvent is an agent's MESSAGES webhook for conversation conv (its
-// providerDialogId), the index-th agent message of it.
+// providerDialogId), the index-th agent message of it: its members in the
+// reference's order, its messageId time-based as AXP's are (see the
+// simulator's timeID).
 func messageEvent(conv string, index int) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"eventType": "MESSAGES", "eventDate": time.Now().UTC().Format(time.RFC3339Nano),
-		"messageId": uuid.NewString(), "accountId": "ABCDEF", "dialogId": "d-" + conv, "engagementId": "e-" + conv,
-		"providerDialogId": conv, "status": "SENT", "channelProviderId": "bench", "channelId": "Chat",
-		"senderParticipantId": "agent-1", "senderParticipantName": "Agent", "senderParticipantType": "AGENT",
-		"messageIndex": index, "correlationId": uuid.NewString(),
-		"body": map[string]any{"elementType": "text", "elementText": map[string]string{"text": fmt.Sprintf("%s#%d", conv, index), "textFormat": "PLAINTEXT"}},
+	id, err := uuid.NewUUID()
+	if err != nil {
+		fail("message id: %v", err)
+	}
+	type text struct {
+		Text       string `json:"text"`
+		TextFormat string `json:"textFormat"`
+	}
+	type body struct {
+		ElementType string `json:"elementType"`
+		ElementText text   `json:"elementText"`
+	}
+	b, _ := json.Marshal(struct {
+		EventType             string `json:"eventType"`
+		CorrelationID         string `json:"correlationId"`
+		EventDate             string `json:"eventDate"`
+		MessageID             string `json:"messageId"`
+		AccountID             string `json:"accountId"`
+		DialogID              string `json:"dialogId"`
+		EngagementID          string `json:"engagementId"`
+		Status                string `json:"status"`
+		ChannelProviderID     string `json:"channelProviderId"`
+		ChannelID             string `json:"channelId"`
+		SenderParticipantID   string `json:"senderParticipantId"`
+		SenderParticipantName string `json:"senderParticipantName"`
+		SenderParticipantType string `json:"senderParticipantType"`
+		Body                  body   `json:"body"`
+		MessageIndex          int    `json:"messageIndex"`
+		ProviderDialogID      string `json:"providerDialogId"`
+	}{
+		"MESSAGES", uuid.NewString(), time.Now().UTC().Format(time.RFC3339Nano),
+		id.String(), "ABCDEF", "d-" + conv, "e-" + conv, "SENT", "bench", "Chat",
+		"agent-1", "Agent", "AGENT",
+		body{"text", text{fmt.Sprintf("%s#%d", conv, index), "PLAINTEXT"}}, index, conv,
 	})
 	return b
 }
