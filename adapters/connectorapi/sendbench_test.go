@@ -23,7 +23,8 @@ import (
 // over the engagement client, the embedded store behind its cache, the
 // face served by fasthttp on loopback), against a simulator in another
 // process, with consumers that each have an open conversation and a SEND
-// ready to go: what the benchmark's allocations count is the proxy's.
+// ready to go: what the benchmark's allocations count is the proxy's. Each
+// SEND has a request id of its own, so each is a message forwarded to AXP.
 type sendBench struct {
 	face    *Face
 	commits commitStats
@@ -31,7 +32,11 @@ type sendBench struct {
 	reqs    []*fasthttp.Request // one SEND per consumer
 	convs   []string
 	next    atomic.Int64
+	id      atomic.Uint64 // the last request id sent
 }
+
+// benchText is the text each benchmark SEND carries.
+const benchText = "Text message from messaging connector"
 
 func newSendBench(tb testing.TB, consumers int) *sendBench {
 	tb.Helper()
@@ -85,7 +90,7 @@ func newSendBench(tb testing.TB, consumers int) *sendBench {
 			tb.Fatalf("conversations %v %v", convs, err)
 		}
 		sb.convs = append(sb.convs, convs[0].ID)
-		sb.reqs = append(sb.reqs, sendRequest(app, jws, textEnvelope("1", convs[0].ID, "Text message from messaging connector")))
+		sb.reqs = append(sb.reqs, sendRequest(app, jws, textEnvelope("1", convs[0].ID, benchText)))
 	}
 	return sb
 }
@@ -128,9 +133,11 @@ func (sb *sendBench) run(b *testing.B, parallelism int) {
 	defer sb.commits.report(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		req := sb.reqs[int(sb.next.Add(1)-1)%len(sb.reqs)]
+		i := int(sb.next.Add(1)-1) % len(sb.reqs)
+		req, fresh := sb.reqs[i], newFreshSend(b, sb.convs[i], benchText)
 		var resp fasthttp.Response
 		for pb.Next() {
+			req.SetBody(fresh.next(sb.id.Add(1)))
 			if err := sb.hc.Do(req, &resp); err != nil {
 				b.Error(err)
 				return
@@ -145,10 +152,11 @@ func (sb *sendBench) run(b *testing.B, parallelism int) {
 
 // serial sends SENDs one at a time, on the first consumer.
 func (sb *sendBench) serial(b *testing.B) {
-	req := sb.reqs[0]
+	req, fresh := sb.reqs[0], newFreshSend(b, sb.convs[0], benchText)
 	var resp fasthttp.Response
 	b.ReportAllocs()
 	for b.Loop() {
+		req.SetBody(fresh.next(sb.id.Add(1)))
 		if err := sb.hc.Do(req, &resp); err != nil {
 			b.Fatal(err)
 		}

@@ -52,6 +52,13 @@ func newUnit(tb testing.TB) *unit {
 }
 
 func (u *unit) request(ctx *fasthttp.RequestCtx, uri, body string, headers ...string) {
+	u.prepare(ctx, uri, headers...)
+	ctx.Request.SetBodyString(body)
+	u.face.Handler(ctx)
+}
+
+// prepare sets up a request with the unit's tokens, but no body.
+func (u *unit) prepare(ctx *fasthttp.RequestCtx, uri string, headers ...string) {
 	ctx.Request.Reset()
 	ctx.Response.Reset()
 	ctx.Request.Header.SetMethod("POST")
@@ -62,6 +69,4 @@ func (u *unit) request(ctx *fasthttp.RequestCtx, uri, body string, headers ...st
 	for i := 0; i+1 < len(headers); i += 2 {
 		ctx.Request.Header.Set(headers[i], headers[i+1])
 	}
-	ctx.Request.SetBodyString(body)
-	u.face.Handler(ctx)
 }
