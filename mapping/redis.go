@@ -453,7 +453,7 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 		}
 	}
 	args = append(args, MaxLogRecords, logTTL)
-	res, err := r.batch.Run(ctx, r.scripts.commit, keys, args...).Int64Slice()
+	res, err := r.scripts.commit.Run(ctx, r.batch, keys, args...).Int64Slice()
 	if err != nil {
 		return unavailable(err)
 	}
@@ -520,7 +520,7 @@ func (r *Redis) Receive(ctx context.Context, e *InboxEntry, ttl time.Duration) (
 	seen := t + "seen:" + e.Key
 	keys := append([]string{seen, t + "iseq"}, r.queueKeys(e.Conversation)[:3]...)
 	// Ready by the receiver's clock, which is the one that reads it.
-	seq, err := r.batch.Run(ctx, r.scripts.receive, keys, e.Key, ms(ttl), raw, e.Conversation, msAt(e.ReceivedAt)).Int64()
+	seq, err := r.scripts.receive.Run(ctx, r.batch, keys, e.Key, ms(ttl), raw, e.Conversation, msAt(e.ReceivedAt)).Int64()
 	if err != nil {
 		return false, unavailable(err)
 	}
@@ -662,7 +662,7 @@ func (r *Redis) Retry(ctx context.Context, item *OutboxItem) error {
 // error.
 func (r *Redis) Remove(ctx context.Context, item *OutboxItem) error {
 	q := r.queueKeys(item.Queue)
-	return unavailable(r.batch.Run(ctx, r.scripts.remove, []string{q[5], q[4], q[6], q[7], q[8]}, item.Seq, item.Queue).Err())
+	return unavailable(r.scripts.remove.Run(ctx, r.batch, []string{q[5], q[4], q[6], q[7], q[8]}, item.Seq, item.Queue).Err())
 }
 
 // Depth implements Outbox: the items of every shard.

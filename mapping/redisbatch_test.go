@@ -54,7 +54,7 @@ func TestScriptBatchAnswersEachCallerItsOwnRunOnce(t *testing.T) {
 					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 					defer cancel()
 					tag := fmt.Sprint("caller-", i)
-					res, err := b.Run(ctx, incrScript, []string{fmt.Sprintf("{k%d}n", i%keys)}, 1, tag).Slice()
+					res, err := incrScript.Run(ctx, b, []string{fmt.Sprintf("{k%d}n", i%keys)}, 1, tag).Slice()
 					switch {
 					case err != nil:
 						errs <- fmt.Errorf("%s: %w", tag, err)
@@ -88,11 +88,11 @@ func TestScriptBatchCallerWhoseContextEndsGetsItsError(t *testing.T) {
 	b := &scriptBatch{c: c, timeout: 2 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := b.Run(ctx, incrScript, []string{"n"}, 1, "late").Err(); !errors.Is(err, context.Canceled) {
+	if err := incrScript.Run(ctx, b, []string{"n"}, 1, "late").Err(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
 	// The batch still serves the next caller.
-	if res, err := b.Run(context.Background(), incrScript, []string{"n"}, 1, "next").Slice(); err != nil || len(res) != 2 || res[1] != "next" {
+	if res, err := incrScript.Run(context.Background(), b, []string{"n"}, 1, "next").Slice(); err != nil || len(res) != 2 || res[1] != "next" {
 		t.Fatalf("next caller: %v %v", res, err)
 	}
 }
