@@ -26,16 +26,14 @@ func BenchmarkHandlerSend(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			u := newUnit(b)
-			fresh := newFreshSend(b, u.conv, "Text message from messaging connector")
+			fresh := newFreshSend(b, u.conv, benchText)
 			var (
 				ctx fasthttp.RequestCtx
 				n   uint64
 			)
 			send := func() {
 				n++
-				u.prepare(&ctx, uri, bc.headers...)
-				ctx.Request.SetBody(fresh.next(n))
-				u.face.Handler(&ctx)
+				u.requestBytes(&ctx, uri, fresh.next(n), bc.headers...)
 				if ctx.Response.StatusCode() != 200 {
 					b.Fatalf("%d %s", ctx.Response.StatusCode(), ctx.Response.Body())
 				}
@@ -49,7 +47,7 @@ func BenchmarkHandlerSend(b *testing.B) {
 	}
 	b.Run("retry", func(b *testing.B) {
 		u := newUnit(b)
-		body := textEnvelope("1", u.conv, "Text message from messaging connector")
+		body := textEnvelope("1", u.conv, benchText)
 		var ctx fasthttp.RequestCtx
 		u.request(&ctx, uri, body)
 		b.ReportAllocs()
@@ -66,12 +64,10 @@ func BenchmarkHandlerSend(b *testing.B) {
 		b.SetParallelism(32)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
-			fresh := newFreshSend(b, u.conv, "Text message from messaging connector")
+			fresh := newFreshSend(b, u.conv, benchText)
 			var ctx fasthttp.RequestCtx
 			for pb.Next() {
-				u.prepare(&ctx, uri)
-				ctx.Request.SetBody(fresh.next(id.Add(1)))
-				u.face.Handler(&ctx)
+				u.requestBytes(&ctx, uri, fresh.next(id.Add(1)))
 				if ctx.Response.StatusCode() != 200 {
 					b.Errorf("%d %s", ctx.Response.StatusCode(), ctx.Response.Body())
 					return

@@ -57,6 +57,13 @@ func (u *unit) request(ctx *fasthttp.RequestCtx, uri, body string, headers ...st
 	u.face.Handler(ctx)
 }
 
+// requestBytes is request with a body that is reused (SetBody copies it).
+func (u *unit) requestBytes(ctx *fasthttp.RequestCtx, uri string, body []byte, headers ...string) {
+	u.prepare(ctx, uri, headers...)
+	ctx.Request.SetBody(body)
+	u.face.Handler(ctx)
+}
+
 // prepare sets up a request with the unit's tokens, but no body.
 func (u *unit) prepare(ctx *fasthttp.RequestCtx, uri string, headers ...string) {
 	ctx.Request.Reset()
