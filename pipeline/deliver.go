@@ -106,23 +106,27 @@ func (d *deliverer) stale(it *mapping.OutboxItem, now time.Time) bool {
 // every due queue of the shards held.
 func (d *deliverer) sweep(ctx context.Context, full bool) {
 	p := d.p
-	d.mu.Lock()
-	hints := d.hints
-	d.hints = nil
-	d.mu.Unlock()
-	for i, q := range hints {
-		if !p.shards.holds(mapping.ShardOf(q)) {
-			d.mu.Lock()
-			delete(d.hinted, q)
-			d.mu.Unlock()
-			continue
-		}
-		if !d.start(ctx, q, nil) {
-			d.mu.Lock()
-			d.hints = append(d.hints, hints[i:]...) // every worker busy: later, still hinted
+	// The hints are taken from the front one at a time and left in place
+	// when every worker is busy: a backlog's hints wait where they are,
+	// instead of being copied again at every wake.
+	for {
+		d.mu.Lock()
+		if len(d.hints) == 0 {
 			d.mu.Unlock()
 			break
 		}
+		q := d.hints[0]
+		d.mu.Unlock()
+		held := p.shards.holds(mapping.ShardOf(q))
+		if held && !d.start(ctx, q, nil) {
+			break // every worker busy: it and the rest wait, still hinted
+		}
+		d.mu.Lock()
+		d.hints = d.hints[1:]
+		if !held {
+			delete(d.hinted, q)
+		}
+		d.mu.Unlock()
 	}
 	if !full {
 		return
@@ -185,8 +189,12 @@ func (d *deliverer) start(ctx context.Context, queue string, head *mapping.Outbo
 		d.drain(ctx, queue, head)
 		d.mu.Lock()
 		delete(d.inflight, queue)
+		waiting := len(d.hints) > 0
 		d.mu.Unlock()
 		<-d.sem
+		if waiting {
+			d.poke() // hints left behind while every worker was busy
+		}
 	}()
 	return true
 }

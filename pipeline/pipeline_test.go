@@ -276,6 +276,38 @@ func TestDeliveryBacksOffDropsWhatCannotBeDeliveredAndKeepsOrder(t *testing.T) {
 	r.send.waitDelivered(t, c.ID, "msg:m1", "msg:m2")
 }
 
+func TestConversationsThatWaitedForABusyWorkerAreDeliveredWhenItFrees(t *testing.T) {
+	// One worker and no periodic sweep: only the worker's end can start
+	// the queues that were hinted while it was busy.
+	r := newRig(t, nil, func(c *Config) { c.DeliveryWorkers = 1; c.PollInterval = time.Hour })
+	first := r.conversation()
+	gate, entered := make(chan struct{}), make(chan struct{}, 1)
+	r.send.fail = func(it *mapping.OutboxItem) error {
+		if it.Queue == first.ID {
+			entered <- struct{}{}
+			<-gate
+		}
+		return nil
+	}
+	r.run()
+	r.receive(first.ID, "held")
+	select {
+	case <-entered:
+	case <-time.After(waitFor):
+		t.Fatal("the first notification was never sent")
+	}
+	others := make([]*mapping.Conversation, 5)
+	for i := range others {
+		others[i] = r.conversation()
+		r.receive(others[i].ID, fmt.Sprint("m", i))
+	}
+	close(gate)
+	r.send.waitDelivered(t, first.ID, "msg:held")
+	for i, c := range others {
+		r.send.waitDelivered(t, c.ID, fmt.Sprint("msg:m", i))
+	}
+}
+
 func TestBackoffDoublesFromTwoSecondsToFiveMinutes(t *testing.T) {
 	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second,
 		64 * time.Second, 128 * time.Second, 256 * time.Second, 5 * time.Minute, 5 * time.Minute}
