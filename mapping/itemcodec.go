@@ -1,10 +1,12 @@
 package mapping
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -14,19 +16,28 @@ import (
 // items of files written before.
 const itemV1 = 1
 
-// encodeItem appends it's binary form to b.
+// encodeItem appends it's binary form to b, grown once to fit.
 func encodeItem(b []byte, it *OutboxItem) []byte {
+	strs := [...]string{it.Queue, string(it.Face), it.Target, it.Kind, it.App, it.LastError, it.Trace, it.DropReason}
+	n := 1 + 4*8 + 3*binary.MaxVarintLen64 + binary.MaxVarintLen64 + len(it.Body) + binary.MaxVarintLen64
+	for _, s := range strs {
+		n += binary.MaxVarintLen64 + len(s)
+	}
+	for k, v := range it.Headers {
+		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	b = slices.Grow(b, n)
 	b = append(b, itemV1)
-	for _, t := range []time.Time{it.EnqueuedAt, it.NextAttempt, it.Expires, it.DroppedAt} {
+	for _, t := range [...]time.Time{it.EnqueuedAt, it.NextAttempt, it.Expires, it.DroppedAt} {
 		b = binary.BigEndian.AppendUint64(b, uint64(unixNano(t)))
 	}
 	b = binary.AppendUvarint(b, it.Seq)
 	b = binary.AppendUvarint(b, uint64(max(it.Attempts, 0)))
 	b = binary.AppendUvarint(b, uint64(max(it.Replays, 0)))
-	for _, s := range []string{it.Queue, string(it.Face), it.Target, it.Kind, it.App, it.LastError, it.Trace, it.DropReason} {
+	for _, s := range strs {
 		b = appendString(b, s)
 	}
-	b = appendString(b, string(it.Body))
+	b = append(binary.AppendUvarint(b, uint64(len(it.Body))), it.Body...)
 	b = binary.AppendUvarint(b, uint64(len(it.Headers)))
 	for k, v := range it.Headers {
 		b = appendString(appendString(b, k), v)
@@ -68,25 +79,45 @@ func decodeItem(v []byte) (*OutboxItem, error) {
 	it.Seq = r.uvarint()
 	it.Attempts = int(r.uvarint())
 	it.Replays = int(r.uvarint())
+	// The eight strings lie together: they are made from one copy of
+	// them (one allocation, not eight), and so are the headers.
 	var face string
-	for _, s := range []*string{&it.Queue, &face, &it.Target, &it.Kind, &it.App, &it.LastError, &it.Trace, &it.DropReason} {
-		*s = r.string()
+	fields := [...]*string{&it.Queue, &face, &it.Target, &it.Kind, &it.App, &it.LastError, &it.Trace, &it.DropReason}
+	var spans [len(fields)][2]int
+	from := r.pos
+	for i := range fields {
+		spans[i][0], spans[i][1] = r.field()
+	}
+	strs := string(r.b[from:r.pos])
+	for i, f := range fields {
+		*f = strs[spans[i][0]-from : spans[i][1]-from]
 	}
 	it.Face = Face(face)
-	if body := r.string(); body != "" {
-		it.Body = []byte(body)
+	if lo, hi := r.field(); hi > lo {
+		it.Body = bytes.Clone(r.b[lo:hi])
 	}
 	if n := r.uvarint(); n > 0 && r.err == nil {
-		if n > uint64(len(r.b)) {
+		if n > uint64(len(r.b)-r.pos) {
 			return nil, fmt.Errorf("%w: %d headers", errItem, n)
 		}
+		from := r.pos
+		var few [16][2]int
+		spans := few[:0]
+		if 2*n > uint64(len(few)) {
+			spans = make([][2]int, 0, 2*n)
+		}
+		spans = spans[:2*n]
+		for i := range spans {
+			spans[i][0], spans[i][1] = r.field()
+		}
+		strs := string(r.b[from:r.pos])
 		it.Headers = make(map[string]string, n)
-		for range n {
-			k := r.string()
-			it.Headers[k] = r.string()
+		for i := 0; i < len(spans); i += 2 {
+			k, v := spans[i], spans[i+1]
+			it.Headers[strs[k[0]-from:k[1]-from]] = strs[v[0]-from : v[1]-from]
 		}
 	}
-	if r.err != nil || len(r.b) != 0 {
+	if r.err != nil || r.pos != len(r.b) {
 		return nil, errItem
 	}
 	return it, nil
@@ -99,6 +130,7 @@ func appendString(b []byte, s string) []byte {
 // itemReader reads what encodeItem wrote; its first failure sticks.
 type itemReader struct {
 	b   []byte
+	pos int
 	err error
 }
 
@@ -106,24 +138,25 @@ func (r *itemReader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.b)
+	v, n := binary.Uvarint(r.b[r.pos:])
 	if n <= 0 {
 		r.err = errItem
 		return 0
 	}
-	r.b = r.b[n:]
+	r.pos += n
 	return v
 }
 
-func (r *itemReader) string() string {
+// field reads a length-prefixed field and returns where it lies in b.
+func (r *itemReader) field() (lo, hi int) {
 	n := r.uvarint()
-	if r.err != nil || n > uint64(len(r.b)) {
+	if r.err != nil || n > uint64(len(r.b)-r.pos) {
 		r.err = errItem
-		return ""
+		return r.pos, r.pos
 	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
+	lo = r.pos
+	r.pos += int(n)
+	return lo, r.pos
 }
 
 // unixNano is t in nanoseconds, 0 for the zero time (which UnixNano cannot
