@@ -46,12 +46,16 @@ const (
 	// deletes both.
 	bucketOutboxGone = "outbox-gone"
 	bucketClaims     = "claims"
-	bucketSends      = "sends"
-	bucketLogs       = "logs"
-	bucketLogCounts  = "log-counts"
-	bucketWebhooks   = "webhooks"
-	bucketMeta       = "meta"
-	keyDepth         = "outbox-depth" // retired: the depth is queueIndex's
+	// bucketSendLog holds the send records keyed by sequence (sendlog.go);
+	// files written before hold them in bucketSends, keyed by
+	// conversation and key, and are moved on open.
+	bucketSendLog   = "send-log"
+	bucketSends     = "sends"
+	bucketLogs      = "logs"
+	bucketLogCounts = "log-counts"
+	bucketWebhooks  = "webhooks"
+	bucketMeta      = "meta"
+	keyDepth        = "outbox-depth" // retired: the depth is queueIndex's
 	// The outbox's operator side (boltadmin.go): the dropped items and
 	// their index by drop time (key: shard, time, queue, 0, seq), the
 	// paused endpoints.
@@ -63,7 +67,7 @@ const (
 
 func boltBuckets() []string {
 	return []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketInbox,
-		bucketInReady, bucketInReadyOf, bucketOutbox, bucketOutboxGone, bucketClaims, bucketSends, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta,
+		bucketInReady, bucketInReadyOf, bucketOutbox, bucketOutboxGone, bucketClaims, bucketSendLog, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta,
 		bucketDropped, bucketDroppedAt, bucketPauses}
 }
 
@@ -87,9 +91,11 @@ type Bolt struct {
 	retention time.Duration
 	observe   func(writes int, took time.Duration)
 	// due and age index the outbox's queues by their heads' next attempt
-	// and enqueue time; queues has their items.
+	// and enqueue time; queues has their items; sends finds the send
+	// records.
 	due, age *memIndex
 	queues   *queueIndex
+	sends    *sendIndex
 	// gone counts the removed items not purged yet (roughly: a write that
 	// rolls back leaves its count), and purging is set while a purge runs.
 	gone    atomic.Int64
@@ -136,7 +142,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		return nil, fmt.Errorf("mapping: open %s: %w", path, err)
 	}
 	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour, leases: map[int]boltLease{}, due: newMemIndex(), age: newMemIndex(),
-		queues: newQueueIndex()}
+		queues: newQueueIndex(), sends: newSendIndex()}
 	for _, o := range opts {
 		o(b)
 	}
@@ -157,6 +163,12 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		if err := moveOutboxByQueue(tx); err != nil {
 			return err
 		}
+		if err := moveSends(tx, b.now()); err != nil {
+			return err
+		}
+		if err := b.sends.load(tx, b.now()); err != nil {
+			return err
+		}
 		return b.indexOutbox(tx)
 	})
 	if err != nil {
@@ -167,6 +179,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		b.due.begin(tx)
 		b.age.begin(tx)
 		b.queues.begin(tx)
+		b.sends.begin(tx)
 	})
 	return b, nil
 }
@@ -1197,138 +1210,6 @@ func unmarshalSend(raw []byte) (SendRecord, bool, error) {
 	return rec, true, json.Unmarshal(raw, &rec)
 }
 
-// BeginSend implements Sends. Its write is carried by the pooled request
-// (sendOp): a BeginSend allocates nothing of its own.
-func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) (SendRecord, bool, error) {
-	now := b.now()
-	r := b.w.get()
-	op := &r.send
-	op.begin, op.now = true, now
-	op.key = appendSendKey(op.key[:0], conversation, key)
-	var err error
-	if op.val, err = appendSend(op.val[:0], rec, now.Add(ttl)); err != nil {
-		_ = b.w.put(r)
-		return rec, false, err
-	}
-	answered, err := b.w.queue(ctx, r)
-	if !answered {
-		return rec, false, err
-	}
-	out, won := rec, op.won
-	if !won {
-		out = op.cur
-	}
-	if outcome := b.w.put(r); err == nil {
-		err = outcome
-	}
-	if err != nil {
-		return rec, false, err
-	}
-	return out, won, nil
-}
-
-// sendOp is a send record's write: BeginSend's (put rec unless a live
-// record is there, told in cur and won) or MarkSent's put.
-type sendOp struct {
-	begin    bool
-	key, val []byte
-	now      time.Time
-	cur      SendRecord
-	won      bool
-}
-
-func (o *sendOp) apply(tx *bolt.Tx) error {
-	bk := bucket(tx, bucketSends)
-	if !o.begin {
-		return bk.Put(o.key, o.val)
-	}
-	o.cur, o.won = SendRecord{}, false // a batch that failed runs it again alone
-	cur, live, err := decodeSend(bk.Get(o.key), o.now)
-	if err != nil {
-		return err
-	}
-	if live {
-		o.cur = cur
-		return nil
-	}
-	o.won = true
-	return bk.Put(o.key, o.val)
-}
-
-// reset keeps the buffers for the next write.
-func (o *sendOp) reset() {
-	*o = sendOp{key: o.key[:0], val: o.val[:0]}
-}
-
-// TakeSend implements Sends.
-func (b *Bolt) TakeSend(ctx context.Context, conversation, key string, expect, rec SendRecord, ttl time.Duration) (bool, error) {
-	now := b.now()
-	raw, err := encodeSend(rec, now.Add(ttl))
-	if err != nil {
-		return false, err
-	}
-	took := false
-	err = b.update(ctx, func(tx *bolt.Tx) error {
-		bk := bucket(tx, bucketSends)
-		k := sendKey(conversation, key)
-		cur, live, err := decodeSend(bk.Get(k), now)
-		if err != nil || !live || !sameSend(cur, expect) {
-			return err
-		}
-		took = true
-		return bk.Put(k, raw)
-	})
-	return took, err
-}
-
-// sameSend reports whether cur is still the pending attempt expect names.
-func sameSend(cur, expect SendRecord) bool {
-	return cur.State == SendPending && cur.ProviderMessageID == expect.ProviderMessageID &&
-		cur.Holder == expect.Holder && cur.At.Equal(expect.At)
-}
-
-// Send implements Sends.
-func (b *Bolt) Send(ctx context.Context, conversation, key string) (SendRecord, bool, error) {
-	var (
-		rec  SendRecord
-		live bool
-	)
-	now := b.now()
-	err := b.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		rec, live, err = decodeSend(bucket(tx, bucketSends).Get(sendKey(conversation, key)), now)
-		return err
-	})
-	return rec, live, err
-}
-
-// PutSend implements Sends.
-func (b *Bolt) PutSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error {
-	raw, err := encodeSend(rec, b.now().Add(ttl))
-	if err != nil {
-		return err
-	}
-	return b.update(ctx, func(tx *bolt.Tx) error { return bucket(tx, bucketSends).Put(sendKey(conversation, key), raw) })
-}
-
-// DropSend implements Sends.
-func (b *Bolt) DropSend(ctx context.Context, conversation, key string) error {
-	return b.update(ctx, func(tx *bolt.Tx) error { return bucket(tx, bucketSends).Delete(sendKey(conversation, key)) })
-}
-
-// MarkSent implements Sends: the put joins the next group commit, and the
-// caller does not wait for it.
-func (b *Bolt) MarkSent(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error {
-	r := b.w.get()
-	r.send.key = appendSendKey(r.send.key[:0], conversation, key)
-	var err error
-	if r.send.val, err = appendSend(r.send.val[:0], rec, b.now().Add(ttl)); err != nil {
-		_ = b.w.put(r)
-		return err
-	}
-	return b.w.post(ctx, r)
-}
-
 // Sweep removes expired dedupe keys and send records, and closed
 // conversations older than the retention with their indexes and logs. It
 // returns how many records went. It also purges the removed outbox items
@@ -1354,10 +1235,7 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 	seenExpired := func(_, v []byte) bool {
 		return len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= now.UnixNano()
 	}
-	sendExpired := func(_, v []byte) bool {
-		_, live, _ := decodeSend(v, now)
-		return !live
-	}
+	sendExpired := func(_, v []byte) bool { return !loggedLive(v, now) }
 	convOld := func(_, v []byte) bool {
 		c, err := decodeConv(v)
 		return err == nil && !c.Open() && !c.ClosedAt.IsZero() && now.Sub(c.ClosedAt) > b.retention
@@ -1370,7 +1248,7 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 		remove func(tx *bolt.Tx, k, v []byte) error
 	}{
 		{bucketSeen, sweepChunk, seenExpired, nil},
-		{bucketSends, sweepChunk, sendExpired, nil},
+		{bucketSendLog, sweepChunk, sendExpired, b.removeLoggedSend},
 		// A conversation takes its logs with it: fewer at a time.
 		{bucketConvs, sweepChunk / 20, convOld, removeConversation},
 	} {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzDecodeOutboxCursor: a cursor from a client is one a listing made
@@ -78,6 +79,27 @@ func FuzzRecordVersion(f *testing.F) {
 		}
 		if v != want.Version {
 			t.Fatalf("%q: read version %d, Unmarshal %d", raw, v, want.Version)
+		}
+	})
+}
+
+// FuzzLoggedSend: any stored send record decodes or fails cleanly, and
+// one written reads back under its key with its record.
+func FuzzLoggedSend(f *testing.F) {
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	good, _ := appendLoggedSend(nil, []byte("conv|key"), SendRecord{ProviderMessageID: "p", State: SendPending, At: at}, at.Add(time.Hour))
+	f.Add(good, "conv|key", "p")
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1, 0xff}, "", "")
+	f.Fuzz(func(t *testing.T, v []byte, key, id string) {
+		_, _, _ = decodeLoggedSend(v, at)
+		raw, err := appendLoggedSend(nil, []byte(key), SendRecord{ProviderMessageID: id, State: SendSent, At: at}, at.Add(time.Minute))
+		if err != nil || !utf8.ValidString(id) { // JSON writes U+FFFD for what is not UTF-8
+			return
+		}
+		k, _, ok := loggedKey(raw)
+		rec, live, err := decodeLoggedSend(raw, at)
+		if !ok || string(k) != key || err != nil || !live || rec.ProviderMessageID != id || rec.State != SendSent {
+			t.Fatalf("key %q id %q read back as key %q, %+v, live %v, %v", key, id, k, rec, live, err)
 		}
 	})
 }

@@ -1,0 +1,182 @@
+package mapping
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func pending(id string, at time.Time) SendRecord {
+	return SendRecord{ProviderMessageID: id, State: SendPending, Holder: "replica-1", At: at}
+}
+
+func TestSendRecordsAreFoundAgainAfterReopen(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	b, path := openTemp(t)
+	if _, won, err := b.BeginSend(ctx, "conv-1", "k1", pending("p1", at), time.Hour); err != nil || !won {
+		t.Fatalf("begin k1: won %v, %v", won, err)
+	}
+	if _, won, err := b.BeginSend(ctx, "conv-2", "k1", pending("p2", at), time.Hour); err != nil || !won {
+		t.Fatalf("begin k1 of another conversation: won %v, %v", won, err)
+	}
+	sent := SendRecord{ProviderMessageID: "p1", State: SendSent, MessageID: "m-1", MessageIndex: 7, Holder: "replica-1", At: at}
+	if err := b.PutSend(ctx, "conv-1", "k1", sent, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	for _, tc := range []struct {
+		conv, key string
+		want      SendRecord
+		ok        bool
+	}{
+		{"conv-1", "k1", sent, true},
+		{"conv-2", "k1", pending("p2", at), true},
+		{"conv-1", "k2", SendRecord{}, false},
+	} {
+		got, ok, err := b2.Send(ctx, tc.conv, tc.key)
+		if err != nil || ok != tc.ok || got.ProviderMessageID != tc.want.ProviderMessageID || got.State != tc.want.State || got.MessageIndex != tc.want.MessageIndex {
+			t.Errorf("%s/%s after reopen: %+v, %v, %v; want %+v, %v", tc.conv, tc.key, got, ok, err, tc.want, tc.ok)
+		}
+	}
+	// The record in force is still found by a begin: a retry is not a new message.
+	if cur, won, err := b2.BeginSend(ctx, "conv-1", "k1", pending("p9", at), time.Hour); err != nil || won || cur.MessageID != "m-1" {
+		t.Fatalf("begin after reopen: %+v, won %v, %v", cur, won, err)
+	}
+}
+
+func TestAnExpiredSendRecordMakesRoomAndTheSweepTakesOnlyTheExpired(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	b, _ := openTemp(t, WithClock(clk.now))
+	if _, won, err := b.BeginSend(ctx, "c", "old", pending("p-old", clk.now()), time.Minute); err != nil || !won {
+		t.Fatalf("begin: %v, %v", won, err)
+	}
+	if _, won, err := b.BeginSend(ctx, "c", "kept", pending("p-kept", clk.now()), time.Hour); err != nil || !won {
+		t.Fatalf("begin: %v, %v", won, err)
+	}
+	clk.add(2 * time.Minute)
+	if _, ok, err := b.Send(ctx, "c", "old"); err != nil || ok {
+		t.Fatalf("an expired record is still in force: %v, %v", ok, err)
+	}
+	// The key is free again: a new message, in a record of its own.
+	if _, won, err := b.BeginSend(ctx, "c", "old", pending("p-new", clk.now()), time.Minute); err != nil || !won {
+		t.Fatalf("begin again after expiry: %v, %v", won, err)
+	}
+	if n := logLen(t, b); n != 2 {
+		t.Fatalf("%d records stored, want 2: the expired one goes when its key is taken again", n)
+	}
+	clk.add(2 * time.Minute)
+	if n, err := b.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep removed %d, %v; want the one expired record", n, err)
+	}
+	if got, ok, err := b.Send(ctx, "c", "kept"); err != nil || !ok || got.ProviderMessageID != "p-kept" {
+		t.Fatalf("the live record after the sweep: %+v, %v, %v", got, ok, err)
+	}
+	if _, ok, err := b.Send(ctx, "c", "old"); err != nil || ok {
+		t.Fatalf("the swept record is still found: %v, %v", ok, err)
+	}
+	if n := logLen(t, b); n != 1 {
+		t.Fatalf("%d records stored after the sweep, want 1", n)
+	}
+}
+
+func TestDropSendForgetsTheRecordAndItsKey(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openTemp(t)
+	at := time.Now()
+	if _, _, err := b.BeginSend(ctx, "c", "k", pending("p1", at), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DropSend(ctx, "c", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := b.Send(ctx, "c", "k"); err != nil || ok {
+		t.Fatalf("a dropped record is found: %v, %v", ok, err)
+	}
+	if _, won, err := b.BeginSend(ctx, "c", "k", pending("p2", at), time.Hour); err != nil || !won {
+		t.Fatalf("begin after the drop: %v, %v", won, err)
+	}
+	if n := logLen(t, b); n != 1 {
+		t.Fatalf("%d records stored, want 1", n)
+	}
+}
+
+func TestSendRecordsOfAnEarlierFileAreMovedOnOpen(t *testing.T) {
+	ctx := context.Background()
+	b, path := openTemp(t)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		old, err := tx.CreateBucketIfNotExists([]byte(bucketSends))
+		if err != nil {
+			return err
+		}
+		live, err := encodeSend(SendRecord{ProviderMessageID: "p-live", State: SendSent, MessageID: "m", At: at}, time.Now().Add(time.Hour))
+		if err != nil {
+			return err
+		}
+		expired, err := encodeSend(pending("p-expired", at), time.Now().Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		if err := old.Put(sendKey("c", "live"), live); err != nil {
+			return err
+		}
+		return old.Put(sendKey("c", "expired"), expired)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	if got, ok, err := b2.Send(ctx, "c", "live"); err != nil || !ok || got.ProviderMessageID != "p-live" || got.MessageID != "m" {
+		t.Fatalf("moved record: %+v, %v, %v", got, ok, err)
+	}
+	if _, ok, err := b2.Send(ctx, "c", "expired"); err != nil || ok {
+		t.Fatalf("an expired record came along: %v, %v", ok, err)
+	}
+	if n := logLen(t, b2); n != 1 {
+		t.Fatalf("%d records moved, want 1", n)
+	}
+	if err := b2.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte(bucketSends)) != nil {
+			t.Error("the old bucket is still there")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// logLen is how many send records the file holds.
+func logLen(t *testing.T, b *Bolt) int {
+	t.Helper()
+	n := 0
+	if err := b.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket([]byte(bucketSendLog)).Stats().KeyN
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
