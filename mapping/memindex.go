@@ -26,6 +26,9 @@ type memIndex struct {
 	shards [Shards][]memEntry
 
 	stage map[string]staged // the open write transaction's changes
+	// onCommit is commit, bound once: a method value made at every
+	// transaction is an allocation.
+	onCommit func()
 }
 
 type memEntry struct {
@@ -39,7 +42,9 @@ type staged struct {
 }
 
 func newMemIndex() *memIndex {
-	return &memIndex{at: map[string]int64{}, stage: map[string]staged{}}
+	m := &memIndex{at: map[string]int64{}, stage: map[string]staged{}}
+	m.onCommit = m.commit
+	return m
 }
 
 func compareEntries(a, b memEntry) int {
@@ -52,7 +57,7 @@ func compareEntries(a, b memEntry) int {
 // begin starts staging for tx, a new write transaction.
 func (m *memIndex) begin(tx *bolt.Tx) {
 	clear(m.stage)
-	tx.OnCommit(m.commit)
+	tx.OnCommit(m.onCommit)
 }
 
 func (m *memIndex) commit() {

@@ -24,6 +24,8 @@ type queueIndex struct {
 	depth int
 
 	stage map[string]*queueStage
+	// onCommit is commit, bound once (see memIndex).
+	onCommit func()
 }
 
 // queueStage is what the open write transaction did to one queue.
@@ -33,13 +35,15 @@ type queueStage struct {
 }
 
 func newQueueIndex() *queueIndex {
-	return &queueIndex{seqs: map[string][]uint64{}, stage: map[string]*queueStage{}}
+	q := &queueIndex{seqs: map[string][]uint64{}, stage: map[string]*queueStage{}}
+	q.onCommit = q.commit
+	return q
 }
 
 // begin starts staging for tx, a new write transaction.
 func (q *queueIndex) begin(tx *bolt.Tx) {
 	clear(q.stage)
-	tx.OnCommit(q.commit)
+	tx.OnCommit(q.onCommit)
 }
 
 func (q *queueIndex) staged(queue string) *queueStage {

@@ -43,12 +43,18 @@ type sendIndex struct {
 	mu   sync.RWMutex
 	seqs map[sendHash]uint64
 
-	stage map[sendHash]uint64 // the open transaction's; 0: deleted
+	stage    map[sendHash]uint64 // the open transaction's; 0: deleted
+	onCommit func()              // commit, bound once (see memIndex)
+	// cur reads the open write transaction's records: a cursor keeps its
+	// stack from one seek to the next, where each Get makes one anew.
+	cur *bolt.Cursor
 }
 
 func newSendIndex() *sendIndex {
-	return &sendIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+	x := &sendIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		seqs: map[sendHash]uint64{}, stage: map[sendHash]uint64{}}
+	x.onCommit = x.commit
+	return x
 }
 
 func (x *sendIndex) hash(key []byte) sendHash {
@@ -58,7 +64,8 @@ func (x *sendIndex) hash(key []byte) sendHash {
 // begin starts staging for tx, a new write transaction.
 func (x *sendIndex) begin(tx *bolt.Tx) {
 	clear(x.stage)
-	tx.OnCommit(x.commit)
+	x.cur = nil
+	tx.OnCommit(x.onCommit)
 }
 
 func (x *sendIndex) commit() {
@@ -156,16 +163,29 @@ func (b *Bolt) sendAt(tx *bolt.Tx, h sendHash, key []byte) (uint64, []byte) {
 	if !ok {
 		return 0, nil
 	}
-	return recordAt(bucket(tx, bucketSendLog), seq, key)
+	if b.sends.cur == nil {
+		b.sends.cur = bucket(tx, bucketSendLog).Cursor()
+	}
+	k := seqKey(seq)
+	if at, v := b.sends.cur.Seek(k[:]); bytes.Equal(at, k[:]) && isRecordOf(v, key) {
+		return seq, v
+	}
+	return 0, nil
+}
+
+// isRecordOf reports whether v is a stored record of key.
+func isRecordOf(v, key []byte) bool {
+	k, _, ok := loggedKey(v)
+	return ok && bytes.Equal(k, key)
 }
 
 // recordAt is the record at seq if it is key's.
 func recordAt(bk *bolt.Bucket, seq uint64, key []byte) (uint64, []byte) {
-	v := bk.Get(u64(seq))
-	if k, _, ok := loggedKey(v); !ok || !bytes.Equal(k, key) {
-		return 0, nil
+	k := seqKey(seq)
+	if v := bk.Get(k[:]); isRecordOf(v, key) {
+		return seq, v
 	}
-	return seq, v
+	return 0, nil
 }
 
 // putSend stores val (a stored record of key) in a write transaction: in
@@ -176,10 +196,12 @@ func (b *Bolt) putSend(tx *bolt.Tx, h sendHash, key, val []byte, now time.Time) 
 	bk := bucket(tx, bucketSendLog)
 	seq, old := b.sendAt(tx, h, key)
 	if old != nil && loggedLive(old, now) {
-		return bk.Put(u64(seq), val)
+		k := seqKey(seq)
+		return bk.Put(k[:], val)
 	}
 	if old != nil {
-		if err := bk.Delete(u64(seq)); err != nil {
+		k := seqKey(seq)
+		if err := bk.Delete(k[:]); err != nil {
 			return err
 		}
 	}
@@ -187,7 +209,8 @@ func (b *Bolt) putSend(tx *bolt.Tx, h sendHash, key, val []byte, now time.Time) 
 	if err != nil {
 		return err
 	}
-	if err := bk.Put(u64(seq), val); err != nil {
+	k := seqKey(seq)
+	if err := bk.Put(k[:], val); err != nil {
 		return err
 	}
 	b.sends.stage[h] = seq
@@ -201,7 +224,14 @@ func (b *Bolt) dropSend(tx *bolt.Tx, h sendHash, key []byte) error {
 		return nil
 	}
 	b.sends.stage[h] = 0
-	return bucket(tx, bucketSendLog).Delete(u64(seq))
+	k := seqKey(seq)
+	return bucket(tx, bucketSendLog).Delete(k[:])
+}
+
+// seqKey is a record's key, on the stack (bbolt copies the keys it keeps).
+func seqKey(seq uint64) (k [8]byte) {
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k
 }
 
 // removeLoggedSend is the sweep's removal of an expired record: its index
