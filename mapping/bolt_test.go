@@ -33,6 +33,20 @@ func openTemp(t *testing.T, opts ...BoltOption) (*Bolt, string) {
 	return b, path
 }
 
+// reopen closes b and opens its file again, as a restart does.
+func reopen(t *testing.T, b *Bolt, path string) *Bolt {
+	t.Helper()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b2.Close() })
+	return b2
+}
+
 var (
 	alice = ConsumerKey{Face: FaceConnectorAPI, Account: "acct", App: "app", Consumer: "alice"}
 	bob   = ConsumerKey{Face: FaceConnectorAPI, Account: "acct", App: "app", Consumer: "bob"}
@@ -62,15 +76,7 @@ func TestBoltStateSurvivesReopen(t *testing.T) {
 	if _, err := b.Receive(ctx, &InboxEntry{Conversation: c.ID, Key: "m1", Event: []byte(`{}`)}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	b2, err := OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
+	b2 := reopen(t, b, path)
 	if got, err := b2.Session(ctx, alice); err != nil || got != ref {
 		t.Fatalf("session after reopen = %+v, %v; want %+v", got, err, ref)
 	}

@@ -26,14 +26,7 @@ func TestSendRecordsAreFoundAgainAfterReopen(t *testing.T) {
 	if err := b.PutSend(ctx, "conv-1", "k1", sent, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b2, err := OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
+	b2 := reopen(t, b, path)
 	for _, tc := range []struct {
 		conv, key string
 		want      SendRecord
