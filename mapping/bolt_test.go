@@ -267,13 +267,17 @@ func TestSendRecordsAreWrittenAsJSONMarshalWritesThem(t *testing.T) {
 		{ProviderMessageID: "p\"<&>é", State: SendPending, Holder: "h\n", At: at},
 		{State: SendPending, At: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
-		got, err := encodeSend(rec, at)
+		got, err := appendLoggedSend(nil, []byte("conv|key"), rec, at)
 		raw, werr := json.Marshal(rec)
-		if (err != nil) != (werr != nil) || (err == nil && string(got[8:]) != string(raw)) {
-			t.Errorf("record %+v:\n got %s (%v)\nwant %s (%v)", rec, got[8:], err, raw, werr)
+		var js []byte
+		if err == nil {
+			_, js, _ = loggedKey(got)
+		}
+		if (err != nil) != (werr != nil) || (err == nil && string(js) != string(raw)) {
+			t.Errorf("record %+v:\n got %s (%v)\nwant %s (%v)", rec, js, err, raw, werr)
 		}
 		if err == nil {
-			if back, live, err := decodeSend(got, at.Add(-time.Second)); err != nil || !live || !back.At.Equal(rec.At) || back.ProviderMessageID != rec.ProviderMessageID {
+			if back, live, err := decodeLoggedSend(got, at.Add(-time.Second)); err != nil || !live || !back.At.Equal(rec.At) || back.ProviderMessageID != rec.ProviderMessageID {
 				t.Errorf("read back %+v, %v, %v", back, live, err)
 			}
 		}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"strconv"
 	"sync"
 	"time"
 
@@ -116,15 +118,83 @@ func (x *sendIndex) load(tx *bolt.Tx, now time.Time) error {
 
 var errSendLog = errors.New("mapping: send record does not decode")
 
+// A record's key in the index and in its value: the conversation, '|',
+// the face's key.
+func sendKey(conversation, key string) []byte { return appendSendKey(nil, conversation, key) }
+
+func appendSendKey(b []byte, conversation, key string) []byte {
+	b = append(b, conversation...)
+	b = append(b, '|')
+	return append(b, key...)
+}
+
 // appendLoggedSend appends a stored record: its expiry, its key, its JSON.
 func appendLoggedSend(b, key []byte, rec SendRecord, expires time.Time) ([]byte, error) {
-	b = binary.BigEndian.AppendUint64(b, uint64(expires.UnixNano()))
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	b = append(b, key...)
+	b = appendLoggedHead(b, uint64(expires.UnixNano()), key)
 	if out, ok := appendSendJSON(b, &rec); ok {
 		return out, nil
 	}
 	return marshalSend(b, rec)
+}
+
+// appendLoggedHead appends what a stored record has before its JSON.
+func appendLoggedHead(b []byte, expires uint64, key []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, expires)
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	return append(b, key...)
+}
+
+// marshalSend is appendLoggedSend's general case.
+func marshalSend(b []byte, rec SendRecord) ([]byte, error) {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, raw...), nil
+}
+
+// appendSendJSON appends rec as json.Marshal writes it, for the usual
+// record (strings that need no escape, a time of years 0–9999); ok is
+// false for any other, which json.Marshal then writes. A record is written
+// on every SEND.
+func appendSendJSON(b []byte, rec *SendRecord) ([]byte, bool) {
+	if y := rec.At.Year(); y < 0 || y > 9999 {
+		return nil, false
+	}
+	for _, s := range [...]string{rec.ProviderMessageID, rec.State, rec.MessageID, rec.Holder} {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return nil, false
+			}
+		}
+	}
+	b = append(b, `{"providerMessageId":"`...)
+	b = append(b, rec.ProviderMessageID...)
+	b = append(b, `","state":"`...)
+	b = append(b, rec.State...)
+	b = append(b, '"')
+	if rec.MessageID != "" {
+		b = append(b, `,"messageId":"`...)
+		b = append(b, rec.MessageID...)
+		b = append(b, '"')
+	}
+	if rec.MessageIndex != 0 {
+		b = append(b, `,"messageIndex":`...)
+		b = strconv.AppendInt(b, int64(rec.MessageIndex), 10)
+	}
+	if rec.Holder != "" {
+		b = append(b, `,"holder":"`...)
+		b = append(b, rec.Holder...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"at":"`...)
+	b = rec.At.AppendFormat(b, time.RFC3339Nano)
+	return append(b, `"}`...), true
+}
+
+func unmarshalSend(raw []byte) (SendRecord, bool, error) {
+	var rec SendRecord
+	return rec, true, json.Unmarshal(raw, &rec)
 }
 
 // loggedKey is the key a stored record is under, and its JSON.
@@ -256,19 +326,15 @@ func moveSends(tx *bolt.Tx, now time.Time) error {
 	}
 	log := bucket(tx, bucketSendLog)
 	err := old.ForEach(func(k, v []byte) error {
-		rec, live, err := decodeSend(v, now)
-		if err != nil || !live {
-			return nil // unreadable or expired: it would be swept
+		// There a value was the expiry and the JSON: the key goes between.
+		if !loggedLive(v, now) {
+			return nil // expired: it would be swept
 		}
 		seq, err := log.NextSequence()
 		if err != nil {
 			return err
 		}
-		val, err := appendLoggedSend(nil, k, rec, time.Unix(0, int64(binary.BigEndian.Uint64(v[:8]))))
-		if err != nil {
-			return err
-		}
-		return log.Put(u64(seq), val)
+		return log.Put(u64(seq), append(appendLoggedHead(nil, binary.BigEndian.Uint64(v[:8]), k), v[8:]...))
 	})
 	if err != nil {
 		return err
@@ -279,17 +345,12 @@ func moveSends(tx *bolt.Tx, now time.Time) error {
 // BeginSend implements Sends. Its write is carried by the pooled request
 // (sendOp): a BeginSend allocates nothing of its own.
 func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) (SendRecord, bool, error) {
-	now := b.now()
-	r := b.w.get()
-	op := &r.send
-	op.b, op.begin, op.now = b, true, now
-	op.key = appendSendKey(op.key[:0], conversation, key)
-	op.h = b.sends.hash(op.key)
-	var err error
-	if op.val, err = appendLoggedSend(op.val[:0], op.key, rec, now.Add(ttl)); err != nil {
-		_ = b.w.put(r)
+	r, err := b.sendWrite(conversation, key, rec, ttl)
+	if err != nil {
 		return rec, false, err
 	}
+	op := &r.send
+	op.begin = true
 	answered, err := b.w.queue(ctx, r)
 	if !answered {
 		return rec, false, err
@@ -422,16 +483,25 @@ func (b *Bolt) DropSend(ctx context.Context, conversation, key string) error {
 // MarkSent implements Sends: the put joins the next group commit, and the
 // caller does not wait for it.
 func (b *Bolt) MarkSent(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error {
-	now := b.now()
-	r := b.w.get()
-	op := &r.send
-	op.b, op.now = b, now
-	op.key = appendSendKey(op.key[:0], conversation, key)
-	op.h = b.sends.hash(op.key)
-	var err error
-	if op.val, err = appendLoggedSend(op.val[:0], op.key, rec, now.Add(ttl)); err != nil {
-		_ = b.w.put(r)
+	r, err := b.sendWrite(conversation, key, rec, ttl)
+	if err != nil {
 		return err
 	}
 	return b.w.post(ctx, r)
+}
+
+// sendWrite is a pooled request carrying the put of rec under key, in the
+// request's own buffers.
+func (b *Bolt) sendWrite(conversation, key string, rec SendRecord, ttl time.Duration) (*writeReq, error) {
+	r := b.w.get()
+	op := &r.send
+	op.b, op.now = b, b.now()
+	op.key = appendSendKey(op.key[:0], conversation, key)
+	op.h = b.sends.hash(op.key)
+	var err error
+	if op.val, err = appendLoggedSend(op.val[:0], op.key, rec, op.now.Add(ttl)); err != nil {
+		_ = b.w.put(r)
+		return nil, err
+	}
+	return r, nil
 }

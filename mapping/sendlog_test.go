@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -120,18 +121,18 @@ func TestSendRecordsOfAnEarlierFileAreMovedOnOpen(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		live, err := encodeSend(SendRecord{ProviderMessageID: "p-live", State: SendSent, MessageID: "m", At: at}, time.Now().Add(time.Hour))
-		if err != nil {
+		// There a record was its expiry and its JSON, under conversation|key.
+		stored := func(rec SendRecord, expires time.Time) []byte {
+			raw, err := json.Marshal(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return append(u64(uint64(expires.UnixNano())), raw...)
+		}
+		if err := old.Put([]byte("c|live"), stored(SendRecord{ProviderMessageID: "p-live", State: SendSent, MessageID: "m", At: at}, time.Now().Add(time.Hour))); err != nil {
 			return err
 		}
-		expired, err := encodeSend(pending("p-expired", at), time.Now().Add(-time.Hour))
-		if err != nil {
-			return err
-		}
-		if err := old.Put(sendKey("c", "live"), live); err != nil {
-			return err
-		}
-		return old.Put(sendKey("c", "expired"), expired)
+		return old.Put([]byte("c|expired"), stored(pending("p-expired", at), time.Now().Add(-time.Hour)))
 	})
 	db.Close()
 	if err != nil {
