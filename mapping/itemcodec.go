@@ -80,7 +80,7 @@ func decodeItem(v []byte) (*OutboxItem, error) {
 	it.Attempts = int(r.uvarint())
 	it.Replays = int(r.uvarint())
 	// The eight strings lie together: they are made from one copy of
-	// them (one allocation, not eight), and so are the headers.
+	// them (one allocation, not eight).
 	var face string
 	fields := [...]*string{&it.Queue, &face, &it.Target, &it.Kind, &it.App, &it.LastError, &it.Trace, &it.DropReason}
 	var spans [len(fields)][2]int
@@ -100,21 +100,14 @@ func decodeItem(v []byte) (*OutboxItem, error) {
 		if n > uint64(len(r.b)-r.pos) {
 			return nil, fmt.Errorf("%w: %d headers", errItem, n)
 		}
+		// The headers are the rest of the value: one copy of it holds them.
 		from := r.pos
-		var few [16][2]int
-		spans := few[:0]
-		if 2*n > uint64(len(few)) {
-			spans = make([][2]int, 0, 2*n)
-		}
-		spans = spans[:2*n]
-		for i := range spans {
-			spans[i][0], spans[i][1] = r.field()
-		}
-		strs := string(r.b[from:r.pos])
+		rest := string(r.b[from:])
 		it.Headers = make(map[string]string, n)
-		for i := 0; i < len(spans); i += 2 {
-			k, v := spans[i], spans[i+1]
-			it.Headers[strs[k[0]-from:k[1]-from]] = strs[v[0]-from : v[1]-from]
+		for range n {
+			klo, khi := r.field()
+			vlo, vhi := r.field()
+			it.Headers[rest[klo-from:khi-from]] = rest[vlo-from : vhi-from]
 		}
 	}
 	if r.err != nil || r.pos != len(r.b) {
