@@ -59,9 +59,7 @@ func TestAnExpiredSendRecordMakesRoomAndTheSweepTakesOnlyTheExpired(t *testing.T
 		t.Fatalf("begin: %v, %v", won, err)
 	}
 	clk.add(2 * time.Minute)
-	if _, ok, err := b.Send(ctx, "c", "old"); err != nil || ok {
-		t.Fatalf("an expired record is still in force: %v, %v", ok, err)
-	}
+	noRecord(t, b, "c", "old", "an expired record is still in force")
 	// The key is free again: a new message, in a record of its own.
 	if _, won, err := b.BeginSend(ctx, "c", "old", pending("p-new", clk.now()), time.Minute); err != nil || !won {
 		t.Fatalf("begin again after expiry: %v, %v", won, err)
@@ -76,9 +74,7 @@ func TestAnExpiredSendRecordMakesRoomAndTheSweepTakesOnlyTheExpired(t *testing.T
 	if got, ok, err := b.Send(ctx, "c", "kept"); err != nil || !ok || got.ProviderMessageID != "p-kept" {
 		t.Fatalf("the live record after the sweep: %+v, %v, %v", got, ok, err)
 	}
-	if _, ok, err := b.Send(ctx, "c", "old"); err != nil || ok {
-		t.Fatalf("the swept record is still found: %v, %v", ok, err)
-	}
+	noRecord(t, b, "c", "old", "the swept record is still found")
 	if n := logLen(t, b); n != 1 {
 		t.Fatalf("%d records stored after the sweep, want 1", n)
 	}
@@ -94,9 +90,7 @@ func TestDropSendForgetsTheRecordAndItsKey(t *testing.T) {
 	if err := b.DropSend(ctx, "c", "k"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := b.Send(ctx, "c", "k"); err != nil || ok {
-		t.Fatalf("a dropped record is found: %v, %v", ok, err)
-	}
+	noRecord(t, b, "c", "k", "a dropped record is found")
 	if _, won, err := b.BeginSend(ctx, "c", "k", pending("p2", at), time.Hour); err != nil || !won {
 		t.Fatalf("begin after the drop: %v, %v", won, err)
 	}
@@ -146,9 +140,7 @@ func TestSendRecordsOfAnEarlierFileAreMovedOnOpen(t *testing.T) {
 	if got, ok, err := b2.Send(ctx, "c", "live"); err != nil || !ok || got.ProviderMessageID != "p-live" || got.MessageID != "m" {
 		t.Fatalf("moved record: %+v, %v, %v", got, ok, err)
 	}
-	if _, ok, err := b2.Send(ctx, "c", "expired"); err != nil || ok {
-		t.Fatalf("an expired record came along: %v, %v", ok, err)
-	}
+	noRecord(t, b2, "c", "expired", "an expired record came along")
 	if n := logLen(t, b2); n != 1 {
 		t.Fatalf("%d records moved, want 1", n)
 	}
@@ -159,6 +151,14 @@ func TestSendRecordsOfAnEarlierFileAreMovedOnOpen(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// noRecord fails the test, saying why, when a record is in force under key.
+func noRecord(t *testing.T, b *Bolt, conv, key, why string) {
+	t.Helper()
+	if rec, ok, err := b.Send(context.Background(), conv, key); err != nil || ok {
+		t.Fatalf("%s: %+v, %v, %v", why, rec, ok, err)
 	}
 }
 
