@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -49,13 +48,16 @@ const (
 	// bucketSendLog holds the send records keyed by sequence (sendlog.go);
 	// files written before hold them in bucketSends, keyed by
 	// conversation and key, and are moved on open.
-	bucketSendLog   = "send-log"
-	bucketSends     = "sends"
-	bucketLogs      = "logs"
-	bucketLogCounts = "log-counts"
-	bucketWebhooks  = "webhooks"
-	bucketMeta      = "meta"
-	keyDepth        = "outbox-depth" // retired: the depth is queueIndex's
+	bucketSendLog = "send-log"
+	bucketSends   = "sends"
+	// bucketLogs holds the logs keyed by conversation, log and sequence;
+	// records are appended to bucketLogJournal first (logjournal.go).
+	bucketLogs       = "logs"
+	bucketLogJournal = "log-journal"
+	bucketLogCounts  = "log-counts"
+	bucketWebhooks   = "webhooks"
+	bucketMeta       = "meta"
+	keyDepth         = "outbox-depth" // retired: the depth is queueIndex's
 	// The outbox's operator side (boltadmin.go): the dropped items and
 	// their index by drop time (key: shard, time, queue, 0, seq), the
 	// paused endpoints.
@@ -67,7 +69,7 @@ const (
 
 func boltBuckets() []string {
 	return []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketInbox,
-		bucketInReady, bucketInReadyOf, bucketOutbox, bucketOutboxGone, bucketClaims, bucketSendLog, bucketLogs, bucketLogCounts, bucketWebhooks, bucketMeta,
+		bucketInReady, bucketInReadyOf, bucketOutbox, bucketOutboxGone, bucketClaims, bucketSendLog, bucketLogs, bucketLogJournal, bucketLogCounts, bucketWebhooks, bucketMeta,
 		bucketDropped, bucketDroppedAt, bucketPauses}
 }
 
@@ -96,10 +98,13 @@ type Bolt struct {
 	due, age *memIndex
 	queues   *queueIndex
 	sends    *sendIndex
+	journal  *journalIndex
 	// gone counts the removed items not purged yet (roughly: a write that
 	// rolls back leaves its count), and purging is set while a purge runs.
 	gone    atomic.Int64
 	purging atomic.Bool
+	// compacting is set while the log journal's compaction runs.
+	compacting atomic.Bool
 
 	// Leases live in memory: only one process can open the file, so it
 	// holds every shard; the map keeps Lease's contract for tests and
@@ -142,7 +147,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		return nil, fmt.Errorf("mapping: open %s: %w", path, err)
 	}
 	b := &Bolt{db: db, now: time.Now, retention: 72 * time.Hour, leases: map[int]boltLease{}, due: newMemIndex(), age: newMemIndex(),
-		queues: newQueueIndex(), sends: newSendIndex()}
+		queues: newQueueIndex(), sends: newSendIndex(), journal: newJournalIndex()}
 	for _, o := range opts {
 		o(b)
 	}
@@ -169,6 +174,9 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		if err := b.sends.load(tx, b.now()); err != nil {
 			return err
 		}
+		if err := b.journal.load(tx); err != nil {
+			return err
+		}
 		return b.indexOutbox(tx)
 	})
 	if err != nil {
@@ -180,6 +188,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		b.age.begin(tx)
 		b.queues.begin(tx)
 		b.sends.begin(tx)
+		b.journal.begin(tx)
 	})
 	return b, nil
 }
@@ -223,7 +232,7 @@ func storeErr(err error) error {
 // bucket opens one of the top-level buckets OpenBolt created.
 func bucket(tx *bolt.Tx, name string) *bolt.Bucket {
 	bk := tx.Bucket([]byte(name))
-	if bk != nil && (name == bucketOutbox || name == bucketOutboxGone) {
+	if bk != nil && (name == bucketOutbox || name == bucketOutboxGone || name == bucketLogJournal) {
 		// Keyed by sequences that only grow: a page that splits is left
 		// full, not half full (bbolt's default, which suits inserts
 		// anywhere), so a group commit's appends write half the pages.
@@ -472,7 +481,7 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 			}
 		}
 		if len(ch.Append) > 0 {
-			if err := appendLogs(tx, id, ch.Append); err != nil {
+			if err := b.appendLogs(tx, id, ch.Append); err != nil {
 				return err
 			}
 		}
@@ -495,59 +504,6 @@ func (b *Bolt) Commit(ctx context.Context, ch *Change) error {
 
 func logPrefix(conv, log string) []byte {
 	return append(append(queuePrefix(conv), log...), 0)
-}
-
-func appendLogs(tx *bolt.Tx, conv string, recs []LogRecord) error {
-	bk, counts := bucket(tx, bucketLogs), bucket(tx, bucketLogCounts)
-	for _, r := range recs {
-		seq, err := bk.NextSequence()
-		if err != nil {
-			return err
-		}
-		prefix := logPrefix(conv, r.Log)
-		if err := bk.Put(binary.BigEndian.AppendUint64(bytes.Clone(prefix), seq), r.Data); err != nil {
-			return err
-		}
-		n := uint64(0)
-		if v := counts.Get(prefix); len(v) == 8 {
-			n = binary.BigEndian.Uint64(v)
-		}
-		n++
-		if n > MaxLogRecords { // the oldest goes
-			if k, _ := bk.Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
-				if err := bk.Delete(bytes.Clone(k)); err != nil {
-					return err
-				}
-				n--
-			}
-		}
-		if err := counts.Put(prefix, u64(n)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Log implements Registry.
-func (b *Bolt) Log(ctx context.Context, conversation, log string, limit int) ([][]byte, error) {
-	var out [][]byte
-	prefix := logPrefix(conversation, log)
-	err := b.view(ctx, func(tx *bolt.Tx) error {
-		cur := bucket(tx, bucketLogs).Cursor()
-		// From the end back: the last limit records, then in order.
-		var k, v []byte
-		if k, _ = cur.Seek(append(bytes.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)); k == nil {
-			k, v = cur.Last()
-		} else {
-			k, v = cur.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = cur.Prev() {
-			out = append(out, bytes.Clone(v))
-		}
-		return nil
-	})
-	slices.Reverse(out)
-	return out, err
 }
 
 // checkChange refuses a change no store could write, and returns the one
@@ -1165,7 +1121,7 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 		{bucketSeen, sweepChunk, seenExpired, nil},
 		{bucketSendLog, sweepChunk, sendExpired, b.removeLoggedSend},
 		// A conversation takes its logs with it: fewer at a time.
-		{bucketConvs, sweepChunk / 20, convOld, removeConversation},
+		{bucketConvs, sweepChunk / 20, convOld, b.removeConversation},
 	} {
 		m, err := b.sweepBucket(ctx, sw.bucket, sw.chunk, sw.gone, sw.remove)
 		n += m
@@ -1240,7 +1196,7 @@ func (b *Bolt) sweepBucket(ctx context.Context, name string, chunk int, gone fun
 
 // removeConversation removes a conversation's record, its indexes and its
 // logs.
-func removeConversation(tx *bolt.Tx, id, raw []byte) error {
+func (b *Bolt) removeConversation(tx *bolt.Tx, id, raw []byte) error {
 	c, err := decodeConv(raw)
 	if err != nil {
 		return err
@@ -1264,5 +1220,5 @@ func removeConversation(tx *bolt.Tx, id, raw []byte) error {
 			}
 		}
 	}
-	return nil
+	return b.dropJournal(tx, c.ID)
 }

@@ -68,3 +68,41 @@ func BenchmarkBoltEventPath(b *testing.B) {
 	b.ReportMetric(float64(st.GetWrite()-before.GetWrite())/float64(b.N), "pages/event")
 	b.ReportMetric(float64(st.GetPageCount()-before.GetPageCount())/float64(b.N), "allocated-pages/event")
 }
+
+// BenchmarkBoltLogAppend is a Socket.IO sendMessage's write: the
+// customer's message appended to its conversation's record, 64 writers
+// over 64 conversations (perf/run.sh's P3). pages/append is what the group
+// commits wrote for it, the log's compaction included.
+func BenchmarkBoltLogAppend(b *testing.B) {
+	ctx := context.Background()
+	s, err := OpenBolt(filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	convs := make([]*Conversation, 64)
+	for i := range convs {
+		convs[i] = conv(ConsumerKey{Face: FaceCustomerChannel, Account: "PERFAC", App: "web", Consumer: fmt.Sprint("c", i)}, fmt.Sprint("d", i), time.Unix(int64(i), 0))
+		if err := s.Commit(ctx, &Change{Conv: convs[i]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	data := []byte(`{"i":12,"id":"5d2c7e0a-8f3b-4c1d-9e6a-2b7f4c8d1e3a","pm":"9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d","sid":"c1f0e2d3-a4b5-4c6d-8e7f-9a0b1c2d3e4f","sn":"Perf","st":"CUSTOMER","t":"load","at":"2026-12-03T10:52:28.123456789Z"}`)
+	var next atomic.Int64
+	before := s.db.Stats().TxStats
+	b.SetParallelism(32) // 64 writers on 2 cores
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := convs[next.Add(1)%int64(len(convs))]
+			if err := s.Commit(ctx, &Change{Of: c.ID, Append: []LogRecord{{Log: "cc.messages", Data: data}}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	st := s.db.Stats().TxStats
+	b.ReportMetric(float64(st.GetWrite()-before.GetWrite())/float64(b.N), "pages/append")
+}

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -100,6 +101,22 @@ func FuzzLoggedSend(f *testing.F) {
 		rec, live, err := decodeLoggedSend(raw, at)
 		if !ok || string(k) != key || err != nil || !live || rec.ProviderMessageID != id || rec.State != SendSent {
 			t.Fatalf("key %q id %q read back as key %q, %+v, live %v, %v", key, id, k, rec, live, err)
+		}
+	})
+}
+
+// FuzzJournalRecord: a journal value reads back as the prefix and record
+// written; any other bytes are refused or split within themselves.
+func FuzzJournalRecord(f *testing.F) {
+	f.Add(appendJournalRecord(nil, logPrefix("conv", "cc.messages"), []byte(`{"t":"hi"}`)), []byte("conv\x00log\x00"), []byte("x"))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, []byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, v, prefix, data []byte) {
+		if p, d, ok := journalRecord(v); ok && len(p)+len(d) > len(v) {
+			t.Fatalf("%x split into %d + %d bytes", v, len(p), len(d))
+		}
+		p, d, ok := journalRecord(appendJournalRecord(nil, prefix, data))
+		if !ok || !bytes.Equal(p, prefix) || !bytes.Equal(d, data) {
+			t.Fatalf("prefix %x, record %x read back as %x, %x, %v", prefix, data, p, d, ok)
 		}
 	})
 }
