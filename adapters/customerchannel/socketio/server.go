@@ -101,6 +101,10 @@ type Server struct {
 
 	// Buffers lent to a WebSocket reader or writer while it runs.
 	readBufs, writeBufs sync.Pool
+	// readers hands a ready WebSocket to a reader parked after its last
+	// drain (see ready).
+	readers chan *wsConn
+	parked  atomic.Int32 // readers waiting on readers
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -124,6 +128,7 @@ func NewServer(opts Options) *Server {
 		handlers: make(map[string]EventHandler),
 		names:    make(map[string]string),
 		conns:    make(map[string]*Conn),
+		readers:  make(chan *wsConn),
 	}
 	s.idle = sync.NewCond(&s.mu)
 	s.ctx, s.cancel = context.WithCancel(context.Background())

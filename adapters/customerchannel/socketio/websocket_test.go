@@ -3,6 +3,7 @@ package socketio
 import (
 	"bufio"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -146,4 +147,22 @@ func TestAWebSocketOfAWrappedConnectionIsWatchedByThePollerAndReleasedOnClose(t 
 	}
 	_ = ws.Close()
 	waitFor(t, "the WebSocket's release", func() bool { return ln.open.Load() == 0 })
+}
+
+func TestSocketsReadOneAfterAnotherShareOneParkedReader(t *testing.T) {
+	checkGoroutines(t)
+	s, base := newTestServer(t, Options{Authenticate: testAuthenticate})
+	a, b := connectWS(t, base), connectWS(t, base)
+	for i, ws := range []*websocket.Conn{a, b, a, b} {
+		write(t, ws, fmt.Sprintf(`42%d["echo",%d]`, i, i))
+		if m, want := readSkippingPings(t, ws), fmt.Sprintf(`43%d[%d]`, i, i); m != want {
+			t.Fatalf("ack %q, want %q", m, want)
+		}
+		// The reader parks after the ack is written: wait for it before
+		// the next socket is made ready.
+		waitFor(t, "the reader to park", func() bool { return s.parked.Load() >= 1 })
+		if n := s.parked.Load(); n != 1 {
+			t.Fatalf("after event %d, %d readers parked; want the one reader, reused", i, n)
+		}
+	}
 }
