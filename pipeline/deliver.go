@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connector-proxy/connector-proxy/internal/deadline"
 	"github.com/connector-proxy/connector-proxy/mapping"
 )
 
@@ -45,6 +46,9 @@ type deliverer struct {
 
 	pause   pauses    // outbox.go
 	expired time.Time // the last expiry of dropped items (run's goroutine only)
+	// clock makes the attempts' deadlines: two context.WithTimeout an
+	// attempt were 2% of the proxy's CPU in bench/webhooks.sh.
+	clock *deadline.Clock
 }
 
 // settled is the last thing an attempt did to a queue.
@@ -57,7 +61,7 @@ type settled struct {
 
 func newDeliverer(p *Pipeline) *deliverer {
 	return &deliverer{p: p, wake: make(chan struct{}, 1), sem: make(chan struct{}, p.cfg.DeliveryWorkers),
-		inflight: map[string]bool{}, hinted: map[string]bool{}, settled: map[string]settled{}}
+		inflight: map[string]bool{}, hinted: map[string]bool{}, settled: map[string]settled{}, clock: deadline.NewClock(0)}
 }
 
 func (d *deliverer) poke() {
@@ -237,8 +241,9 @@ func (d *deliverer) drain(ctx context.Context, queue string, it *mapping.OutboxI
 // Run stops, so that a delivered item is not sent again.
 func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) settled {
 	p := d.p
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-	defer cancel()
+	// The store's writes and the POST end at their deadlines alone, not
+	// with ctx: a delivery under way is finished and recorded at shutdown.
+	sctx := d.clock.After(storeTimeout)
 	now := p.now()
 	if ep, paused := d.paused(it.Target); paused {
 		return d.hold(sctx, it, ep, now)
@@ -259,9 +264,7 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) settled
 	}
 	// The attempt's spans are children of the change that made the item.
 	tctx := p.cfg.Tracing.Resume(ctx, it.Trace)
-	dctx, dcancel := context.WithTimeout(context.WithoutCancel(tctx), p.cfg.DeliveryTimeout)
-	err := sender.Send(dctx, it)
-	dcancel()
+	err := sender.Send(p.cfg.Tracing.Resume(d.clock.After(p.cfg.DeliveryTimeout), it.Trace), it)
 	switch {
 	case err == nil:
 		if err := p.store.Remove(sctx, it); err != nil {
