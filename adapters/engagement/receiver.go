@@ -2,7 +2,6 @@ package engagement
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/connector-proxy/connector-proxy/internal/deadline"
 	"github.com/connector-proxy/connector-proxy/internal/jsonscan"
 	"github.com/connector-proxy/connector-proxy/telemetry"
 )
@@ -46,6 +46,10 @@ type Receiver struct {
 	sink    Sink
 	path    []byte
 	timeout time.Duration
+	// clock makes each event's deadline without a timer of its own; it
+	// rounds up to its tick, so the handler asks for a tick less than
+	// timeout: the answer must not be later than AXP is told it will be.
+	clock   *deadline.Clock
 	metrics *Metrics
 	log     *slog.Logger
 }
@@ -92,6 +96,7 @@ func NewReceiver(sink Sink, opts ReceiverOptions) *Receiver {
 		opts.Logger = slog.Default()
 	}
 	return &Receiver{
+		clock:   deadline.NewClock(receiverTick),
 		sink:    sink,
 		path:    []byte(WebhookPathPrefix + opts.Token),
 		timeout: opts.Timeout,
@@ -99,6 +104,9 @@ func NewReceiver(sink Sink, opts ReceiverOptions) *Receiver {
 		log:     opts.Logger,
 	}
 }
+
+// receiverTick is the rounding of the events' deadlines.
+const receiverTick = 10 * time.Millisecond
 
 // Path is the callback path, WebhookPathPrefix followed by the token; the
 // subscription's callbackUrl is the public URL's origin plus Path.
@@ -148,10 +156,9 @@ func (r *Receiver) Handler(ctx *fasthttp.RequestCtx) {
 	// Not the RequestCtx as parent: a sink may hand ctx on, and nothing of
 	// the request may outlive the handler. Its span goes on, though: the
 	// pipeline keeps it with the event.
-	sctx, cancel := context.WithTimeout(telemetry.RequestContext(context.Background(), ctx), r.timeout)
+	sctx := telemetry.RequestContext(r.clock.After(max(r.timeout-receiverTick, 0)), ctx)
 	telemetry.Tag(sctx, telemetry.AttrAXPEventType, label)
 	err = r.sink.HandleEvent(sctx, ev)
-	cancel()
 	if err != nil {
 		r.metrics.observeWebhook(label, webhookFailed, time.Since(start))
 		r.log.Warn("engagement: AXP callback not accepted, AXP will re-send", "eventType", ev.EventType, "dialogId", ev.DialogID(), "err", err)
