@@ -4,7 +4,8 @@
 # stand-alone simulator as AXP (only for opening the conversations).
 #   bench/webhooks.sh [bolt|redis|cluster] [events] [conversations] [callers]
 # CPU_PROFILE=file also writes the proxy's CPU profile over the first 10 s
-# of the run (admin_pprof), for `go tool pprof`. PROXY_BIN=path runs that
+# of the run (admin_pprof), for `go tool pprof`; LOAD_PROFILE=file the load
+# generator's and receiver's over the whole run. PROXY_BIN=path runs that
 # build of the proxy instead of this tree's (to compare two builds).
 # The embedded store is fsync'd bbolt in a temp dir; redis starts a
 # redis-server (and cluster three, made a cluster) on loopback, without
@@ -107,7 +108,8 @@ if [ -n "${CPU_PROFILE:-}" ]; then
   curl -fs -o "$CPU_PROFILE" 'http://127.0.0.1:19090/debug/pprof/profile?seconds=10' &
   pids+=($!)
 fi
-"$work/webhooks" -proxy http://127.0.0.1:18080 -token "$token" -listen 127.0.0.1:18095 -n "$events" -convs "$convs" -conns "$conns" || status=$?
+"$work/webhooks" -proxy http://127.0.0.1:18080 -token "$token" -listen 127.0.0.1:18095 -n "$events" -convs "$convs" -conns "$conns" \
+  ${LOAD_PROFILE:+-cpuprofile "$LOAD_PROFILE"} || status=$?
 after=$(cpu)
 ticks=$(getconf CLK_TCK)
 echo "proxy CPU: $(( (after - before) * 1000 / ticks )) ms for the run; RSS $(ps -o rss= -p "$proxy" | tr -d ' ') KiB"

@@ -20,9 +20,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,6 +43,7 @@ func main() {
 		conns    = flag.Int("conns", 64, "concurrent webhook callers")
 		events   = flag.Int("n", 20000, "events to post")
 		deadline = flag.Duration("wait", 2*time.Minute, "how long to wait for the deliveries")
+		profile  = flag.String("cpuprofile", "", "write this process's CPU profile of the run here")
 	)
 	flag.Parse()
 	if *token == "" {
@@ -65,6 +68,17 @@ func main() {
 		errs      atomic.Int64
 	)
 	var wg sync.WaitGroup
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			fail("profile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail("profile: %v", err)
+		}
+	}
+	cpu0 := cpuTime()
 	start := time.Now()
 	for range *conns {
 		wg.Go(func() {
@@ -111,6 +125,8 @@ func main() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	e2e := recv.lastAt().Sub(start)
+	ownCPU := cpuTime() - cpu0
+	pprof.StopCPUProfile()
 	slices.Sort(latencies)
 	q := func(p float64) time.Duration {
 		if len(latencies) == 0 {
@@ -125,9 +141,20 @@ func main() {
 	fmt.Printf("webhook latency p50 %s p99 %s max %s\n", q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), q(1).Round(10*time.Microsecond))
 	fmt.Printf("delivered %d: %.0f notifications/s end to end (%s)\n", recv.total(), float64(recv.total())/e2e.Seconds(), e2e.Round(time.Millisecond))
 	fmt.Printf("lost %d, duplicated %d, out of order %d, bad signatures %d\n", lost, dups, disorder, badSig)
+	// What the measuring costs: it shares the machine with the proxy.
+	fmt.Printf("load generator and receiver CPU: %d ms (%.0f µs per event)\n", ownCPU.Milliseconds(), float64(ownCPU.Microseconds())/float64(*events))
 	if lost+dups+disorder+badSig > 0 {
 		os.Exit(1)
 	}
+}
+
+// cpuTime is the CPU this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fail(format string, args ...any) {
