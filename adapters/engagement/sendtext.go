@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/connector-proxy/connector-proxy/internal/jsonscan"
+	"github.com/connector-proxy/connector-proxy/internal/jsonwrite"
 )
 
 // TextMessage is a customer's plain text, the message the faces send on
@@ -74,21 +75,21 @@ func (c *Client) SendText(ctx context.Context, engagementID string, m TextMessag
 // Encoder writes the SendMessage it stands for.
 func appendTextMessage(b []byte, m *TextMessage) []byte {
 	b = append(b, `{"sessionId":`...)
-	b = appendString(b, m.SessionID)
+	b = jsonwrite.String(b, m.SessionID)
 	b = append(b, `,"dialogId":`...)
-	b = appendString(b, m.DialogID)
+	b = jsonwrite.String(b, m.DialogID)
 	b = append(b, `,"body":{"elementType":"text","elementText":{"text":`...)
-	b = appendString(b, m.Text)
+	b = jsonwrite.String(b, m.Text)
 	b = append(b, `,"textFormat":"`+TextPlain+`"}}`...)
 	if m.SenderParticipantName != "" {
 		b = append(b, `,"senderParticipantName":`...)
-		b = appendString(b, m.SenderParticipantName)
+		b = jsonwrite.String(b, m.SenderParticipantName)
 	}
 	if m.ProviderMessageID != "" {
 		b = append(b, `,"providerMessageId":`...)
-		b = appendString(b, m.ProviderMessageID)
+		b = jsonwrite.String(b, m.ProviderMessageID)
 		b = append(b, `,"correlationId":`...)
-		b = appendString(b, m.ProviderMessageID)
+		b = jsonwrite.String(b, m.ProviderMessageID)
 	}
 	return append(b, "}\n"...)
 }
@@ -107,61 +108,6 @@ func (m TextMessage) SendMessage() *SendMessage {
 		ProviderMessageID:     m.ProviderMessageID,
 		CorrelationID:         m.ProviderMessageID,
 	}
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string exactly as encoding/json does
-// (HTML characters, U+2028 and U+2029 escaped; invalid UTF-8 as U+FFFD).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // decodeSent reads messageId, messageIndex and receivedAt from a send's
