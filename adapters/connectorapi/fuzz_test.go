@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -113,6 +114,23 @@ func FuzzScanSend(f *testing.F) {
 		}
 		if ev != wantEv {
 			t.Fatalf("event %+v, want %+v", ev, wantEv)
+		}
+	})
+}
+
+// FuzzContentNotification holds the hand-written ContentEvent
+// notification to what newNotification marshals for the same change.
+func FuzzContentNotification(f *testing.F) {
+	f.Add(3, "agent-1", "ASSIGNED_AGENT", int64(1796287166851), "Thanks for waiting <3", "c-1")
+	f.Add(0, "", "", int64(-1), "\"\\\n\u2028\xff", "")
+	f.Fuzz(func(t *testing.T, seq int, originator, role string, at int64, text, conv string) {
+		sent := time.UnixMilli(at)
+		ch := messagingChange{Sequence: seq, OriginatorID: originator, OriginatorMetadata: participant{ID: originator, Role: role},
+			ServerTimestamp: at, ConversationID: conv, DialogID: conv}
+		got := appendContentNotification(nil, sent, ch, text)
+		ch.Event = contentEvent{Type: "ContentEvent", ContentType: "text/plain", Message: text}
+		if want := newNotification(typeMessagingEvent, sent, ch); string(got) != string(want) {
+			t.Fatalf("hand-written:\n%s\nmarshalled:\n%s", got, want)
 		}
 	})
 }
