@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -141,6 +142,30 @@ func FuzzDecodeSend(f *testing.F) {
 		}
 		if gerr == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: decodeSend %+v (from %+v), decode %+v (from %+v)", b, got, got.From, want, want.From)
+		}
+	})
+}
+
+// FuzzRecordEncoding holds the hand-written message record to what
+// json.Marshal writes for it, times JSON cannot hold included.
+func FuzzRecordEncoding(f *testing.F) {
+	f.Add("", 3, "m-1", "p-1", "s-1", "Zoë", "CUSTOMER", "hello <b>", "image/png", "a.png", int64(1796287166), uint32(851000000), 0, false, "")
+	f.Add("end", 0, "", "", "", "", "", "", "", "", int64(0), uint32(0), 0, false, "AGENT")
+	f.Add("", -1, "\"", "\xff", "\u2028", "\n", "", "", "", "", int64(-62135596801), uint32(1), 86399, true, "")
+	f.Add("", 1, "", "", "", "", "", "", "", "", int64(253402300800), uint32(0), -3600*24, false, "")
+	f.Fuzz(func(t *testing.T, kind string, index int, id, pm, sid, sn, st, text, aType, aName string, sec int64, nsec uint32, offset int, whisper bool, reason string) {
+		r := recordedMessage{Kind: kind, Index: index, ID: id, ProviderMessageID: pm, SenderID: sid, SenderName: sn, SenderType: st,
+			Text: text, Whisper: whisper, Reason: reason}
+		if sec != 0 || nsec != 0 {
+			r.At = time.Unix(sec, int64(nsec%1e9)).In(time.FixedZone("z", offset%(48*3600)))
+		}
+		if aType != "" || aName != "" {
+			r.Attachments = []recordedAttachment{{Type: aType, Name: aName}, {URL: aName, Thumb: aType}}
+		}
+		want, werr := json.Marshal(r)
+		got, ok := appendRecord(nil, &r)
+		if ok != (werr == nil) || ok && string(got) != string(want) {
+			t.Fatalf("hand-written (%v):\n%s\nmarshalled (%v):\n%s", ok, got, werr, want)
 		}
 	})
 }

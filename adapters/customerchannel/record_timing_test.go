@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
 	"github.com/connector-proxy/connector-proxy/mapping"
@@ -77,4 +78,24 @@ func BenchmarkConversationInfo(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRecordEncoding is the record of each message, written by hand
+// and by json.Marshal.
+func BenchmarkRecordEncoding(b *testing.B) {
+	r := recordedMessage{Index: 12, ID: "5d2c7e0a-8f3b-4c1d-9e6a-2b7f4c8d1e3a", ProviderMessageID: "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d",
+		SenderID: "c1f0e2d3-a4b5-4c6d-8e7f-9a0b1c2d3e4f", SenderName: "Perf", SenderType: "CUSTOMER", Text: "hello there, how are you?",
+		At: time.Date(2026, 12, 3, 10, 52, 28, 123456789, time.UTC)}
+	b.Run("appended", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = encodeRecord(r)
+		}
+	})
+	b.Run("marshalled", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = json.Marshal(r)
+		}
+	})
 }
