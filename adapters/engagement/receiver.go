@@ -46,9 +46,8 @@ type Receiver struct {
 	sink    Sink
 	path    []byte
 	timeout time.Duration
-	// clock makes each event's deadline without a timer of its own; it
-	// rounds up to its tick, so the handler asks for a tick less than
-	// timeout: the answer must not be later than AXP is told it will be.
+	// clock makes each event's deadline without a timer of its own,
+	// rounded down (Within): AXP must have its answer within timeout.
 	clock   *deadline.Clock
 	metrics *Metrics
 	log     *slog.Logger
@@ -96,7 +95,7 @@ func NewReceiver(sink Sink, opts ReceiverOptions) *Receiver {
 		opts.Logger = slog.Default()
 	}
 	return &Receiver{
-		clock:   deadline.NewClock(receiverTick),
+		clock:   deadline.NewClock(10 * time.Millisecond),
 		sink:    sink,
 		path:    []byte(WebhookPathPrefix + opts.Token),
 		timeout: opts.Timeout,
@@ -104,9 +103,6 @@ func NewReceiver(sink Sink, opts ReceiverOptions) *Receiver {
 		log:     opts.Logger,
 	}
 }
-
-// receiverTick is the rounding of the events' deadlines.
-const receiverTick = 10 * time.Millisecond
 
 // Path is the callback path, WebhookPathPrefix followed by the token; the
 // subscription's callbackUrl is the public URL's origin plus Path.
@@ -156,7 +152,7 @@ func (r *Receiver) Handler(ctx *fasthttp.RequestCtx) {
 	// Not the RequestCtx as parent: a sink may hand ctx on, and nothing of
 	// the request may outlive the handler. Its span goes on, though: the
 	// pipeline keeps it with the event.
-	sctx := telemetry.RequestContext(r.clock.After(max(r.timeout-receiverTick, 0)), ctx)
+	sctx := telemetry.RequestContext(r.clock.Within(r.timeout), ctx)
 	telemetry.Tag(sctx, telemetry.AttrAXPEventType, label)
 	err = r.sink.HandleEvent(sctx, ev)
 	if err != nil {

@@ -101,6 +101,22 @@ func (c *Clock) After(d time.Duration) context.Context {
 	if at%int64(c.tick) != 0 {
 		n++
 	}
+	return c.at(n)
+}
+
+// Within returns a context that ends d from now rounded down to the
+// clock's tick (up to one tick earlier than d, never later), for a caller
+// whose answer must not be late. A d under one tick is rounded up, as
+// After does: rounded down it would have ended already.
+func (c *Clock) Within(d time.Duration) context.Context {
+	if d < c.tick {
+		return c.After(d)
+	}
+	return c.at(c.now().Add(d).UnixNano() / int64(c.tick))
+}
+
+// at returns the context of the n-th tick since the Unix epoch.
+func (c *Clock) at(n int64) context.Context {
 	if t := c.last.Load(); t != nil && t.n == n {
 		return t
 	}

@@ -37,6 +37,30 @@ func TestAContextEndsAtItsDeadlineRoundedUpToTheTick(t *testing.T) {
 	}
 }
 
+func TestWithinEndsNoLaterThanItsDeadlineRoundedDownToTheTick(t *testing.T) {
+	const tick = 10 * time.Millisecond
+	now := time.Unix(1000, 3_000_000) // 3 ms into a tick
+	c := NewClock(tick)
+	c.now = func() time.Time { return now }
+	for _, tc := range []struct {
+		name string
+		d    time.Duration
+		want time.Time
+	}{
+		{"a deadline between ticks ends at the tick before it", 45 * time.Millisecond, time.Unix(1000, 40_000_000)},
+		{"a deadline on a tick ends there", 47 * time.Millisecond, time.Unix(1000, 50_000_000)},
+		{"one tick ends at the next tick", tick, time.Unix(1000, 10_000_000)},
+		{"under a tick is rounded up, not already over", 5 * time.Millisecond, time.Unix(1000, 10_000_000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dl, ok := c.Within(tc.d).Deadline()
+			if !ok || !dl.Equal(tc.want) {
+				t.Fatalf("Within(%v) from %v: deadline %v, want %v", tc.d, now, dl, tc.want)
+			}
+		})
+	}
+}
+
 func TestRequestsOfOneTickShareOneContextAndOthersGetTheirOwn(t *testing.T) {
 	c := NewClock(time.Hour) // every call in this test falls in one tick
 	a, b := c.After(time.Minute), c.After(time.Minute)
