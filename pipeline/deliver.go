@@ -239,10 +239,11 @@ func (d *deliverer) drain(ctx context.Context, queue string, it *mapping.OutboxI
 // set when undeliverable or expired, rescheduled otherwise, held while its
 // endpoint is paused. The send and the store calls after it run even while
 // Run stops, so that a delivered item is not sent again.
-func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) settled {
+func (d *deliverer) attempt(_ context.Context, it *mapping.OutboxItem) settled {
 	p := d.p
 	// The store's writes and the POST end at their deadlines alone, not
-	// with ctx: a delivery under way is finished and recorded at shutdown.
+	// with Run's context: a delivery under way is finished and recorded at
+	// shutdown.
 	sctx := d.clock.After(storeTimeout)
 	now := p.now()
 	if ep, paused := d.paused(it.Target); paused {
@@ -263,8 +264,8 @@ func (d *deliverer) attempt(ctx context.Context, it *mapping.OutboxItem) settled
 		return settled{removed: it.Seq}
 	}
 	// The attempt's spans are children of the change that made the item.
-	tctx := p.cfg.Tracing.Resume(ctx, it.Trace)
-	err := sender.Send(p.cfg.Tracing.Resume(d.clock.After(p.cfg.DeliveryTimeout), it.Trace), it)
+	tctx := p.cfg.Tracing.Resume(d.clock.After(p.cfg.DeliveryTimeout), it.Trace)
+	err := sender.Send(tctx, it)
 	switch {
 	case err == nil:
 		if err := p.store.Remove(sctx, it); err != nil {
