@@ -105,18 +105,18 @@ func FuzzLoggedSend(f *testing.F) {
 	})
 }
 
-// FuzzJournalRecord: a journal value reads back as the prefix and record
-// written; any other bytes are refused or split within themselves.
-func FuzzJournalRecord(f *testing.F) {
-	f.Add(appendJournalRecord(nil, logPrefix("conv", "cc.messages"), []byte(`{"t":"hi"}`)), []byte("conv\x00log\x00"), []byte("x"))
+// FuzzPrefixed: a field reads back as written, with what follows it; any
+// other bytes are refused or split within themselves.
+func FuzzPrefixed(f *testing.F) {
+	f.Add(append(appendPrefixed(nil, logPrefix("conv", "cc.messages")), `{"t":"hi"}`...), []byte("conv\x00log\x00"), []byte("x"))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, []byte{}, []byte{})
-	f.Fuzz(func(t *testing.T, v, prefix, data []byte) {
-		if p, d, ok := journalRecord(v); ok && len(p)+len(d) > len(v) {
-			t.Fatalf("%x split into %d + %d bytes", v, len(p), len(d))
+	f.Fuzz(func(t *testing.T, v, field, rest []byte) {
+		if p, r, ok := cutPrefixed(v); ok && len(p)+len(r) > len(v) {
+			t.Fatalf("%x split into %d + %d bytes", v, len(p), len(r))
 		}
-		p, d, ok := journalRecord(appendJournalRecord(nil, prefix, data))
-		if !ok || !bytes.Equal(p, prefix) || !bytes.Equal(d, data) {
-			t.Fatalf("prefix %x, record %x read back as %x, %x, %v", prefix, data, p, d, ok)
+		p, r, ok := cutPrefixed(append(appendPrefixed(nil, field), rest...))
+		if !ok || !bytes.Equal(p, field) || !bytes.Equal(r, rest) {
+			t.Fatalf("field %x, rest %x read back as %x, %x, %v", field, rest, p, r, ok)
 		}
 	})
 }

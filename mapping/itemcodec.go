@@ -35,12 +35,12 @@ func encodeItem(b []byte, it *OutboxItem) []byte {
 	b = binary.AppendUvarint(b, uint64(max(it.Attempts, 0)))
 	b = binary.AppendUvarint(b, uint64(max(it.Replays, 0)))
 	for _, s := range strs {
-		b = appendString(b, s)
+		b = appendPrefixed(b, s)
 	}
 	b = append(binary.AppendUvarint(b, uint64(len(it.Body))), it.Body...)
 	b = binary.AppendUvarint(b, uint64(len(it.Headers)))
 	for k, v := range it.Headers {
-		b = appendString(appendString(b, k), v)
+		b = appendPrefixed(appendPrefixed(b, k), v)
 	}
 	return b
 }
@@ -116,8 +116,21 @@ func decodeItem(v []byte) (*OutboxItem, error) {
 	return it, nil
 }
 
-func appendString(b []byte, s string) []byte {
+// appendPrefixed appends s after its length (a uvarint): the field of
+// every binary value the embedded store writes (outbox items, send
+// records, journal records). cutPrefixed reads one back.
+func appendPrefixed[S ~string | ~[]byte](b []byte, s S) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// cutPrefixed splits v into the field appendPrefixed wrote at its start
+// and what follows it.
+func cutPrefixed(v []byte) (field, rest []byte, ok bool) {
+	n, w := binary.Uvarint(v)
+	if w <= 0 || n > uint64(len(v)-w) {
+		return nil, nil, false
+	}
+	return v[w : w+int(n)], v[w+int(n):], true
 }
 
 // itemReader reads what encodeItem wrote; its first failure sticks.

@@ -132,7 +132,7 @@ func (x *journalIndex) load(tx *bolt.Tx) error {
 		}
 	}
 	return jb.ForEach(func(k, v []byte) error {
-		prefix, _, ok := journalRecord(v)
+		prefix, _, ok := cutPrefixed(v)
 		if !ok || len(k) != 8 {
 			return fmt.Errorf("%w: at %x", errJournal, k)
 		}
@@ -143,23 +143,6 @@ func (x *journalIndex) load(tx *bolt.Tx) error {
 }
 
 var errJournal = errors.New("mapping: log journal record does not decode")
-
-// appendJournalRecord appends a journal value: the log's prefix, after
-// its length, then the record.
-func appendJournalRecord(b, prefix, data []byte) []byte {
-	b = append(binary.AppendUvarint(b, uint64(len(prefix))), prefix...)
-	return append(b, data...)
-}
-
-// journalRecord splits a journal value into its log's prefix and the
-// record.
-func journalRecord(v []byte) (prefix, data []byte, ok bool) {
-	n, w := binary.Uvarint(v)
-	if w <= 0 || n > uint64(len(v)-w) {
-		return nil, nil, false
-	}
-	return v[w : w+int(n)], v[w+int(n):], true
-}
 
 // appendLogs appends a change's records to the journal.
 func (b *Bolt) appendLogs(tx *bolt.Tx, conv string, recs []LogRecord) error {
@@ -173,7 +156,7 @@ func (b *Bolt) appendLogs(tx *bolt.Tx, conv string, recs []LogRecord) error {
 		prefix := logPrefix(conv, r.Log)
 		v := make([]byte, 0, binary.MaxVarintLen64+len(prefix)+len(r.Data))
 		binary.BigEndian.PutUint64(key[:], seq)
-		if err := jb.Put(key[:], appendJournalRecord(v, prefix, r.Data)); err != nil {
+		if err := jb.Put(key[:], append(appendPrefixed(v, prefix), r.Data...)); err != nil {
 			return err
 		}
 		b.journal.staged(journalOp{prefix: string(prefix), seq: seq, add: true})
@@ -215,7 +198,7 @@ func (b *Bolt) compactLogs(ctx context.Context, limit int) (int, error) {
 		var moved []uint64
 		cur := jb.Cursor()
 		for k, v := cur.First(); k != nil && n < limit; k, v = cur.Next() {
-			prefix, data, ok := journalRecord(v)
+			prefix, data, ok := cutPrefixed(v)
 			if !ok {
 				return fmt.Errorf("%w: at %x", errJournal, k)
 			}
@@ -282,7 +265,7 @@ func (b *Bolt) Log(ctx context.Context, conversation, log string, limit int) ([]
 		for _, seq := range seqs {
 			binary.BigEndian.PutUint64(key[:], seq)
 			if k, v := jc.Seek(key[:]); bytes.Equal(k, key[:]) {
-				if _, data, ok := journalRecord(v); ok {
+				if _, data, ok := cutPrefixed(v); ok {
 					newer = append(newer, bytes.Clone(data))
 				}
 			}

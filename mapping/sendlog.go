@@ -139,9 +139,7 @@ func appendLoggedSend(b, key []byte, rec SendRecord, expires time.Time) ([]byte,
 
 // appendLoggedHead appends what a stored record has before its JSON.
 func appendLoggedHead(b []byte, expires uint64, key []byte) []byte {
-	b = binary.BigEndian.AppendUint64(b, expires)
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	return append(b, key...)
+	return appendPrefixed(binary.BigEndian.AppendUint64(b, expires), key)
 }
 
 // marshalSend is appendLoggedSend's general case.
@@ -199,14 +197,10 @@ func unmarshalSend(raw []byte) (SendRecord, bool, error) {
 
 // loggedKey is the key a stored record is under, and its JSON.
 func loggedKey(v []byte) (key, rest []byte, ok bool) {
-	if len(v) < 9 {
+	if len(v) < 8 {
 		return nil, nil, false
 	}
-	n, w := binary.Uvarint(v[8:])
-	if w <= 0 || n > uint64(len(v)-8-w) {
-		return nil, nil, false
-	}
-	return v[8+w : 8+w+int(n)], v[8+w+int(n):], true
+	return cutPrefixed(v[8:])
 }
 
 // loggedLive reports whether a stored record has not expired.
