@@ -260,6 +260,13 @@ func putJSON(bk *bolt.Bucket, key []byte, v any) error {
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
+// seqKey is u64 on the stack, for the keys of the buckets keyed by a
+// sequence (bbolt copies the keys it keeps).
+func seqKey(seq uint64) (k [8]byte) {
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k
+}
+
 // Sessions.
 
 // Session implements Registry.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -147,7 +148,6 @@ var errJournal = errors.New("mapping: log journal record does not decode")
 // appendLogs appends a change's records to the journal.
 func (b *Bolt) appendLogs(tx *bolt.Tx, conv string, recs []LogRecord) error {
 	jb := bucket(tx, bucketLogJournal)
-	var key [8]byte
 	for _, r := range recs {
 		seq, err := jb.NextSequence()
 		if err != nil {
@@ -155,8 +155,8 @@ func (b *Bolt) appendLogs(tx *bolt.Tx, conv string, recs []LogRecord) error {
 		}
 		prefix := logPrefix(conv, r.Log)
 		v := make([]byte, 0, binary.MaxVarintLen64+len(prefix)+len(r.Data))
-		binary.BigEndian.PutUint64(key[:], seq)
-		if err := jb.Put(key[:], append(appendPrefixed(v, prefix), r.Data...)); err != nil {
+		k := seqKey(seq)
+		if err := jb.Put(k[:], append(appendPrefixed(v, prefix), r.Data...)); err != nil {
 			return err
 		}
 		b.journal.staged(journalOp{prefix: string(prefix), seq: seq, add: true})
@@ -215,7 +215,8 @@ func (b *Bolt) compactLogs(ctx context.Context, limit int) (int, error) {
 			added[string(prefix)]++
 		}
 		for _, seq := range moved {
-			if err := jb.Delete(u64(seq)); err != nil {
+			k := seqKey(seq)
+			if err := jb.Delete(k[:]); err != nil {
 				return err
 			}
 		}
@@ -261,9 +262,8 @@ func (b *Bolt) Log(ctx context.Context, conversation, log string, limit int) ([]
 		// One cursor for all: a Get makes one each time.
 		jc := bucket(tx, bucketLogJournal).Cursor()
 		newer := make([][]byte, 0, len(seqs))
-		var key [8]byte
 		for _, seq := range seqs {
-			binary.BigEndian.PutUint64(key[:], seq)
+			key := seqKey(seq)
 			if k, v := jc.Seek(key[:]); bytes.Equal(k, key[:]) {
 				if _, data, ok := cutPrefixed(v); ok {
 					newer = append(newer, bytes.Clone(data))
@@ -295,11 +295,11 @@ func (b *Bolt) Log(ctx context.Context, conversation, log string, limit int) ([]
 // dropJournal deletes a removed conversation's journal records.
 func (b *Bolt) dropJournal(tx *bolt.Tx, conv string) error {
 	jb := bucket(tx, bucketLogJournal)
-	head := queuePrefix(conv)
+	head := string(queuePrefix(conv))
 	var gone []journalOp
 	b.journal.mu.RLock()
 	for prefix, seqs := range b.journal.seqs {
-		if len(prefix) > len(head) && prefix[:len(head)] == string(head) {
+		if strings.HasPrefix(prefix, head) {
 			for _, seq := range seqs {
 				gone = append(gone, journalOp{prefix: prefix, seq: seq})
 			}
@@ -307,16 +307,17 @@ func (b *Bolt) dropJournal(tx *bolt.Tx, conv string) error {
 	}
 	b.journal.mu.RUnlock()
 	for _, op := range b.journal.stage {
-		if op.add && len(op.prefix) > len(head) && op.prefix[:len(head)] == string(head) {
+		if op.add && strings.HasPrefix(op.prefix, head) {
 			gone = append(gone, journalOp{prefix: op.prefix, seq: op.seq})
 		}
 	}
 	for _, op := range gone {
 		// A record this transaction moved or dropped already is not there.
-		if jb.Get(u64(op.seq)) == nil {
+		k := seqKey(op.seq)
+		if jb.Get(k[:]) == nil {
 			continue
 		}
-		if err := jb.Delete(u64(op.seq)); err != nil {
+		if err := jb.Delete(k[:]); err != nil {
 			return err
 		}
 		b.journal.staged(op)

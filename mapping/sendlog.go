@@ -292,12 +292,6 @@ func (b *Bolt) dropSend(tx *bolt.Tx, h sendHash, key []byte) error {
 	return bucket(tx, bucketSendLog).Delete(k[:])
 }
 
-// seqKey is a record's key, on the stack (bbolt copies the keys it keeps).
-func seqKey(seq uint64) (k [8]byte) {
-	binary.BigEndian.PutUint64(k[:], seq)
-	return k
-}
-
 // removeLoggedSend is the sweep's removal of an expired record: its index
 // entry goes with it unless a newer record of its key holds it.
 func (b *Bolt) removeLoggedSend(tx *bolt.Tx, k, v []byte) error {
