@@ -3,7 +3,10 @@
 // instead of marshalling them by reflection.
 package jsonwrite
 
-import "unicode/utf8"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -58,4 +61,23 @@ func String(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// Time appends t as Time.MarshalJSON writes it. ok is false for the times
+// MarshalJSON refuses (a year outside 0–9999, a zone offset of a day or
+// more), for the caller to give json.Marshal its say.
+func Time(b []byte, t time.Time) (_ []byte, ok bool) {
+	b = append(b, '"')
+	n := len(b)
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	if b[n+len("9999")] != '-' {
+		return b, false // a year of other than four digits
+	}
+	if b[len(b)-1] != 'Z' {
+		zone := b[len(b)-len("Z07:00"):]
+		if c := zone[0]; '0' <= c && c <= '9' || 10*(zone[1]-'0')+(zone[2]-'0') >= 24 {
+			return b, false
+		}
+	}
+	return append(b, '"'), true
 }
