@@ -120,3 +120,19 @@ func FuzzPrefixed(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSendJSON holds a send record's hand-written JSON to json.Marshal,
+// and to its refusals of times JSON cannot hold.
+func FuzzSendJSON(f *testing.F) {
+	f.Add("p-1", SendPending, "", 0, "replica-a", int64(1796287166), int64(5), 0)
+	f.Add("<\"\xff>", SendSent, "m\u2028", 7, "", int64(253402300800), int64(0), 3600)
+	f.Fuzz(func(t *testing.T, pm, state, id string, index int, holder string, sec, nsec int64, offset int) {
+		rec := SendRecord{ProviderMessageID: pm, State: state, MessageID: id, MessageIndex: index, Holder: holder,
+			At: time.Unix(sec, nsec).In(time.FixedZone("z", offset%(48*3600)))}
+		want, werr := json.Marshal(rec)
+		got, ok := appendSendJSON(nil, &rec)
+		if ok != (werr == nil) || ok && string(got) != string(want) {
+			t.Fatalf("hand-written (%v):\n%s\nmarshalled (%v):\n%s", ok, got, werr, want)
+		}
+	})
+}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/connector-proxy/connector-proxy/internal/jsonwrite"
 )
 
 // The embedded store's send records are kept in bucketSendLog keyed by a
@@ -151,43 +153,23 @@ func marshalSend(b []byte, rec SendRecord) ([]byte, error) {
 	return append(b, raw...), nil
 }
 
-// appendSendJSON appends rec as json.Marshal writes it, for the usual
-// record (strings that need no escape, a time of years 0–9999); ok is
-// false for any other, which json.Marshal then writes. A record is written
-// on every SEND.
-func appendSendJSON(b []byte, rec *SendRecord) ([]byte, bool) {
-	if y := rec.At.Year(); y < 0 || y > 9999 {
-		return nil, false
-	}
-	for _, s := range [...]string{rec.ProviderMessageID, rec.State, rec.MessageID, rec.Holder} {
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-				return nil, false
-			}
-		}
-	}
-	b = append(b, `{"providerMessageId":"`...)
-	b = append(b, rec.ProviderMessageID...)
-	b = append(b, `","state":"`...)
-	b = append(b, rec.State...)
-	b = append(b, '"')
+// appendSendJSON appends rec as json.Marshal writes it (a record is
+// written on every SEND); ok is false for a time Marshal refuses, which
+// it then decides.
+func appendSendJSON(b []byte, rec *SendRecord) (_ []byte, ok bool) {
+	b = jsonwrite.String(append(b, `{"providerMessageId":`...), rec.ProviderMessageID)
+	b = jsonwrite.String(append(b, `,"state":`...), rec.State)
 	if rec.MessageID != "" {
-		b = append(b, `,"messageId":"`...)
-		b = append(b, rec.MessageID...)
-		b = append(b, '"')
+		b = jsonwrite.String(append(b, `,"messageId":`...), rec.MessageID)
 	}
 	if rec.MessageIndex != 0 {
-		b = append(b, `,"messageIndex":`...)
-		b = strconv.AppendInt(b, int64(rec.MessageIndex), 10)
+		b = strconv.AppendInt(append(b, `,"messageIndex":`...), int64(rec.MessageIndex), 10)
 	}
 	if rec.Holder != "" {
-		b = append(b, `,"holder":"`...)
-		b = append(b, rec.Holder...)
-		b = append(b, '"')
+		b = jsonwrite.String(append(b, `,"holder":`...), rec.Holder)
 	}
-	b = append(b, `,"at":"`...)
-	b = rec.At.AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...), true
+	b, ok = jsonwrite.Time(append(b, `,"at":`...), rec.At)
+	return append(b, '}'), ok
 }
 
 func unmarshalSend(raw []byte) (SendRecord, bool, error) {

@@ -168,15 +168,10 @@ func appendRecord(b []byte, r *recordedMessage) ([]byte, bool) {
 		b = append(b, ']')
 	}
 	if !r.At.IsZero() {
-		b = append(recordKey(b, "at"), '"')
-		n := len(b)
-		b = r.At.AppendFormat(b, time.RFC3339Nano)
-		// Time.MarshalJSON's refusals: a year of other than four digits, a
-		// zone offset of 24 hours or more.
-		if b[n+4] != '-' || b[len(b)-1] != 'Z' && (b[len(b)-6] >= '0' && b[len(b)-6] <= '9' || (b[len(b)-5]-'0')*10+(b[len(b)-4]-'0') >= 24) {
+		var ok bool
+		if b, ok = jsonwrite.Time(recordKey(b, "at"), r.At); !ok {
 			return b, false
 		}
-		b = append(b, '"')
 	}
 	if r.Whisper {
 		b = append(recordKey(b, "w"), "true"...)
