@@ -127,7 +127,7 @@ func FuzzContentNotification(f *testing.F) {
 		sent := time.UnixMilli(at)
 		ch := messagingChange{Sequence: seq, OriginatorID: originator, OriginatorMetadata: participant{ID: originator, Role: role},
 			ServerTimestamp: at, ConversationID: conv, DialogID: conv}
-		got := appendContentNotification(nil, sent, ch, text)
+		got := contentNotification(sent, ch, text)
 		ch.Event = contentEvent{Type: "ContentEvent", ContentType: "text/plain", Message: text}
 		if want := newNotification(typeMessagingEvent, sent, ch); string(got) != string(want) {
 			t.Fatalf("hand-written:\n%s\nmarshalled:\n%s", got, want)
