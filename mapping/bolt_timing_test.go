@@ -2,9 +2,7 @@ package mapping
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,46 +25,19 @@ func BenchmarkBolt(b *testing.B) {
 // the group commits wrote for it: with fsync'd commits, the disk's share.
 func BenchmarkBoltEventPath(b *testing.B) {
 	ctx := context.Background()
-	s, err := OpenBolt(filepath.Join(b.TempDir(), "state.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	convs := make([]*Conversation, 256)
-	for i := range convs {
-		convs[i] = conv(ConsumerKey{Face: FaceConnectorAPI, Account: "le12345678", App: "bench-app", Consumer: fmt.Sprint("c", i)}, fmt.Sprint("d", i), time.Unix(int64(i), 0))
-		if err := s.Commit(ctx, &Change{Conv: convs[i]}); err != nil {
-			b.Fatal(err)
-		}
-		convs[i].Version = 1
-	}
+	s, convs := openBenchBolt(b, ConsumerKey{Face: FaceConnectorAPI, Account: "le12345678", App: "bench-app"}, 256)
 	body := []byte(`{"kind":"notification","body":{"changes":[{"sequence":12,"originatorId":"7b3c1a4e-4f0e-4b8e-9d51-6f2a0c9e8d11","originatorMetadata":{"id":"7b3c1a4e-4f0e-4b8e-9d51-6f2a0c9e8d11","role":"ASSIGNED_AGENT"},"serverTimestamp":1796287166851,"event":{"type":"ContentEvent","contentType":"text/plain","message":"Thanks for waiting, let me look at your order."},"conversationId":"0f8e1c2d3b4a5968778695a4b3c2d1e0","dialogId":"0f8e1c2d3b4a5968778695a4b3c2d1e0"}]},"type":"ms.MessagingEventNotification"}`)
-	var next atomic.Int64
-	before := s.db.Stats().TxStats
-	b.SetParallelism(32) // 64 writers on 2 cores
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			c := convs[next.Add(1)%int64(len(convs))]
-			now := time.Now()
-			it := &OutboxItem{Queue: c.ID, Face: FaceConnectorAPI, Target: "http://127.0.0.1:18095/content", Kind: "content", App: "bench-app",
-				Headers: map[string]string{"Content-Type": "application/json", "X-Account-Id": "le12345678", "X-Client-Id": "bench-app"},
-				Body:    body, EnqueuedAt: now, NextAttempt: now, Expires: now.Add(24 * time.Hour)}
-			e := &InboxEntry{Conversation: c.ID, Key: "msg:" + uuid.Must(uuid.NewUUID()).String(), ReceivedAt: now}
-			if err := s.Commit(ctx, &Change{Conv: c, Unchanged: true, Applied: e, AppliedTTL: 24 * time.Hour, Outbox: []*OutboxItem{it}}); err != nil {
-				b.Error(err)
-				return
-			}
-			if err := s.Remove(ctx, it); err != nil {
-				b.Error(err)
-				return
-			}
+	writeInParallel(b, s, convs, "event", func(c *Conversation) error {
+		now := time.Now()
+		it := &OutboxItem{Queue: c.ID, Face: FaceConnectorAPI, Target: "http://127.0.0.1:18095/content", Kind: "content", App: "bench-app",
+			Headers: map[string]string{"Content-Type": "application/json", "X-Account-Id": "le12345678", "X-Client-Id": "bench-app"},
+			Body:    body, EnqueuedAt: now, NextAttempt: now, Expires: now.Add(24 * time.Hour)}
+		e := &InboxEntry{Conversation: c.ID, Key: "msg:" + uuid.Must(uuid.NewUUID()).String(), ReceivedAt: now}
+		if err := s.Commit(ctx, &Change{Conv: c, Unchanged: true, Applied: e, AppliedTTL: 24 * time.Hour, Outbox: []*OutboxItem{it}}); err != nil {
+			return err
 		}
+		return s.Remove(ctx, it)
 	})
-	b.StopTimer()
-	st := s.db.Stats().TxStats
-	b.ReportMetric(float64(st.GetWrite()-before.GetWrite())/float64(b.N), "pages/event")
-	b.ReportMetric(float64(st.GetPageCount()-before.GetPageCount())/float64(b.N), "allocated-pages/event")
 }
 
 // BenchmarkBoltLogAppend is a Socket.IO sendMessage's write: the
@@ -75,34 +46,9 @@ func BenchmarkBoltEventPath(b *testing.B) {
 // commits wrote for it, the log's compaction included.
 func BenchmarkBoltLogAppend(b *testing.B) {
 	ctx := context.Background()
-	s, err := OpenBolt(filepath.Join(b.TempDir(), "state.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	convs := make([]*Conversation, 64)
-	for i := range convs {
-		convs[i] = conv(ConsumerKey{Face: FaceCustomerChannel, Account: "PERFAC", App: "web", Consumer: fmt.Sprint("c", i)}, fmt.Sprint("d", i), time.Unix(int64(i), 0))
-		if err := s.Commit(ctx, &Change{Conv: convs[i]}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s, convs := openBenchBolt(b, ConsumerKey{Face: FaceCustomerChannel, Account: "PERFAC", App: "web"}, 64)
 	data := []byte(`{"i":12,"id":"5d2c7e0a-8f3b-4c1d-9e6a-2b7f4c8d1e3a","pm":"9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d","sid":"c1f0e2d3-a4b5-4c6d-8e7f-9a0b1c2d3e4f","sn":"Perf","st":"CUSTOMER","t":"load","at":"2026-12-03T10:52:28.123456789Z"}`)
-	var next atomic.Int64
-	before := s.db.Stats().TxStats
-	b.SetParallelism(32) // 64 writers on 2 cores
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			c := convs[next.Add(1)%int64(len(convs))]
-			if err := s.Commit(ctx, &Change{Of: c.ID, Append: []LogRecord{{Log: "cc.messages", Data: data}}}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	writeInParallel(b, s, convs, "append", func(c *Conversation) error {
+		return s.Commit(ctx, &Change{Of: c.ID, Append: []LogRecord{{Log: "cc.messages", Data: data}}})
 	})
-	b.StopTimer()
-	st := s.db.Stats().TxStats
-	b.ReportMetric(float64(st.GetWrite()-before.GetWrite())/float64(b.N), "pages/append")
 }
