@@ -47,6 +47,19 @@ func reopen(t *testing.T, b *Bolt, path string) *Bolt {
 	return b2
 }
 
+// keyCount is how many keys a bucket of the file holds.
+func keyCount(t *testing.T, b *Bolt, name string) int {
+	t.Helper()
+	n := 0
+	if err := b.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket([]byte(name)).Stats().KeyN
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 var (
 	alice = ConsumerKey{Face: FaceConnectorAPI, Account: "acct", App: "app", Consumer: "alice"}
 	bob   = ConsumerKey{Face: FaceConnectorAPI, Account: "acct", App: "app", Consumer: "bob"}

@@ -59,16 +59,6 @@ func compactAll(t *testing.T, b *Bolt) {
 	}
 }
 
-// bucketLen counts a bucket's keys.
-func bucketLen(t *testing.T, b *Bolt, name string) int {
-	t.Helper()
-	n := 0
-	if err := b.db.View(func(tx *bolt.Tx) error { n = bucket(tx, name).Stats().KeyN; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func TestBoltLogReadsTheJournalAndTheCompactedRecordsInOrder(t *testing.T) {
 	b, path := openTemp(t)
 	c := create(t, b, conv(alice, "d1", time.Unix(1, 0)))
@@ -77,7 +67,7 @@ func TestBoltLogReadsTheJournalAndTheCompactedRecordsInOrder(t *testing.T) {
 		t.Fatalf("from the journal: %q", got)
 	}
 	compactAll(t, b)
-	if n := bucketLen(t, b, bucketLogJournal); n != 0 {
+	if n := keyCount(t, b, bucketLogJournal); n != 0 {
 		t.Fatalf("the journal holds %d records after a compaction", n)
 	}
 	appendN(t, b, c, "b", 2)
@@ -142,7 +132,7 @@ func TestBoltLogCompactionKeepsTheNewestMaxLogRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	compactAll(t, b)
-	if n := bucketLen(t, b, bucketLogs); n != MaxLogRecords {
+	if n := keyCount(t, b, bucketLogs); n != MaxLogRecords {
 		t.Fatalf("bucketLogs holds %d records; want %d", n, MaxLogRecords)
 	}
 	recs, err := b.Log(ctx, c.ID, "messages", MaxLogRecords)
@@ -180,7 +170,7 @@ func TestBoltLogOfARemovedConversationLeavesNothingBehind(t *testing.T) {
 	if got := logOf(t, b, kept); got != "a0 a1 b0 b1" {
 		t.Fatalf("the kept conversation's log: %q", got)
 	}
-	if n := bucketLen(t, b, bucketLogs); n != 4 {
+	if n := keyCount(t, b, bucketLogs); n != 4 {
 		t.Fatalf("bucketLogs holds %d records; want the kept conversation's 4", n)
 	}
 }
@@ -195,7 +185,7 @@ func TestBoltLogCompactionDropsRecordsOfAConversationRemovedMeanwhile(t *testing
 		t.Fatal(err)
 	}
 	compactAll(t, b)
-	if n := bucketLen(t, b, bucketLogs); n != 1 {
+	if n := keyCount(t, b, bucketLogs); n != 1 {
 		t.Fatalf("bucketLogs holds %d records; want 1", n)
 	}
 }

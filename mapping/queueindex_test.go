@@ -190,19 +190,6 @@ func TestBoltOpensAnOutboxKeyedByQueue(t *testing.T) {
 	}
 }
 
-// keyCount is how many keys a bucket of the file holds.
-func keyCount(t *testing.T, b *Bolt, name string) int {
-	t.Helper()
-	n := 0
-	if err := b.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket([]byte(name)).Stats().KeyN
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // Removed items stay in the file, named as removed, until a purge: after a
 // reopen they are still gone, and a purge deletes them with their names.
 func TestBoltRemovedOutboxItemsStayGoneUntilPurged(t *testing.T) {

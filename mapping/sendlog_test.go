@@ -64,7 +64,7 @@ func TestAnExpiredSendRecordMakesRoomAndTheSweepTakesOnlyTheExpired(t *testing.T
 	if _, won, err := b.BeginSend(ctx, "c", "old", pending("p-new", clk.now()), time.Minute); err != nil || !won {
 		t.Fatalf("begin again after expiry: %v, %v", won, err)
 	}
-	if n := logLen(t, b); n != 2 {
+	if n := keyCount(t, b, bucketSendLog); n != 2 {
 		t.Fatalf("%d records stored, want 2: the expired one goes when its key is taken again", n)
 	}
 	clk.add(2 * time.Minute)
@@ -75,7 +75,7 @@ func TestAnExpiredSendRecordMakesRoomAndTheSweepTakesOnlyTheExpired(t *testing.T
 		t.Fatalf("the live record after the sweep: %+v, %v, %v", got, ok, err)
 	}
 	noRecord(t, b, "c", "old", "the swept record is still found")
-	if n := logLen(t, b); n != 1 {
+	if n := keyCount(t, b, bucketSendLog); n != 1 {
 		t.Fatalf("%d records stored after the sweep, want 1", n)
 	}
 }
@@ -94,7 +94,7 @@ func TestDropSendForgetsTheRecordAndItsKey(t *testing.T) {
 	if _, won, err := b.BeginSend(ctx, "c", "k", pending("p2", at), time.Hour); err != nil || !won {
 		t.Fatalf("begin after the drop: %v, %v", won, err)
 	}
-	if n := logLen(t, b); n != 1 {
+	if n := keyCount(t, b, bucketSendLog); n != 1 {
 		t.Fatalf("%d records stored, want 1", n)
 	}
 }
@@ -141,7 +141,7 @@ func TestSendRecordsOfAnEarlierFileAreMovedOnOpen(t *testing.T) {
 		t.Fatalf("moved record: %+v, %v, %v", got, ok, err)
 	}
 	noRecord(t, b2, "c", "expired", "an expired record came along")
-	if n := logLen(t, b2); n != 1 {
+	if n := keyCount(t, b2, bucketSendLog); n != 1 {
 		t.Fatalf("%d records moved, want 1", n)
 	}
 	if err := b2.db.View(func(tx *bolt.Tx) error {
@@ -160,17 +160,4 @@ func noRecord(t *testing.T, b *Bolt, conv, key, why string) {
 	if rec, ok, err := b.Send(context.Background(), conv, key); err != nil || ok {
 		t.Fatalf("%s: %+v, %v, %v", why, rec, ok, err)
 	}
-}
-
-// logLen is how many send records the file holds.
-func logLen(t *testing.T, b *Bolt) int {
-	t.Helper()
-	n := 0
-	if err := b.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket([]byte(bucketSendLog)).Stats().KeyN
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
