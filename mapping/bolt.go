@@ -183,15 +183,35 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("mapping: prepare %s: %w", path, err)
 	}
+	indexes := []txIndex{b.due, b.age, b.queues, b.sends, b.journal}
+	commit := func() { // made once: a func value per transaction allocates
+		for _, x := range indexes {
+			x.commit()
+		}
+	}
 	b.w = newGroupWriter(db, b.observe, func(tx *bolt.Tx) {
-		b.due.begin(tx)
-		b.age.begin(tx)
-		b.queues.begin(tx)
-		b.sends.begin(tx)
-		b.journal.begin(tx)
+		for _, x := range indexes {
+			x.begin()
+		}
+		tx.OnCommit(commit)
 	})
 	return b, nil
 }
+
+// txIndex is an index the embedded store keeps in memory beside the file,
+// following what is stored: a write transaction's changes to it are
+// staged, and become visible only if the transaction commits.
+type txIndex interface {
+	begin()  // a write transaction starts: what an earlier one staged goes
+	commit() // it committed: what it staged becomes visible
+}
+
+var (
+	_ txIndex = (*memIndex)(nil)
+	_ txIndex = (*queueIndex)(nil)
+	_ txIndex = (*sendIndex)(nil)
+	_ txIndex = (*journalIndex)(nil)
+)
 
 // Close waits for the writes under way and releases the file.
 func (b *Bolt) Close() error {

@@ -47,9 +47,8 @@ type journalIndex struct {
 	seqs map[string][]uint64 // by prefix, in order
 	n    int                 // records in the journal, as committed
 
-	stage    []journalOp // the open transaction's
-	delta    int         // records stage adds, less those it moves out
-	onCommit func()      // commit, bound once (see memIndex)
+	stage []journalOp // the open transaction's
+	delta int         // records stage adds, less those it moves out
 }
 
 // journalOp is a staged change of the index: a record added or moved out.
@@ -60,16 +59,11 @@ type journalOp struct {
 }
 
 func newJournalIndex() *journalIndex {
-	x := &journalIndex{seqs: map[string][]uint64{}}
-	x.onCommit = x.commit
-	return x
+	return &journalIndex{seqs: map[string][]uint64{}}
 }
 
-// begin starts staging for tx, a new write transaction.
-func (x *journalIndex) begin(tx *bolt.Tx) {
-	x.stage, x.delta = x.stage[:0], 0
-	tx.OnCommit(x.onCommit)
-}
+// begin starts staging for a new write transaction.
+func (x *journalIndex) begin() { x.stage, x.delta = x.stage[:0], 0 }
 
 func (x *journalIndex) commit() {
 	if len(x.stage) == 0 {

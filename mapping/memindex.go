@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // memIndex is an index of queues by a time, per shard, held in memory: the
@@ -26,9 +24,6 @@ type memIndex struct {
 	shards [Shards][]memEntry
 
 	stage map[string]staged // the open write transaction's changes
-	// onCommit is commit, bound once: a method value made at every
-	// transaction is an allocation.
-	onCommit func()
 }
 
 type memEntry struct {
@@ -42,9 +37,7 @@ type staged struct {
 }
 
 func newMemIndex() *memIndex {
-	m := &memIndex{at: map[string]int64{}, stage: map[string]staged{}}
-	m.onCommit = m.commit
-	return m
+	return &memIndex{at: map[string]int64{}, stage: map[string]staged{}}
 }
 
 func compareEntries(a, b memEntry) int {
@@ -54,11 +47,8 @@ func compareEntries(a, b memEntry) int {
 	return cmp.Compare(a.queue, b.queue)
 }
 
-// begin starts staging for tx, a new write transaction.
-func (m *memIndex) begin(tx *bolt.Tx) {
-	clear(m.stage)
-	tx.OnCommit(m.onCommit)
-}
+// begin starts staging for a new write transaction.
+func (m *memIndex) begin() { clear(m.stage) }
 
 func (m *memIndex) commit() {
 	if len(m.stage) == 0 {

@@ -47,7 +47,8 @@ func TestMemIndexShowsATransactionsChangesOnlyOnceItCommits(t *testing.T) {
 	for _, st := range steps {
 		if st.tx != nil {
 			err := db.Update(func(tx *bolt.Tx) error {
-				m.begin(tx)
+				m.begin()
+				tx.OnCommit(m.commit)
 				st.tx()
 				if st.fail {
 					return errRolledBack

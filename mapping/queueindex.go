@@ -3,8 +3,6 @@ package mapping
 import (
 	"slices"
 	"sync"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // queueIndex is the embedded outbox's queues, held in memory: for each
@@ -24,8 +22,6 @@ type queueIndex struct {
 	depth int
 
 	stage map[string]*queueStage
-	// onCommit is commit, bound once (see memIndex).
-	onCommit func()
 }
 
 // queueStage is what the open write transaction did to one queue.
@@ -35,16 +31,11 @@ type queueStage struct {
 }
 
 func newQueueIndex() *queueIndex {
-	q := &queueIndex{seqs: map[string][]uint64{}, stage: map[string]*queueStage{}}
-	q.onCommit = q.commit
-	return q
+	return &queueIndex{seqs: map[string][]uint64{}, stage: map[string]*queueStage{}}
 }
 
-// begin starts staging for tx, a new write transaction.
-func (q *queueIndex) begin(tx *bolt.Tx) {
-	clear(q.stage)
-	tx.OnCommit(q.onCommit)
-}
+// begin starts staging for a new write transaction.
+func (q *queueIndex) begin() { clear(q.stage) }
 
 func (q *queueIndex) staged(queue string) *queueStage {
 	s := q.stage[queue]

@@ -76,7 +76,8 @@ func TestQueueIndexShowsATransactionsChangesOnlyOnceItCommits(t *testing.T) {
 	errRolledBack := errors.New("rolled back")
 	for _, st := range steps {
 		err := db.Update(func(tx *bolt.Tx) error {
-			q.begin(tx)
+			q.begin()
+			tx.OnCommit(q.commit)
 			st.tx(t)
 			if st.fail {
 				return errRolledBack

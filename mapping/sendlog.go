@@ -47,8 +47,7 @@ type sendIndex struct {
 	mu   sync.RWMutex
 	seqs map[sendHash]uint64
 
-	stage    map[sendHash]uint64 // the open transaction's; 0: deleted
-	onCommit func()              // commit, bound once (see memIndex)
+	stage map[sendHash]uint64 // the open transaction's; 0: deleted
 	// cur reads the open write transaction's records: a cursor keeps its
 	// stack from one seek to the next, where each Get makes one anew.
 	cur *bolt.Cursor
@@ -57,7 +56,6 @@ type sendIndex struct {
 func newSendIndex() *sendIndex {
 	x := &sendIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		seqs: map[sendHash]uint64{}, stage: map[sendHash]uint64{}}
-	x.onCommit = x.commit
 	return x
 }
 
@@ -65,11 +63,10 @@ func (x *sendIndex) hash(key []byte) sendHash {
 	return sendHash{maphash.Bytes(x.seeds[0], key), maphash.Bytes(x.seeds[1], key)}
 }
 
-// begin starts staging for tx, a new write transaction.
-func (x *sendIndex) begin(tx *bolt.Tx) {
+// begin starts staging for a new write transaction.
+func (x *sendIndex) begin() {
 	clear(x.stage)
 	x.cur = nil
-	tx.OnCommit(x.onCommit)
 }
 
 func (x *sendIndex) commit() {
