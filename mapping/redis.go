@@ -414,18 +414,14 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 		if it.EnqueuedAt.IsZero() {
 			it.EnqueuedAt = now
 		}
-		raw, err := json.Marshal(it)
-		if err != nil {
-			return fmt.Errorf("mapping: outbox item of %s: %w", it.Queue, err)
-		}
 		// The script keeps the enqueue time apart (oe) and stores the rest,
 		// an outboxValue.
-		v := make([]byte, 0, 42+len(raw))
+		v := make([]byte, 0, 42)
 		v = strconv.AppendInt(v, msAt(it.EnqueuedAt), 10)
 		v = append(v, '|')
 		v = strconv.AppendInt(v, msAt(it.NextAttempt), 10)
 		v = append(v, '|')
-		args = append(args, append(v, raw...))
+		args = append(args, encodeItem(v, it))
 	}
 	args = append(args, len(ch.Done))
 	for _, e := range ch.Done {
@@ -485,8 +481,13 @@ func (r *Redis) Commit(ctx context.Context, ch *Change) error {
 	return nil
 }
 
-func outboxValue(nextMs int64, raw []byte) string {
-	return strconv.FormatInt(nextMs, 10) + "|" + string(raw)
+// outboxValue is a pending item as the scripts keep it: its due time in
+// milliseconds, which they read, then the item in the embedded store's
+// binary form (encodeItem), which they do not. Values written before hold
+// the item's JSON; decodeOutboxValue reads both.
+func outboxValue(nextMs int64, it *OutboxItem) string {
+	b := strconv.AppendInt(make([]byte, 0, 21), nextMs, 10)
+	return string(encodeItem(append(b, '|'), it))
 }
 
 func decodeOutboxValue(v string) (*OutboxItem, error) {
@@ -494,11 +495,7 @@ func decodeOutboxValue(v string) (*OutboxItem, error) {
 	if !ok {
 		return nil, errors.New("outbox value without due time")
 	}
-	it := new(OutboxItem)
-	if err := json.Unmarshal([]byte(raw), it); err != nil {
-		return nil, err
-	}
-	return it, nil
+	return decodeItem([]byte(raw))
 }
 
 // Inbox.
@@ -643,12 +640,8 @@ func (r *Redis) Head(ctx context.Context, queue string) (*OutboxItem, error) {
 
 // Retry implements Outbox.
 func (r *Redis) Retry(ctx context.Context, item *OutboxItem) error {
-	raw, err := json.Marshal(item)
-	if err != nil {
-		return fmt.Errorf("mapping: outbox item %s/%d: %w", item.Queue, item.Seq, err)
-	}
 	q := r.queueKeys(item.Queue)
-	n, err := r.scripts.retry.Run(ctx, r.c, []string{q[5], q[4], q[6]}, item.Seq, outboxValue(msAt(item.NextAttempt), raw), item.Queue, msAt(item.NextAttempt)).Int()
+	n, err := r.scripts.retry.Run(ctx, r.c, []string{q[5], q[4], q[6]}, item.Seq, outboxValue(msAt(item.NextAttempt), item), item.Queue, msAt(item.NextAttempt)).Int()
 	if err != nil {
 		return unavailable(err)
 	}

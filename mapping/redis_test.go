@@ -3,6 +3,7 @@ package mapping
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -388,4 +389,56 @@ func FuzzOwnerMemberOrdersAsBolt(f *testing.F) {
 			t.Fatalf("redis order %d, bolt order %d for (%d,%q) and (%d,%q)", got, want, at1, id1, at2, id2)
 		}
 	})
+}
+
+// A store written by a build before the binary item form holds JSON items:
+// they are still listed, delivered and replayed.
+func TestRedisReadsOutboxItemsWrittenAsJSON(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	r := openRedis(t, srv.URL, "old:")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := conv(alice, "d1", time.Unix(1, 0))
+	first, second := item(c, "first"), item(c, "second")
+	must(r.Commit(ctx, &Change{Conv: c, Outbox: []*OutboxItem{first, second}}))
+	// Rewrite both as the earlier build stored them: due time, then JSON.
+	for _, it := range []*OutboxItem{first, second} {
+		raw, err := json.Marshal(it)
+		must(err)
+		v := fmt.Sprintf("%d|%s", msAt(it.NextAttempt), raw)
+		must(r.c.HSet(ctx, r.queueKeys(c.ID)[4], fmt.Sprint(it.Seq), v).Err())
+	}
+	page, err := r.ListOutbox(ctx, OutboxQuery{State: OutboxPending, Queue: c.ID, Limit: 10})
+	must(err)
+	if len(page.Items) != 2 || string(page.Items[0].Body) != "first" || string(page.Items[1].Body) != "second" {
+		t.Fatalf("listed %+v", page.Items)
+	}
+	head, err := r.Head(ctx, c.ID)
+	must(err)
+	if head == nil || head.Seq != first.Seq || string(head.Body) != "first" || head.Target != first.Target {
+		t.Fatalf("head = %+v, want the first item", head)
+	}
+	must(r.Remove(ctx, head))
+	due, err := r.Due(ctx, ShardOf(c.ID), time.Now().Add(time.Minute), 10)
+	must(err)
+	if len(due) != 1 || due[0].Seq != second.Seq || string(due[0].Body) != "second" {
+		t.Fatalf("due = %+v, want the second item", due)
+	}
+	// A JSON item dropped by the earlier build replays into the new form.
+	must(r.Drop(ctx, due[0], Drop{Reason: DropExpired, At: time.Now(), Keep: 10}))
+	dropped := *due[0]
+	dropped.DroppedAt, dropped.DropReason = time.Now(), DropExpired
+	raw, err := json.Marshal(&dropped)
+	must(err)
+	must(r.c.HSet(ctx, r.droppedKeys(c.ID)[0], fmt.Sprint(dropped.Seq), raw).Err())
+	back, err := r.Replay(ctx, c.ID, dropped.Seq, time.Now())
+	must(err)
+	if head, err = r.Head(ctx, c.ID); err != nil || head == nil || head.Seq != back.Seq || string(head.Body) != "second" {
+		t.Fatalf("head after replay = %+v, %v; want the replayed item", head, err)
+	}
 }

@@ -167,17 +167,14 @@ func (r *Redis) Drop(ctx context.Context, item *OutboxItem, d Drop) error {
 	if err := checkDrop(d); err != nil {
 		return err
 	}
-	raw, err := json.Marshal(dropped(item, d))
-	if err != nil {
-		return fmt.Errorf("mapping: outbox item %s/%d: %w", item.Queue, item.Seq, err)
-	}
+	raw := encodeItem(nil, dropped(item, d))
 	cutoff := ""
 	if c := dropCutoff(d); !c.IsZero() {
 		cutoff = strconv.FormatInt(msAt(c), 10)
 	}
 	q := r.queueKeys(item.Queue)
 	keys := append([]string{q[5], q[4], q[6], q[7], q[8]}, r.droppedKeys(item.Queue)...)
-	err = r.admin.drop.Run(ctx, r.c, keys, item.Seq, item.Queue, raw, msAt(d.At), d.Keep, cutoff, r.convTag(item.Queue)+"dq:").Err()
+	err := r.admin.drop.Run(ctx, r.c, keys, item.Seq, item.Queue, raw, msAt(d.At), d.Keep, cutoff, r.convTag(item.Queue)+"dq:").Err()
 	return unavailable(err)
 }
 
@@ -261,13 +258,9 @@ func (r *Redis) Replay(ctx context.Context, queue string, seq uint64, now time.T
 		return nil, fmt.Errorf("%w: dropped item %s/%d", ErrNotFound, queue, seq)
 	}
 	fresh := Renewed(it, now)
-	raw, err := json.Marshal(fresh)
-	if err != nil {
-		return nil, fmt.Errorf("mapping: outbox item %s/%d: %w", queue, seq, err)
-	}
 	q := r.queueKeys(queue)
 	keys := append(r.droppedKeys(queue), q[3], q[4], q[5], q[6], q[7], q[8])
-	n, err := r.admin.replay.Run(ctx, r.c, keys, seq, queue, outboxValue(msAt(fresh.NextAttempt), raw), msAt(fresh.EnqueuedAt)).Int64()
+	n, err := r.admin.replay.Run(ctx, r.c, keys, seq, queue, outboxValue(msAt(fresh.NextAttempt), fresh), msAt(fresh.EnqueuedAt)).Int64()
 	if err != nil {
 		return nil, unavailable(err)
 	}
