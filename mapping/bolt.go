@@ -880,11 +880,15 @@ func (b *Bolt) Retry(ctx context.Context, item *OutboxItem) error {
 
 // Remove implements Outbox. Removing an item that is already gone is not an
 // error: two deliverers racing after a restart both end in the same state.
-func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) error {
-	return b.update(ctx, func(tx *bolt.Tx) error {
+func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) (*OutboxItem, error) {
+	err := b.update(ctx, func(tx *bolt.Tx) error {
 		_, err := b.removeItem(tx, item.Queue, item.Seq)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return b.Head(ctx, item.Queue)
 }
 
 // removeItem removes one pending item, if it is there; the queue's next

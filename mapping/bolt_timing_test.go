@@ -36,7 +36,8 @@ func BenchmarkBoltEventPath(b *testing.B) {
 		if err := s.Commit(ctx, &Change{Conv: c, Unchanged: true, Applied: e, AppliedTTL: 24 * time.Hour, Outbox: []*OutboxItem{it}}); err != nil {
 			return err
 		}
-		return s.Remove(ctx, it)
+		_, err := s.Remove(ctx, it)
+		return err
 	})
 }
 

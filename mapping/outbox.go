@@ -59,8 +59,10 @@ type Outbox interface {
 	// Retry stores the head's new Attempts, NextAttempt and LastError.
 	Retry(ctx context.Context, item *OutboxItem) error
 	// Remove deletes a delivered or expired item; the queue's next item,
-	// if any, becomes its head, due at its own NextAttempt.
-	Remove(ctx context.Context, item *OutboxItem) error
+	// if any, becomes its head, due at its own NextAttempt. It returns the
+	// queue's head after the removal (nil when it is empty), as Head would:
+	// a deliverer goes on with it without asking again.
+	Remove(ctx context.Context, item *OutboxItem) (*OutboxItem, error)
 	// Drop moves an undeliverable or expired item from its queue to the
 	// dropped set, in one atomic step, as Remove does with the queue; an
 	// item already gone is not kept (it was delivered or discarded). The

@@ -100,7 +100,7 @@ func outboxAdminTests(b storeBackend) []struct {
 			}
 			// An item that went meanwhile (delivered elsewhere) is not kept.
 			y := its[1]
-			if err := s.Remove(ctx, y); err != nil {
+			if _, err := s.Remove(ctx, y); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Drop(ctx, y, dropAt(at)); err != nil {
@@ -324,7 +324,7 @@ func outboxAdminTests(b storeBackend) []struct {
 				want int64 // oldest enqueue time, 0 for none
 			}{
 				{func() error { return nil }, 50},
-				{func() error { return s.Remove(ctx, b1) }, 100},
+				{func() error { _, err := s.Remove(ctx, b1); return err }, 100},
 				{func() error { return s.Drop(ctx, a1, dropAt(time.Unix(300, 0))) }, 200},
 				{func() error { _, err := s.DiscardOutbox(ctx, OutboxPending, a.ID, a2.Seq); return err }, 0},
 			}

@@ -178,7 +178,7 @@ func TestBoltOpensAnOutboxKeyedByQueue(t *testing.T) {
 		}
 		for _, it := range due {
 			got[it.Queue] = append(got[it.Queue], string(it.Body))
-			if err := b.Remove(ctx, it); err != nil {
+			if _, err := b.Remove(ctx, it); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -206,7 +206,7 @@ func TestBoltRemovedOutboxItemsStayGoneUntilPurged(t *testing.T) {
 		items = append(items, it)
 	}
 	for _, it := range items[:2] {
-		if err := b.Remove(ctx, it); err != nil {
+		if _, err := b.Remove(ctx, it); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -249,7 +249,7 @@ func TestBoltPurgesRemovedOutboxItemsAsTheyPileUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, it := range items {
-		if err := b.Remove(ctx, it); err != nil {
+		if _, err := b.Remove(ctx, it); err != nil {
 			t.Fatal(err)
 		}
 	}

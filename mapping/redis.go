@@ -619,7 +619,12 @@ func (r *Redis) Due(ctx context.Context, shard int, now time.Time, limit int) ([
 // Head implements Outbox.
 func (r *Redis) Head(ctx context.Context, queue string) (*OutboxItem, error) {
 	q := r.queueKeys(queue)
-	flat, err := r.scripts.head.Run(ctx, r.c, []string{q[5], q[4]}).StringSlice()
+	return readHead(r.scripts.head.Run(ctx, r.batch, []string{q[5], q[4]}))
+}
+
+// readHead reads what headLua answers.
+func readHead(cmd *redis.Cmd) (*OutboxItem, error) {
+	flat, err := cmd.StringSlice()
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -653,9 +658,9 @@ func (r *Redis) Retry(ctx context.Context, item *OutboxItem) error {
 
 // Remove implements Outbox; removing an item that is already gone is not an
 // error.
-func (r *Redis) Remove(ctx context.Context, item *OutboxItem) error {
+func (r *Redis) Remove(ctx context.Context, item *OutboxItem) (*OutboxItem, error) {
 	q := r.queueKeys(item.Queue)
-	return unavailable(r.scripts.remove.Run(ctx, r.batch, []string{q[5], q[4], q[6], q[7], q[8]}, item.Seq, item.Queue).Err())
+	return readHead(r.scripts.remove.Run(ctx, r.batch, []string{q[5], q[4], q[6], q[7], q[8]}, item.Seq, item.Queue))
 }
 
 // Depth implements Outbox: the items of every shard.
@@ -973,20 +978,19 @@ for _, q in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT'
   end
 end
 return out`),
-		// KEYS: oq, oi. Answers seq, value, or nothing.
-		head: redis.NewScript(`
-local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
-if not head then return {} end
-return {head, redis.call('HGET', KEYS[2], head) or ''}`),
+		// KEYS: oq, oi.
+		head: redis.NewScript(headLua + `
+return headOf(KEYS[1], KEYS[2])`),
 		// KEYS: oq, oi, od; ARGV: seq, value, queue, next ms
 		retry: redis.NewScript(`
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if redis.call('ZRANGE', KEYS[1], 0, 0)[1] == ARGV[1] then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3]) end
 return 1`),
-		// KEYS: oq, oi, od, oa, oe; ARGV: seq, queue
-		remove: redis.NewScript(removeLua + `
-return removeItem(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2])`),
+		// KEYS: oq, oi, od, oa, oe; ARGV: seq, queue. Answers the new head.
+		remove: redis.NewScript(removeLua + headLua + `
+removeItem(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2])
+return headOf(KEYS[1], KEYS[2])`),
 		// KEYS: lease; ARGV: holder, ttl ms
 		lease: redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])

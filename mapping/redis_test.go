@@ -96,7 +96,7 @@ func TestRedisOutageIsUnavailableAndTheStoreRecovers(t *testing.T) {
 				"inbox":   func() error { _, err := r.InboxOf(bounded, c.ID, 1); return err },
 				"due":     func() error { _, err := r.Due(bounded, ShardOf(c.ID), time.Now(), 1); return err },
 				"retry":   func() error { return r.Retry(bounded, &OutboxItem{Queue: c.ID, Seq: 1}) },
-				"remove":  func() error { return r.Remove(bounded, &OutboxItem{Queue: c.ID, Seq: 1}) },
+				"remove":  func() error { _, err := r.Remove(bounded, &OutboxItem{Queue: c.ID, Seq: 1}); return err },
 				"depth":   func() error { _, err := r.Depth(bounded); return err },
 				"lease":   func() error { _, err := r.Lease(bounded, 1, "r1", time.Second); return err },
 				"release": func() error { return r.Release(bounded, 1, "r1") },
@@ -423,7 +423,8 @@ func TestRedisReadsOutboxItemsWrittenAsJSON(t *testing.T) {
 	if head == nil || head.Seq != first.Seq || string(head.Body) != "first" || head.Target != first.Target {
 		t.Fatalf("head = %+v, want the first item", head)
 	}
-	must(r.Remove(ctx, head))
+	_, err = r.Remove(ctx, head)
+	must(err)
 	due, err := r.Due(ctx, ShardOf(c.ID), time.Now().Add(time.Minute), 10)
 	must(err)
 	if len(due) != 1 || due[0].Seq != second.Seq || string(due[0].Body) != "second" {

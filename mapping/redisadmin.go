@@ -58,6 +58,16 @@ local function removeItem(oq, oi, od, oa, oe, seq, queue)
 end
 `
 
+// headLua answers a queue's head as seq, value, or nothing (” for a
+// missing value: a nil would end Lua's array).
+const headLua = `
+local function headOf(oq, oi)
+  local head = redis.call('ZRANGE', oq, 0, 0)[1]
+  if not head then return {} end
+  return {head, redis.call('HGET', oi, head) or ''}
+end
+`
+
 // trimLua removes, oldest first, the dropped items of a shard dropped
 // before cutoff ms (none when empty) and those past keep.
 const trimLua = `
@@ -85,7 +95,7 @@ end
 const noKeep = 1 << 52
 
 type adminScripts struct {
-	drop, list, replay, discardDropped, expire, resume *redis.Script
+	drop, list, replay, discardPending, discardDropped, expire, resume *redis.Script
 }
 
 func newAdminScripts() adminScripts {
@@ -143,6 +153,9 @@ if wasEmpty then
   redis.call('ZADD', KEYS[9], ARGV[4], ARGV[2])
 end
 return seq`),
+		// KEYS: oq, oi, od, oa, oe; ARGV: seq, queue. Answers 1, or 0.
+		discardPending: redis.NewScript(removeLua + `
+return removeItem(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2])`),
 		// KEYS: di, dq, dd, dt; ARGV: seq, queue. Answers 1, or 0.
 		discardDropped: redis.NewScript(`
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -306,7 +319,7 @@ func (r *Redis) DiscardOutbox(ctx context.Context, state, queue string, seq uint
 		if state == OutboxDropped {
 			n, err = r.admin.discardDropped.Run(ctx, r.c, r.droppedKeys(queue), seq, queue).Int()
 		} else {
-			n, err = r.scripts.remove.Run(ctx, r.c, []string{q[5], q[4], q[6], q[7], q[8]}, seq, queue).Int()
+			n, err = r.admin.discardPending.Run(ctx, r.c, []string{q[5], q[4], q[6], q[7], q[8]}, seq, queue).Int()
 		}
 		if err != nil {
 			return nil, unavailable(err)

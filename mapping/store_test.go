@@ -68,7 +68,7 @@ func drainOutbox(t *testing.T, s Store) map[string][]string {
 			}
 			for _, h := range heads {
 				got[h.Queue] = append(got[h.Queue], string(h.Body))
-				if err := s.Remove(ctx, h); err != nil {
+				if _, err := s.Remove(ctx, h); err != nil {
 					t.Fatal(err)
 				}
 				n++
@@ -447,7 +447,7 @@ func testStore(t *testing.T, b storeBackend) {
 			if again, _ := s.Head(ctx, c.ID); again == nil || again.Trace != tp || again.Attempts != 1 {
 				t.Fatalf("after a retry the head is %+v", again)
 			}
-			if err := s.Remove(ctx, head); err != nil {
+			if _, err := s.Remove(ctx, head); err != nil {
 				t.Fatal(err)
 			}
 			if second, _ := s.Head(ctx, c.ID); second == nil || second.Trace != "" || string(second.Body) != "n2" {
@@ -654,9 +654,11 @@ func testStore(t *testing.T, b storeBackend) {
 			if h.Seq != it.Seq || h.Attempts != 3 || !h.NextAttempt.Equal(it.NextAttempt) || h.LastError != "503" || h.Headers["x-liveperson-account-id"] != "a" || h.Face != FaceConnectorAPI {
 				t.Fatalf("head after retry = %+v", h)
 			}
+			// The removal answers the new head; removing it again too.
 			for range 2 {
-				if err := s.Remove(ctx, it); err != nil {
-					t.Fatalf("remove: %v", err)
+				next, err := s.Remove(ctx, it)
+				if err != nil || next == nil || next.Seq != second.Seq || string(next.Body) != "y" || next.Target != second.Target {
+					t.Fatalf("remove = %+v, %v; want the next item", next, err)
 				}
 			}
 			if err := s.Retry(ctx, it); !errors.Is(err, ErrNotFound) {
@@ -673,6 +675,9 @@ func testStore(t *testing.T, b storeBackend) {
 			}
 			if d, _ := s.Depth(ctx); d != 1 {
 				t.Fatalf("depth = %d after removing twice", d)
+			}
+			if next, err := s.Remove(ctx, second); err != nil || next != nil {
+				t.Fatalf("removing the last item = %+v, %v; want an empty queue", next, err)
 			}
 		}},
 		{"a shard lease is held by one holder at a time and fences commits", func(t *testing.T, s Store) {

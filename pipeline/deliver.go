@@ -39,8 +39,12 @@ type deliverer struct {
 	inflight map[string]bool
 	// hints are the queues to look at next, each once (hinted): a busy
 	// conversation hints its queue with every commit.
-	hints   []string
-	hinted  map[string]bool
+	hints  []string
+	hinted map[string]bool
+	// again marks the queues hinted while their worker ran, since it last
+	// read the queue's head: it may have read it before their commit, so
+	// the queue is hinted again when it stops.
+	again   map[string]bool
 	settled map[string]settled
 	sweeps  int
 
@@ -61,7 +65,7 @@ type settled struct {
 
 func newDeliverer(p *Pipeline) *deliverer {
 	return &deliverer{p: p, wake: make(chan struct{}, 1), sem: make(chan struct{}, p.cfg.DeliveryWorkers),
-		inflight: map[string]bool{}, hinted: map[string]bool{}, settled: map[string]settled{}, clock: deadline.NewClock(0)}
+		inflight: map[string]bool{}, hinted: map[string]bool{}, again: map[string]bool{}, settled: map[string]settled{}, clock: deadline.NewClock(0)}
 }
 
 func (d *deliverer) poke() {
@@ -74,7 +78,10 @@ func (d *deliverer) poke() {
 // hint says a queue got items: it is looked at at the next wake.
 func (d *deliverer) hint(queue string) {
 	d.mu.Lock()
-	if !d.inflight[queue] && !d.hinted[queue] {
+	switch {
+	case d.inflight[queue]:
+		d.again[queue] = true
+	case !d.hinted[queue]:
 		d.hinted[queue] = true
 		d.hints = append(d.hints, queue)
 	}
@@ -193,10 +200,15 @@ func (d *deliverer) start(ctx context.Context, queue string, head *mapping.Outbo
 		d.drain(ctx, queue, head)
 		d.mu.Lock()
 		delete(d.inflight, queue)
+		again := d.again[queue]
+		delete(d.again, queue)
 		waiting := len(d.hints) > 0
 		d.mu.Unlock()
 		<-d.sem
-		if waiting {
+		switch {
+		case again && ctx.Err() == nil:
+			d.hint(queue)
+		case waiting:
 			d.poke() // hints left behind while every worker was busy
 		}
 	}()
@@ -209,6 +221,9 @@ func (d *deliverer) drain(ctx context.Context, queue string, it *mapping.OutboxI
 	p := d.p
 	for range drainRounds {
 		if it == nil {
+			d.mu.Lock()
+			delete(d.again, queue) // what was hinted so far, this read sees
+			d.mu.Unlock()
 			var err error
 			if it, err = p.store.Head(ctx, queue); err != nil || it == nil {
 				return
@@ -217,11 +232,14 @@ func (d *deliverer) drain(ctx context.Context, queue string, it *mapping.OutboxI
 		now := p.now()
 		d.mu.Lock()
 		skip := now.Before(it.NextAttempt) || d.stale(it, now)
+		if !skip {
+			delete(d.again, queue) // the removal after the attempt reads the head
+		}
 		d.mu.Unlock()
 		if skip {
 			return
 		}
-		s := d.attempt(ctx, it)
+		s, next, known := d.attempt(ctx, it)
 		d.mu.Lock()
 		s.at = p.now()
 		s.removed = max(s.removed, d.settled[queue].removed)
@@ -230,7 +248,10 @@ func (d *deliverer) drain(ctx context.Context, queue string, it *mapping.OutboxI
 		if s.retried != 0 || s.removed < it.Seq || ctx.Err() != nil {
 			return // it waits for its backoff, or its outcome was not stored
 		}
-		it = nil
+		if known && next == nil {
+			return // the removal left the queue empty
+		}
+		it = next // nil when the removal did not say: read it
 	}
 	d.hint(queue) // more may wait: after the others
 }
@@ -238,8 +259,9 @@ func (d *deliverer) drain(ctx context.Context, queue string, it *mapping.OutboxI
 // attempt delivers one item: removed when delivered, moved to the dropped
 // set when undeliverable or expired, rescheduled otherwise, held while its
 // endpoint is paused. The send and the store calls after it run even while
-// Run stops, so that a delivered item is not sent again.
-func (d *deliverer) attempt(_ context.Context, it *mapping.OutboxItem) settled {
+// Run stops, so that a delivered item is not sent again. After a removal,
+// known, it returns the queue's head as the store found it then.
+func (d *deliverer) attempt(_ context.Context, it *mapping.OutboxItem) (s settled, next *mapping.OutboxItem, known bool) {
 	p := d.p
 	// The store's writes and the POST end at their deadlines alone, not
 	// with Run's context: a delivery under way is finished and recorded at
@@ -247,7 +269,7 @@ func (d *deliverer) attempt(_ context.Context, it *mapping.OutboxItem) settled {
 	sctx := d.clock.After(storeTimeout)
 	now := p.now()
 	if ep, paused := d.paused(it.Target); paused {
-		return d.hold(sctx, it, ep, now)
+		return d.hold(sctx, it, ep, now), nil, false
 	}
 	sender := p.cfg.Senders[it.Face]
 	if sender == nil || !now.Before(it.Expires) {
@@ -257,23 +279,24 @@ func (d *deliverer) attempt(_ context.Context, it *mapping.OutboxItem) settled {
 		}
 		if err := d.drop(sctx, it, reason, now); err != nil {
 			p.log.Warn("pipeline: drop notification", "queue", it.Queue, "err", err)
-			return settled{}
+			return settled{}, nil, false
 		}
 		p.m.delivery(it, resultDropped)
 		p.log.Warn("pipeline: notification dropped", "queue", it.Queue, "kind", it.Kind, "attempts", it.Attempts, "expired", sender != nil, "last_error", it.LastError)
-		return settled{removed: it.Seq}
+		return settled{removed: it.Seq}, nil, false
 	}
 	// The attempt's spans are children of the change that made the item.
 	tctx := p.cfg.Tracing.Resume(d.clock.After(p.cfg.DeliveryTimeout), it.Trace)
 	err := sender.Send(tctx, it)
 	switch {
 	case err == nil:
-		if err := p.store.Remove(sctx, it); err != nil {
+		next, err := p.store.Remove(sctx, it)
+		if err != nil {
 			p.log.Warn("pipeline: remove delivered notification", "queue", it.Queue, "err", err)
-			return settled{removed: it.Seq} // it is delivered: not again from here
+			return settled{removed: it.Seq}, nil, false // it is delivered: not again from here
 		}
 		p.m.delivery(it, resultDelivered)
-		return settled{removed: it.Seq}
+		return settled{removed: it.Seq}, next, true
 	case errors.Is(err, ErrPermanent):
 		it.LastError = err.Error()
 		if len(it.LastError) > maxLastError {
@@ -281,11 +304,11 @@ func (d *deliverer) attempt(_ context.Context, it *mapping.OutboxItem) settled {
 		}
 		if err := d.drop(sctx, it, mapping.DropUndeliverable, p.now()); err != nil {
 			p.log.Warn("pipeline: drop notification", "queue", it.Queue, "err", err)
-			return settled{}
+			return settled{}, nil, false
 		}
 		p.m.delivery(it, resultDropped)
 		p.log.Warn("pipeline: notification undeliverable, dropped", "queue", it.Queue, "kind", it.Kind, "err", err)
-		return settled{removed: it.Seq}
+		return settled{removed: it.Seq}, nil, false
 	}
 	it.Attempts++
 	it.NextAttempt = p.now().Add(backoff(it.Attempts))
@@ -298,5 +321,5 @@ func (d *deliverer) attempt(_ context.Context, it *mapping.OutboxItem) settled {
 	if err := p.store.Retry(sctx, it); err != nil && !errors.Is(err, mapping.ErrNotFound) {
 		p.log.Warn("pipeline: reschedule notification", "queue", it.Queue, "err", err)
 	}
-	return settled{retried: it.Seq, notBefore: it.NextAttempt}
+	return settled{retried: it.Seq, notBefore: it.NextAttempt}, nil, false
 }

@@ -369,8 +369,9 @@ func (s *staleDue) outcome(write func() error) error {
 	return err
 }
 
-func (s *staleDue) Remove(ctx context.Context, it *mapping.OutboxItem) error {
-	return s.outcome(func() error { return s.Store.Remove(ctx, it) })
+func (s *staleDue) Remove(ctx context.Context, it *mapping.OutboxItem) (next *mapping.OutboxItem, err error) {
+	err = s.outcome(func() error { next, err = s.Store.Remove(ctx, it); return err })
+	return next, err
 }
 
 func (s *staleDue) Retry(ctx context.Context, it *mapping.OutboxItem) error {
@@ -413,6 +414,85 @@ func TestASweepWithStaleHeadsNeitherResendsNorSkipsBackoff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// emptyRead is a store that runs onEmpty once, the first time a read of
+// a queue's head (Head, or the one a removal answers) finds it empty after
+// arm: a commit then races with the queue's worker as it stops.
+type emptyRead struct {
+	mapping.Store
+	armed   atomic.Bool
+	onEmpty func()
+}
+
+func (s *emptyRead) empty(next *mapping.OutboxItem, err error) (*mapping.OutboxItem, error) {
+	if err == nil && next == nil && s.armed.CompareAndSwap(true, false) {
+		s.onEmpty()
+	}
+	return next, err
+}
+
+func (s *emptyRead) Head(ctx context.Context, queue string) (*mapping.OutboxItem, error) {
+	return s.empty(s.Store.Head(ctx, queue))
+}
+
+func (s *emptyRead) Remove(ctx context.Context, it *mapping.OutboxItem) (*mapping.OutboxItem, error) {
+	return s.empty(s.Store.Remove(ctx, it))
+}
+
+// The tests below poll never (an hour): what they deliver, hints
+// delivered.
+const never = time.Hour
+
+// TestAnItemCommittedAsItsQueueEmptiesIsDeliveredWithoutASweep: the
+// worker read its queue empty, and an item was committed and hinted
+// before it stopped; the hint is not lost to the worker's end.
+func TestAnItemCommittedAsItsQueueEmptiesIsDeliveredWithoutASweep(t *testing.T) {
+	b, err := mapping.OpenBolt(filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	store := &emptyRead{Store: b}
+	r := newRig(t, store, func(c *Config) { c.PollInterval = never })
+	c := r.conversation()
+	raced := make(chan error, 1)
+	store.onEmpty = func() { raced <- r.p.HandleEvent(context.Background(), message(t, c.ID, "second")) }
+	r.send.fail = func(*mapping.OutboxItem) error { store.armed.Store(true); return nil }
+	r.run()
+	r.receive(c.ID, "first")
+	select {
+	case err := <-raced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the queue was never read empty")
+	}
+	r.send.waitDelivered(t, c.ID, "msg:first", "msg:second")
+}
+
+// TestAQueueLongerThanAWorkersTurnIsDeliveredWithoutASweep: a worker
+// gives its queue up after drainRounds items, and takes it again after the
+// others.
+func TestAQueueLongerThanAWorkersTurnIsDeliveredWithoutASweep(t *testing.T) {
+	r := newRig(t, nil, func(c *Config) { c.PollInterval = never })
+	c := r.conversation()
+	release := make(chan struct{})
+	var once sync.Once
+	r.send.fail = func(*mapping.OutboxItem) error {
+		once.Do(func() { <-release }) // the rest queue up behind the first
+		return nil
+	}
+	r.run()
+	var want []string
+	for i := range drainRounds + 6 {
+		id := fmt.Sprint("m", i)
+		r.receive(c.ID, id)
+		want = append(want, "msg:"+id)
+	}
+	close(release)
+	r.send.waitDelivered(t, c.ID, want...)
 }
 
 // fakeEngagements answers GetEngagement with a dialog in the given state.
