@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
@@ -28,6 +29,8 @@ type applier struct {
 	sem  chan struct{}
 	wg   sync.WaitGroup
 
+	all atomic.Bool // the next wake sweeps in full: shards were taken
+
 	mu     sync.Mutex
 	active map[string]bool // conversations with a worker
 	again  map[string]bool // made ready while their worker ran
@@ -44,6 +47,12 @@ func (a *applier) poke() {
 	case a.wake <- struct{}{}:
 	default:
 	}
+}
+
+// pokeAll wakes the loop for a full sweep.
+func (a *applier) pokeAll() {
+	a.all.Store(true)
+	a.poke()
 }
 
 // ready says conversation has entries to apply: its worker goes on, or one
@@ -72,7 +81,7 @@ func (a *applier) run(ctx context.Context) {
 		case <-t.C:
 			full = true
 		case <-a.wake:
-			full = false
+			full = a.all.Swap(false)
 		}
 	}
 }

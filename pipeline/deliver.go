@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/internal/deadline"
@@ -34,6 +35,7 @@ type deliverer struct {
 	wake chan struct{}
 	sem  chan struct{}
 	wg   sync.WaitGroup
+	all  atomic.Bool // the next wake sweeps in full: shards were taken
 
 	mu       sync.Mutex
 	inflight map[string]bool
@@ -75,6 +77,12 @@ func (d *deliverer) poke() {
 	}
 }
 
+// pokeAll wakes the loop for a full sweep.
+func (d *deliverer) pokeAll() {
+	d.all.Store(true)
+	d.poke()
+}
+
 // hint says a queue got items: it is looked at at the next wake.
 func (d *deliverer) hint(queue string) {
 	d.mu.Lock()
@@ -102,7 +110,7 @@ func (d *deliverer) run(ctx context.Context) {
 		case <-t.C:
 			full = true
 		case <-d.wake:
-			full = false
+			full = d.all.Swap(false)
 		}
 	}
 }

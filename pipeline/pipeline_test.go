@@ -440,8 +440,8 @@ func (s *emptyRead) Remove(ctx context.Context, it *mapping.OutboxItem) (*mappin
 	return s.empty(s.Store.Remove(ctx, it))
 }
 
-// The tests below poll never (an hour): what they deliver, hints
-// delivered.
+// The tests below poll never (an hour): what they deliver, hints and the
+// sweeps made when shards are taken delivered.
 const never = time.Hour
 
 // TestAnItemCommittedAsItsQueueEmptiesIsDeliveredWithoutASweep: the
@@ -493,6 +493,16 @@ func TestAQueueLongerThanAWorkersTurnIsDeliveredWithoutASweep(t *testing.T) {
 	}
 	close(release)
 	r.send.waitDelivered(t, c.ID, want...)
+}
+
+// TestEventsReceivedBeforeTheShardsAreTakenApplyOnceTheyAre: taking a
+// shard sweeps its inbox and outbox at once, not at the next poll.
+func TestEventsReceivedBeforeTheShardsAreTakenApplyOnceTheyAre(t *testing.T) {
+	r := newRig(t, nil, func(c *Config) { c.PollInterval = never })
+	c := r.conversation()
+	r.receive(c.ID, "early")
+	r.run()
+	r.send.waitDelivered(t, c.ID, "msg:early")
 }
 
 // fakeEngagements answers GetEngagement with a dialog in the given state.

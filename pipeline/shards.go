@@ -65,8 +65,8 @@ func (s *shards) run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if s.round(ctx) {
-			s.p.apply.poke()
-			s.p.out.poke()
+			s.p.apply.pokeAll()
+			s.p.out.pokeAll()
 		}
 		select {
 		case <-ctx.Done():
