@@ -79,6 +79,12 @@ type Redis struct {
 	scripts redisScripts
 	admin   adminScripts
 	batch   *scriptBatch // the scripts of every event: commits, receipts, removals
+
+	// The shards' hash tags and queue keys, made once: building them was
+	// 3% of the proxy's CPU on the event path. A queue's keys for one
+	// conversation have its id appended to iq: and oq: (queueKeys).
+	tags   [Shards]string
+	queues [Shards][9]string
 }
 
 var _ Store = (*Redis)(nil)
@@ -126,6 +132,7 @@ func OpenRedis(ctx context.Context, url string, opts ...RedisOption) (*Redis, er
 	if err != nil {
 		return nil, err
 	}
+	r.makeKeys()
 	r.c = c
 	r.batch = &scriptBatch{c: c, timeout: r.timeout}
 	r.scripts = newRedisScripts()
@@ -203,7 +210,16 @@ func unavailable(err error) error {
 
 // Keys.
 
-func (r *Redis) tag(shard int) string { return r.prefix + "{s" + strconv.Itoa(shard) + "}:" }
+func (r *Redis) tag(shard int) string { return r.tags[shard] }
+
+// makeKeys fills tags and queues, once the prefix is known.
+func (r *Redis) makeKeys() {
+	for s := range Shards {
+		t := r.prefix + "{s" + strconv.Itoa(s) + "}:"
+		r.tags[s] = t
+		r.queues[s] = [9]string{t + "iq:", t + "ie", t + "ir", t + "oseq", t + "oi", t + "oq:", t + "od", t + "oa", t + "oe"}
+	}
+}
 
 func (r *Redis) convTag(id string) string      { return r.tag(ShardOf(id)) }
 func (r *Redis) ownerTag(k ConsumerKey) string { return r.tag(OwnerShard(k)) }
@@ -222,11 +238,10 @@ func (r *Redis) logKey(conv, log string) string  { return r.convTag(conv) + "log
 // queueKeys are the inbox and outbox keys of a conversation's shard, in the
 // order the scripts take them.
 func (r *Redis) queueKeys(conv string) []string {
-	t := r.convTag(conv)
-	return []string{
-		t + "iq:" + conv, t + "ie", t + "ir",
-		t + "oseq", t + "oi", t + "oq:" + conv, t + "od", t + "oa", t + "oe",
-	}
+	k := r.queues[ShardOf(conv)]
+	k[0] += conv
+	k[5] += conv
+	return k[:]
 }
 
 // ownerMember orders an owner's conversations by creation, then id, as
