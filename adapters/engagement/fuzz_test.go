@@ -112,3 +112,21 @@ func FuzzDecodeSent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseUTC holds the timestamp fast path to ParseTime: whatever it
+// reads, ParseTime reads as the same instant in UTC.
+func FuzzParseUTC(f *testing.F) {
+	for _, s := range []string{"2026-12-03T13:26:27.123Z", "2018-11-13T20:25:39.34Z", "2024-02-29T23:59:59Z", "2026-04-31T00:00:00Z", "2026-12-03T13:26:27.1234567890Z", "0000-01-01T00:00:00.0Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseUTC([]byte(s))
+		if !ok {
+			return
+		}
+		want, err := ParseTime(s)
+		if err != nil || got != want {
+			t.Fatalf("parseUTC(%q) = %s, but ParseTime = %s, %v", s, got, want, err)
+		}
+	})
+}

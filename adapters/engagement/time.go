@@ -35,6 +35,10 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
 		return fmt.Errorf("engagement: timestamp %s is not a string", b)
 	}
+	if v, ok := parseUTC(b[1 : len(b)-1]); ok {
+		t.Time = v
+		return nil
+	}
 	v, err := ParseTime(string(b[1 : len(b)-1]))
 	if err != nil {
 		return err
@@ -56,3 +60,55 @@ func ParseTime(s string) (time.Time, error) {
 
 // NewTime wraps t, truncated to the millisecond AXP keeps.
 func NewTime(t time.Time) Time { return Time{t.UTC().Truncate(time.Millisecond)} }
+
+// parseUTC reads the form AXP writes, yyyy-MM-ddTHH:mm:ss[.f…]Z with up to
+// nine fraction digits, as time.Parse would but without its allocation
+// (the string): every webhook and every send's answer carries timestamps.
+// ok is false for any other form, which ParseTime then reads.
+func parseUTC(b []byte) (t time.Time, ok bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+		return t, false
+	}
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	hour, ok4 := digits(b[11:13])
+	minute, ok5 := digits(b[14:16])
+	sec, ok6 := digits(b[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
+		return t, false
+	}
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return t, false
+		}
+		n, ok := digits(frac[1:])
+		if !ok {
+			return t, false
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		nsec = n
+	}
+	t = time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	// time.Date normalises what time.Parse refuses (a 31 April, a 24th
+	// hour): such a date comes out different.
+	if t.Year() != year || int(t.Month()) != month || t.Day() != day || t.Hour() != hour || t.Minute() != minute || t.Second() != sec {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// digits is the decimal number b spells, digits only.
+func digits(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
