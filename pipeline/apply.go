@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/adapters/engagement"
@@ -24,12 +23,10 @@ const (
 // two for one conversation, so that its events apply in order; a slow
 // conversation (a reconciliation waiting on AXP) holds only its own worker.
 type applier struct {
-	p    *Pipeline
-	wake chan struct{}
-	sem  chan struct{}
-	wg   sync.WaitGroup
-
-	all atomic.Bool // the next wake sweeps in full: shards were taken
+	p *Pipeline
+	*waker
+	sem chan struct{}
+	wg  sync.WaitGroup
 
 	mu     sync.Mutex
 	active map[string]bool // conversations with a worker
@@ -38,21 +35,8 @@ type applier struct {
 }
 
 func newApplier(p *Pipeline) *applier {
-	return &applier{p: p, wake: make(chan struct{}, 1), sem: make(chan struct{}, p.cfg.ApplyWorkers),
+	return &applier{p: p, waker: newWaker(), sem: make(chan struct{}, p.cfg.ApplyWorkers),
 		active: map[string]bool{}, again: map[string]bool{}}
-}
-
-func (a *applier) poke() {
-	select {
-	case a.wake <- struct{}{}:
-	default:
-	}
-}
-
-// pokeAll wakes the loop for a full sweep.
-func (a *applier) pokeAll() {
-	a.all.Store(true)
-	a.poke()
 }
 
 // ready says conversation has entries to apply: its worker goes on, or one
@@ -69,21 +53,8 @@ func (a *applier) ready(conversation string) {
 }
 
 func (a *applier) run(ctx context.Context) {
-	t := time.NewTicker(a.p.cfg.PollInterval)
-	defer t.Stop()
-	full := true
-	for {
-		a.sweep(ctx, full)
-		select {
-		case <-ctx.Done():
-			a.wg.Wait()
-			return
-		case <-t.C:
-			full = true
-		case <-a.wake:
-			full = a.all.Swap(false)
-		}
-	}
+	a.loop(ctx, a.p.cfg.PollInterval, a.sweep)
+	a.wg.Wait()
 }
 
 // sweep starts workers for the conversations made ready here and, on a

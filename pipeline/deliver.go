@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/connector-proxy/connector-proxy/internal/deadline"
@@ -31,11 +30,10 @@ const drainRounds = 64
 // applier and looked at at once; a periodic sweep of the due index finds
 // the rest (other replicas' commits, backoffs that ended).
 type deliverer struct {
-	p    *Pipeline
-	wake chan struct{}
-	sem  chan struct{}
-	wg   sync.WaitGroup
-	all  atomic.Bool // the next wake sweeps in full: shards were taken
+	p *Pipeline
+	*waker
+	sem chan struct{}
+	wg  sync.WaitGroup
 
 	mu       sync.Mutex
 	inflight map[string]bool
@@ -66,21 +64,8 @@ type settled struct {
 }
 
 func newDeliverer(p *Pipeline) *deliverer {
-	return &deliverer{p: p, wake: make(chan struct{}, 1), sem: make(chan struct{}, p.cfg.DeliveryWorkers),
+	return &deliverer{p: p, waker: newWaker(), sem: make(chan struct{}, p.cfg.DeliveryWorkers),
 		inflight: map[string]bool{}, hinted: map[string]bool{}, again: map[string]bool{}, settled: map[string]settled{}, clock: deadline.NewClock(0)}
-}
-
-func (d *deliverer) poke() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
-
-// pokeAll wakes the loop for a full sweep.
-func (d *deliverer) pokeAll() {
-	d.all.Store(true)
-	d.poke()
 }
 
 // hint says a queue got items: it is looked at at the next wake.
@@ -98,21 +83,8 @@ func (d *deliverer) hint(queue string) {
 }
 
 func (d *deliverer) run(ctx context.Context) {
-	t := time.NewTicker(d.p.cfg.PollInterval)
-	defer t.Stop()
-	full := true
-	for {
-		d.sweep(ctx, full)
-		select {
-		case <-ctx.Done():
-			d.wg.Wait()
-			return
-		case <-t.C:
-			full = true
-		case <-d.wake:
-			full = d.all.Swap(false)
-		}
-	}
+	d.loop(ctx, d.p.cfg.PollInterval, d.sweep)
+	d.wg.Wait()
 }
 
 // stale reports a head that an attempt already dealt with.
