@@ -58,8 +58,8 @@ local function removeItem(oq, oi, od, oa, oe, seq, queue)
 end
 `
 
-// headLua answers a queue's head as seq, value, or nothing (” for a
-// missing value: a nil would end Lua's array).
+// headLua answers a queue's head as seq, value, or nothing; a missing
+// value is the empty string, since a nil would end Lua's array.
 const headLua = `
 local function headOf(oq, oi)
   local head = redis.call('ZRANGE', oq, 0, 0)[1]
