@@ -440,8 +440,9 @@ func (s *emptyRead) Remove(ctx context.Context, it *mapping.OutboxItem) (*mappin
 	return s.empty(s.Store.Remove(ctx, it))
 }
 
-// The tests below poll never (an hour): what they deliver, hints and the
-// sweeps made when shards are taken delivered.
+// never is a poll interval no test outlasts: what the tests below see
+// delivered, a hint or the sweep made on taking shards delivered, not a
+// poll.
 const never = time.Hour
 
 // TestAnItemCommittedAsItsQueueEmptiesIsDeliveredWithoutASweep: the
