@@ -888,6 +888,9 @@ func (b *Bolt) Remove(ctx context.Context, item *OutboxItem) (*OutboxItem, error
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := b.queues.firstOf(item.Queue); !ok {
+		return nil, nil // the index says it is empty: no transaction to read it
+	}
 	return b.Head(ctx, item.Queue)
 }
 
