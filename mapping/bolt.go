@@ -939,12 +939,18 @@ const purgeBatch = 512
 
 // startPurge runs purgeOutbox on its own goroutine unless one runs.
 func (b *Bolt) startPurge() {
-	if !b.purging.CompareAndSwap(false, true) {
+	runAlone(&b.purging, func() { _, _ = b.purgeOutbox(context.Background(), purgeBatch) })
+}
+
+// runAlone runs job on a goroutine of its own unless one runs it already
+// (running is set meanwhile): the store's background writes.
+func runAlone(running *atomic.Bool, job func()) {
+	if !running.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
-		defer b.purging.Store(false)
-		_, _ = b.purgeOutbox(context.Background(), purgeBatch)
+		defer running.Store(false)
+		job()
 	}()
 }
 

@@ -164,18 +164,14 @@ func (b *Bolt) appendLogs(tx *bolt.Tx, conv string, recs []LogRecord) error {
 // startCompaction runs compactLogs on its own goroutine unless one runs,
 // until fewer than journalBatch records wait.
 func (b *Bolt) startCompaction() {
-	if !b.compacting.CompareAndSwap(false, true) {
-		return
-	}
-	go func() {
-		defer b.compacting.Store(false)
+	runAlone(&b.compacting, func() {
 		for {
 			n, err := b.compactLogs(context.Background(), journalBatch)
 			if err != nil || n < journalBatch {
 				return
 			}
 		}
-	}()
+	})
 }
 
 // compactLogs moves up to limit of the journal's oldest records to
