@@ -51,7 +51,7 @@ func TestASENDSentAgainWhileTheFirstIsUnderWayGetsTheFirstsAnswer(t *testing.T) 
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		f.flights.mu.Lock()
-		fl := f.flights.m[f.idempotencyKey(mustEnvelope(t, body))]
+		fl := f.flights.m[f.names(mustEnvelope(t, body)).key]
 		f.flights.mu.Unlock()
 		if fl != nil {
 			break

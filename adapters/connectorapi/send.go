@@ -203,7 +203,7 @@ func (f *Face) publish(ctx context.Context, owner mapping.ConsumerKey, env *enve
 	if ev.typ != "ContentEvent" {
 		return typ, conv, published{}, nil
 	}
-	seq, err := f.sendText(ctx, conv, ev.text, env.ID, f.idempotencyKey(env))
+	seq, err := f.sendText(ctx, conv, ev.text, env.ID, f.names(env))
 	if err != nil {
 		return typ, nil, published{}, err
 	}
@@ -232,17 +232,22 @@ func checkText(reqID json.RawMessage, contentType, text string, kind messageKind
 }
 
 // keyHasher makes idempotency keys, pooled in the face: SHA-256's state and
-// the key's hex are kept between requests.
+// the names' bytes are kept between requests.
 type keyHasher struct {
-	h   hash.Hash
-	sep [1]byte
-	sum [sha256.Size]byte
-	hex [2 * sha256.Size]byte
+	h     hash.Hash
+	sep   [1]byte
+	sum   [sha256.Size]byte
+	names [2*sha256.Size + engagement.MessageIDLen]byte // the key's hex, an id
 }
 
-// idempotencyKey names a SEND by what the connector sent: its request id
-// and body. A retry of the same request has the same key.
-func (f *Face) idempotencyKey(env *envelope.Envelope) string {
+// sendNames name a SEND: its idempotency key, and the providerMessageId it
+// goes to AXP with if it is the first attempt (a retry takes its record's).
+type sendNames struct{ key, providerID string }
+
+// names returns a SEND's names, both in one string's allocation. The key
+// names the SEND by what the connector sent, its request id and body: a
+// retry of the same request has the same key.
+func (f *Face) names(env *envelope.Envelope) sendNames {
 	k, _ := f.hashers.Get().(*keyHasher)
 	if k == nil {
 		k = &keyHasher{h: sha256.New()}
@@ -251,10 +256,10 @@ func (f *Face) idempotencyKey(env *envelope.Envelope) string {
 	k.h.Write(env.ID)
 	k.h.Write(k.sep[:])
 	k.h.Write(env.Body)
-	hex.Encode(k.hex[:], k.h.Sum(k.sum[:0]))
-	key := string(k.hex[:])
+	n := hex.Encode(k.names[:], k.h.Sum(k.sum[:0]))
+	s := string(f.ids.Append(k.names[:n:len(k.names)]))
 	f.hashers.Put(k)
-	return key
+	return sendNames{key: s[:n], providerID: s[n:]}
 }
 
 // sendText posts a consumer's text to its conversation and returns its
@@ -270,7 +275,8 @@ func (f *Face) idempotencyKey(env *envelope.Envelope) string {
 // looks for the message at AXP by that id instead of sending it again, and
 // answers what it finds. A retry after the answer (it was lost on its way)
 // gets the same answer from the sent record, for SendWindow.
-func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage, key string) (int, error) {
+func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage, names sendNames) (int, error) {
+	key := names.key
 	if !conv.Open() {
 		return 0, closedError(reqID, conv.ID)
 	}
@@ -286,16 +292,17 @@ func (f *Face) sendText(ctx context.Context, conv *mapping.Conversation, text st
 	} else {
 		var out flightOutcome
 		defer func() { f.flights.leave(key, out) }()
-		seq, err := f.sendTextOnce(ctx, conv, text, reqID, key)
+		seq, err := f.sendTextOnce(ctx, conv, text, reqID, names)
 		out = flightOutcome{seq: seq, ok: err == nil}
 		return seq, err
 	}
-	return f.sendTextOnce(ctx, conv, text, reqID, key)
+	return f.sendTextOnce(ctx, conv, text, reqID, names)
 }
 
 // sendTextOnce is sendText's work, under the send record.
-func (f *Face) sendTextOnce(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage, key string) (int, error) {
-	rec := mapping.SendRecord{ProviderMessageID: f.ids.New(), State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
+func (f *Face) sendTextOnce(ctx context.Context, conv *mapping.Conversation, text string, reqID json.RawMessage, names sendNames) (int, error) {
+	key := names.key
+	rec := mapping.SendRecord{ProviderMessageID: names.providerID, State: mapping.SendPending, Holder: f.cfg.ReplicaID, At: f.now()}
 	cur, won, err := f.store.BeginSend(ctx, conv.ID, key, rec, f.cfg.SendWindow)
 	if err != nil {
 		return 0, fmt.Errorf("connectorapi: record send: %w", err)

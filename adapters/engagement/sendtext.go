@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -211,8 +212,8 @@ func scanSent(b []byte) (sent SentMessage, ok bool) {
 
 // MessageIDs makes providerMessageIds: random (version 4) UUIDs, their
 // randomness read from crypto/rand a block at a time, so that each costs
-// one allocation (its string) and no system call. The zero value is ready;
-// it is safe for concurrent use.
+// no system call, and one allocation (its string) or none (Append). The
+// zero value is ready; it is safe for concurrent use.
 type MessageIDs struct {
 	mu   sync.Mutex
 	buf  [64 * 16]byte
@@ -221,6 +222,15 @@ type MessageIDs struct {
 
 // New returns a new id.
 func (m *MessageIDs) New() string {
+	var b [MessageIDLen]byte
+	return string(m.Append(b[:0]))
+}
+
+// MessageIDLen is the length of an id MessageIDs makes: a UUID's text.
+const MessageIDLen = 36
+
+// Append appends a new id to b, in the form uuid.UUID.String gives.
+func (m *MessageIDs) Append(b []byte) []byte {
 	var u uuid.UUID
 	m.mu.Lock()
 	if m.left < len(u) {
@@ -232,5 +242,12 @@ func (m *MessageIDs) New() string {
 	m.mu.Unlock()
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	return u.String()
+	var s [MessageIDLen]byte
+	hex.Encode(s[0:8], u[0:4])
+	hex.Encode(s[9:13], u[4:6])
+	hex.Encode(s[14:18], u[6:8])
+	hex.Encode(s[19:23], u[8:10])
+	hex.Encode(s[24:], u[10:])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return append(b, s[:]...)
 }

@@ -106,11 +106,18 @@ func TestSendTextPostsTheMessageAndAnswersItsIndex(t *testing.T) {
 func TestMessageIDsAreDistinctVersion4UUIDs(t *testing.T) {
 	var ids MessageIDs
 	seen := map[string]bool{}
-	for range 1000 { // several blocks of randomness
+	for i := range 1000 { // several blocks of randomness
 		id := ids.New()
+		if i%2 == 1 { // Append's, after what was there
+			b := ids.Append([]byte("prefix"))
+			if !bytes.HasPrefix(b, []byte("prefix")) {
+				t.Fatalf("Append dropped what was there: %q", b)
+			}
+			id = string(b[len("prefix"):])
+		}
 		u, err := uuid.Parse(id)
-		if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || seen[id] {
-			t.Fatalf("id %q: %v, version %v, variant %v, seen %v", id, err, u.Version(), u.Variant(), seen[id])
+		if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || seen[id] || u.String() != id {
+			t.Fatalf("id %q: %v, version %v, variant %v, seen %v, canonical %q", id, err, u.Version(), u.Variant(), seen[id], u.String())
 		}
 		seen[id] = true
 	}
