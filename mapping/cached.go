@@ -143,7 +143,9 @@ func (c *Cached) Conversation(ctx context.Context, id string) (*Conversation, er
 		return nil, err
 	}
 	if !c.shared {
-		c.convs.Add(id, clone(conv))
+		// Under the record's own string: the caller's may share its
+		// memory with more (a SEND's id and its text are one allocation).
+		c.convs.Add(conv.ID, clone(conv))
 	}
 	return conv, nil
 }
@@ -178,7 +180,7 @@ func (c *Cached) ConversationToChange(ctx context.Context, id string) (*Conversa
 	if err != nil {
 		return nil, err
 	}
-	c.convs.Add(id, clone(conv))
+	c.convs.Add(conv.ID, clone(conv)) // the record's string, as in Conversation
 	return conv, nil
 }
 

@@ -3,6 +3,7 @@ package connectorapi
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/connector-proxy/connector-proxy/envelope"
@@ -138,6 +139,7 @@ func plainID(v []byte) bool {
 // scanPublish reads ms.PublishEvent's body.
 func scanPublish(b []byte, ev *publishEvent) bool {
 	var dialog, conv []byte
+	var text []byte // a text without escapes, in the request: copied beside the id
 	var haveDialog, haveConv, haveEvent bool
 	_, ok := members(b, 0, func(key, v []byte) bool {
 		switch string(key) {
@@ -152,7 +154,7 @@ func scanPublish(b []byte, ev *publishEvent) bool {
 			}
 			haveConv, conv = true, v[1:len(v)-1]
 		case "event":
-			if haveEvent || !scanEvent(v, ev) {
+			if haveEvent || !scanEvent(v, ev, &text) {
 				return false
 			}
 			haveEvent, ev.hasEvent = true, true
@@ -167,12 +169,28 @@ func scanPublish(b []byte, ev *publishEvent) bool {
 	if len(dialog) == 0 {
 		dialog = conv
 	}
-	ev.id = string(dialog)
+	if text != nil {
+		ev.id, ev.text = twoStrings(dialog, text)
+	} else {
+		ev.id = string(dialog)
+	}
 	return true
 }
 
-// scanEvent reads the event of ms.PublishEvent.
-func scanEvent(b []byte, ev *publishEvent) bool {
+// twoStrings copies a and b into one allocation: a SEND's id and text,
+// which live as long as each other.
+func twoStrings(a, b []byte) (string, string) {
+	var sb strings.Builder
+	sb.Grow(len(a) + len(b))
+	sb.Write(a)
+	sb.Write(b)
+	s := sb.String()
+	return s[:len(a)], s[len(a):]
+}
+
+// scanEvent reads the event of ms.PublishEvent; a text without escapes is
+// left in the request, in *text, for the caller to copy.
+func scanEvent(b []byte, ev *publishEvent, text *[]byte) bool {
 	var seen [5]bool // type, contentType, chatState, status, message
 	once := func(i int) bool {
 		if seen[i] {
@@ -208,13 +226,13 @@ func scanEvent(b []byte, ev *publishEvent) bool {
 				return false
 			}
 			if plainString(v) {
-				ev.text = string(v[1 : len(v)-1])
+				*text = v[1 : len(v)-1 : len(v)-1]
 			} else {
-				var text string // escapes, read as encoding/json reads them
-				if json.Unmarshal(v, &text) != nil {
+				var s string // escapes, read as encoding/json reads them
+				if json.Unmarshal(v, &s) != nil {
 					return false
 				}
-				ev.text = text
+				ev.text = s
 			}
 			ev.kind = messageString
 		default:
