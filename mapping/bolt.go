@@ -259,6 +259,14 @@ func bucket(tx *bolt.Tx, name string) *bolt.Bucket {
 		// BenchmarkBoltEventPath: 0.85 -> 0.52 pages written per event.
 		bk.FillPercent = 1
 	}
+	if bk != nil && name == bucketSendLog {
+		// Also appended to, but a record is rewritten once soon after,
+		// a quarter longer (pending, then sent): pages left three
+		// quarters full take that without splitting again.
+		// BenchmarkBoltSend: 0.35 -> 0.26 pages written per SEND (0.28
+		// when left full).
+		bk.FillPercent = 0.75
+	}
 	return bk
 }
 

@@ -2,7 +2,9 @@ package mapping
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,5 +53,24 @@ func BenchmarkBoltLogAppend(b *testing.B) {
 	data := []byte(`{"i":12,"id":"5d2c7e0a-8f3b-4c1d-9e6a-2b7f4c8d1e3a","pm":"9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d","sid":"c1f0e2d3-a4b5-4c6d-8e7f-9a0b1c2d3e4f","sn":"Perf","st":"CUSTOMER","t":"load","at":"2026-12-03T10:52:28.123456789Z"}`)
 	writeInParallel(b, s, convs, "append", func(c *Conversation) error {
 		return s.Commit(ctx, &Change{Of: c.ID, Append: []LogRecord{{Log: "cc.messages", Data: data}}})
+	})
+}
+
+// BenchmarkBoltSend is a SEND's writes: its pending record, waited for,
+// then the record marked sent, not waited for; 64 writers over 256
+// conversations, each SEND a new key. pages/send is what the group commits
+// wrote for it.
+func BenchmarkBoltSend(b *testing.B) {
+	ctx := context.Background()
+	s, convs := openBenchBolt(b, ConsumerKey{Face: FaceConnectorAPI, Account: "PERFAC", App: "perf-app"}, 256)
+	var n atomic.Int64
+	writeInParallel(b, s, convs, "send", func(c *Conversation) error {
+		key := fmt.Sprintf("%064x", n.Add(1))
+		rec := SendRecord{ProviderMessageID: uuid.NewString(), State: SendPending, Holder: "replica-1", At: time.Now()}
+		if _, _, err := s.BeginSend(ctx, c.ID, key, rec, 2*time.Minute); err != nil {
+			return err
+		}
+		rec.State, rec.MessageID, rec.MessageIndex = SendSent, uuid.NewString(), 12
+		return s.MarkSent(ctx, c.ID, key, rec, 2*time.Minute)
 	})
 }
