@@ -230,7 +230,7 @@ func (s *Simulator) agentMessage(account, engID string, req AgentMessage) (engag
 	if p != nil {
 		return engagement.Message{}, p
 	}
-	if len(d.messages) >= s.cfg.MaxMessages {
+	if d.messageCount() >= s.cfg.MaxMessages {
 		return engagement.Message{}, quota("too many messages in dialog " + d.d.DialogID)
 	}
 	var sender *engagement.Connection
@@ -271,7 +271,9 @@ func (s *Simulator) agentMessage(account, engID string, req AgentMessage) (engag
 		CustomData:    req.CustomData,
 		CorrelationID: uuid.NewString(),
 	}
-	s.appendMessageLocked(e, d, &m)
+	if p := s.appendMessageLocked(e, d, &m); p != nil {
+		return engagement.Message{}, p
+	}
 	return m, nil
 }
 

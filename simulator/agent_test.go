@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -304,4 +305,40 @@ func TestGoAgentAPIAnswersLikeTheHTTPOne(t *testing.T) {
 	}
 	_, err = sim.AgentLeave(acct, e.EngagementID, AgentLeave{})
 	wantProblem(err, 409)
+}
+
+// A listed message is the one the 202 answered, every member of it, but
+// DELIVERED: the simulator stores it encoded and decodes it for the list.
+func TestListedMessageIsTheSentOneDelivered(t *testing.T) {
+	a := newAPI(t, Config{})
+	s := a.createSession("john")
+	e := a.createEngagement(s.SessionID)
+	sentAt := engagement.Time{Time: time.Date(2026, 12, 4, 9, 30, 0, 123456789, time.UTC)}
+	var sent engagement.Message
+	a.expect(a.channel("POST", "/engagements/"+e.EngagementID+"/messages", engagement.SendMessage{
+		SessionID: s.SessionID, DialogID: e.Dialogs[0].DialogID,
+		Body:         engagement.Body{ElementType: "text", ElementText: &engagement.ElementText{Text: "<b>Hi</b> & \"bye\" \u2028 é", TextFormat: engagement.TextHTML}},
+		FallbackText: "Hi & bye",
+		Headers: &engagement.MessageHeaders{Subject: "order", To: []string{"a", "b"}, ProviderTimestamp: &sentAt,
+			AdditionalHeaders: engagement.Parameters{"x-tag": "7"}},
+		CustomData:              engagement.Parameters{"orderId": "A-1", "empty": ""},
+		SenderParticipantName:   "John Q.",
+		ParentMessageID:         "parent-1",
+		ProviderSenderID:        "sender-1",
+		ProviderMessageID:       "provider-1",
+		ProviderParentMessageID: "provider-parent-1",
+		CorrelationID:           "corr-1",
+	}), 202).decode(t, &sent)
+
+	page := a.listPage(e, s.SessionID, "")
+	if len(page.Messages) != 1 {
+		t.Fatalf("listed %d messages, want 1", len(page.Messages))
+	}
+	want := sent
+	want.Status = engagement.MessageDelivered
+	got, _ := json.Marshal(page.Messages[0])
+	wantJSON, _ := json.Marshal(want)
+	if string(got) != string(wantJSON) {
+		t.Fatalf("listed\n%s\nwant\n%s", got, wantJSON)
+	}
 }

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -105,7 +106,7 @@ func (s *Simulator) sendMessage(ctx *fasthttp.RequestCtx, account, id string) *P
 		p = stateProblem("dialogId", "dialog is TERMINATED")
 	case cc.ConnectionState != engagement.Connected:
 		p = stateProblem("sessionId", "session is DISCONNECTED from the dialog")
-	case len(d.messages) >= s.cfg.MaxMessages:
+	case d.messageCount() >= s.cfg.MaxMessages:
 		p = quota("too many messages in dialog " + d.d.DialogID)
 	}
 	if p != nil {
@@ -135,7 +136,10 @@ func (s *Simulator) sendMessage(ctx *fasthttp.RequestCtx, account, id string) *P
 		ProviderParentMessageID: req.ProviderParentMessageID,
 		CorrelationID:           orNewID(req.CorrelationID),
 	}
-	s.appendMessageLocked(e, d, &m)
+	if p := s.appendMessageLocked(e, d, &m); p != nil {
+		s.mu.Unlock()
+		return p
+	}
 	s.mu.Unlock()
 
 	if s.autoAgent.Load() {
@@ -150,8 +154,8 @@ func (s *Simulator) sendMessage(ctx *fasthttp.RequestCtx, account, id string) *P
 // messageId, the next messageIndex, the connected participants on the other
 // side as recipients and the time. It stores the message and fires MESSAGES.
 // The stored copy reads DELIVERED (AXP's lists show that); m, the 202 and the
-// webhook carry SENT.
-func (s *Simulator) appendMessageLocked(e *engagementState, d *dialogState, m *engagement.Message) {
+// webhook carry SENT. It changes nothing when the message cannot be stored.
+func (s *Simulator) appendMessageLocked(e *engagementState, d *dialogState, m *engagement.Message) *Problem {
 	now := s.now()
 	m.MessageID = timeID()
 	m.AccountID = e.account
@@ -161,17 +165,22 @@ func (s *Simulator) appendMessageLocked(e *engagementState, d *dialogState, m *e
 	m.ChannelID = d.d.ChannelID
 	m.ProviderDialogID = d.d.ProviderDialogID
 	m.Status = engagement.MessageSent
-	m.MessageIndex = len(d.messages) + 1
+	m.MessageIndex = d.messageCount() + 1
 	m.RecipientParticipants = s.recipientsLocked(d, e.channelProviderID, m.SenderParticipantType != engagement.ParticipantCustomer)
 	m.ReceivedAt, m.LastUpdatedAt = &now, &now
 	stored := *m
 	stored.Status = engagement.MessageDelivered
-	d.messages = append(d.messages, stored)
+	raw, err := json.Marshal(&stored)
+	if err != nil {
+		return newProblem(http.StatusInternalServerError, "")
+	}
+	d.storeMessage(raw)
 	s.emitLocked(e.account, e.channelProviderID, engagement.EventMessages, m.SenderParticipantType, messageEvent{
 		EventType: engagement.EventMessages,
 		EventDate: *m.LastUpdatedAt,
 		Message:   *m,
 	})
+	return nil
 }
 
 // recipientsLocked lists the connected participants a message reaches: the
@@ -225,15 +234,20 @@ func (s *Simulator) listMessages(ctx *fasthttp.RequestCtx, account, id string) *
 		s.mu.Unlock()
 		return p
 	}
-	total := len(d.messages)
+	total := d.messageCount()
 	start := min((pageNumber-1)*pageSize, total)
 	if pageNumber-1 > total/pageSize { // guards the multiplication above against overflow
 		start = total
 	}
 	end := min(start+pageSize, total)
-	page := make([]engagement.Message, end-start)
-	copy(page, d.messages[start:end])
+	stored, ends := d.storedMessages(start, end)
 	s.mu.Unlock()
+	page := make([]engagement.Message, len(ends))
+	for i, from := 0, 0; i < len(ends); from, i = ends[i], i+1 {
+		if err := json.Unmarshal(stored[from:ends[i]], &page[i]); err != nil {
+			return newProblem(http.StatusInternalServerError, "")
+		}
+	}
 
 	link := func(n int) string {
 		return engagementURL(account, id) + "/messages?sessionId=" + sessionID + "&dialogId=" + dialogID +
