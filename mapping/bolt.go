@@ -1180,8 +1180,23 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// sweepChunk bounds the records one write transaction of a sweep removes.
-const sweepChunk = 1000
+// sweepChunk bounds the records one write transaction of a sweep removes;
+// sweepScan those one read transaction of it reads (a read transaction
+// holding on delays the writer that must grow the file's mapping).
+const (
+	sweepChunk = 1000
+	sweepScan  = 16 * sweepChunk
+)
+
+// SweepSends removes the expired send records, and returns how many went.
+// Sweep does as well, every few minutes: at thousands of SENDs a second
+// that left millions of expired records in the file between two passes,
+// and as many deletes to make at once. Reading the log's live records
+// (two minutes of SENDs) is cheap enough to do every few seconds.
+func (b *Bolt) SweepSends(ctx context.Context) (int, error) {
+	now := b.now()
+	return b.sweepBucket(ctx, bucketSendLog, sweepChunk, func(_, v []byte) bool { return !loggedLive(v, now) }, b.removeLoggedSend)
+}
 
 // sweepBucket removes the records of a bucket for which gone holds, chunk
 // at a time; remove, when set, removes one with what hangs off it (the
@@ -1191,7 +1206,9 @@ func (b *Bolt) sweepBucket(ctx context.Context, name string, chunk int, gone fun
 	var after []byte // the last key read: the next chunk starts past it
 	for {
 		var keys [][]byte
+		end := false // the bucket was read to its end
 		err := b.view(ctx, func(tx *bolt.Tx) error {
+			keys = keys[:0]
 			cur := bucket(tx, name).Cursor()
 			k, v := cur.First()
 			if after != nil {
@@ -1199,15 +1216,26 @@ func (b *Bolt) sweepBucket(ctx context.Context, name string, chunk int, gone fun
 					k, v = cur.Next()
 				}
 			}
-			for ; k != nil && len(keys) < chunk; k, v = cur.Next() {
+			var last []byte
+			for read := 0; k != nil && len(keys) < chunk && read < sweepScan; k, v = cur.Next() {
+				read++
+				last = k
 				if gone(k, v) {
 					keys = append(keys, bytes.Clone(k))
 				}
 			}
+			end = k == nil
+			after = bytes.Clone(last)
 			return nil
 		})
-		if err != nil || len(keys) == 0 {
+		if err != nil {
 			return n, err
+		}
+		if len(keys) == 0 {
+			if end || after == nil {
+				return n, nil
+			}
+			continue
 		}
 		removed := 0
 		err = b.update(ctx, func(tx *bolt.Tx) error {
@@ -1235,10 +1263,9 @@ func (b *Bolt) sweepBucket(ctx context.Context, name string, chunk int, gone fun
 			return n, err
 		}
 		n += removed
-		if len(keys) < chunk {
+		if end {
 			return n, nil
 		}
-		after = keys[len(keys)-1]
 	}
 }
 

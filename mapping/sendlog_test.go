@@ -3,6 +3,7 @@ package mapping
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -159,5 +160,62 @@ func noRecord(t *testing.T, b *Bolt, conv, key, why string) {
 	t.Helper()
 	if rec, ok, err := b.Send(context.Background(), conv, key); err != nil || ok {
 		t.Fatalf("%s: %+v, %v, %v", why, rec, ok, err)
+	}
+}
+
+func TestSweepSendsRemovesExpiredRecordsPastOneReadsWorth(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+	b, path := openTemp(t, WithClock(clk.now))
+	// More than one read transaction of the sweep reads, the live ones
+	// spread among the expired, all in one transaction of the test's own.
+	const total, every = sweepScan + 3*sweepChunk + 7, 97
+	live := 0
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		bk := bucket(tx, bucketSendLog)
+		for i := range total {
+			ttl := time.Minute
+			if i%every == 0 {
+				ttl, live = time.Hour, live+1
+			}
+			v, err := appendLoggedSend(nil, sendKey("conv", fmt.Sprint("k", i)), pending(fmt.Sprint("p", i), clk.now()), clk.now().Add(ttl))
+			if err != nil {
+				return err
+			}
+			seq, err := bk.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := bk.Put(u64(seq), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err = OpenBolt(path, WithClock(clk.now)) // indexes what the test wrote
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+
+	clk.add(2 * time.Minute)
+	if n, err := b.SweepSends(ctx); err != nil || n != total-live {
+		t.Fatalf("swept %d, %v; want the %d expired", n, err, total-live)
+	}
+	if n := keyCount(t, b, bucketSendLog); n != live {
+		t.Fatalf("%d records left, want the %d live ones", n, live)
+	}
+	if got, ok, err := b.Send(ctx, "conv", fmt.Sprint("k", 97*(live-1))); err != nil || !ok || got.ProviderMessageID != fmt.Sprint("p", 97*(live-1)) {
+		t.Fatalf("the last live record after the sweep: %+v, %v, %v", got, ok, err)
+	}
+	noRecord(t, b, "conv", "k1", "a swept record is still found")
+	if n, err := b.SweepSends(ctx); err != nil || n != 0 {
+		t.Fatalf("a second sweep removed %d, %v; want none", n, err)
 	}
 }

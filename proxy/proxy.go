@@ -587,10 +587,14 @@ func (p *Proxy) keepSubscribed(ctx context.Context) {
 	}
 }
 
-// sweep removes expired dedupe keys and old closed conversations.
+// sweep removes expired dedupe keys and old closed conversations every ten
+// minutes, and expired send records every ten seconds: there may be
+// thousands a second of those (SweepSends).
 func (p *Proxy) sweep(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
+	sends := time.NewTicker(10 * time.Second)
+	defer sends.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -600,6 +604,10 @@ func (p *Proxy) sweep(ctx context.Context) {
 				p.log.Warn("store sweep failed", "err", err)
 			} else if n > 0 {
 				p.log.Info("store swept", "removed", n)
+			}
+		case <-sends.C:
+			if _, err := p.bolt.SweepSends(ctx); err != nil {
+				p.log.Warn("send records sweep failed", "err", err)
 			}
 		}
 	}
