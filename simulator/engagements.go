@@ -43,23 +43,14 @@ func (d *dialogState) storeMessage(raw []byte) {
 	d.ends = append(d.ends, len(d.stored))
 }
 
-// storedMessages returns messages [from, to) as JSON, with where each
-// ends, relative to the first's start. The bytes are never written again
-// (an append writes past them), so they may be read after the lock.
-func (d *dialogState) storedMessages(from, to int) ([]byte, []int) {
-	start := 0
-	if from > 0 {
-		start = d.ends[from-1]
+// message is message i's JSON. Its bytes are never written again (an
+// append writes past them), so it may be read after the lock.
+func (d *dialogState) message(i int) []byte {
+	from := 0
+	if i > 0 {
+		from = d.ends[i-1]
 	}
-	end := start
-	if to > from {
-		end = d.ends[to-1]
-	}
-	ends := make([]int, to-from)
-	for i := range ends {
-		ends[i] = d.ends[from+i] - start
-	}
-	return d.stored[start:end:end], ends
+	return d.stored[from:d.ends[i]:d.ends[i]]
 }
 
 func engagementURL(account, id string) string { return channelBase + account + "/engagements/" + id }

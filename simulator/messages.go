@@ -240,11 +240,14 @@ func (s *Simulator) listMessages(ctx *fasthttp.RequestCtx, account, id string) *
 		start = total
 	}
 	end := min(start+pageSize, total)
-	stored, ends := d.storedMessages(start, end)
+	stored := make([][]byte, end-start)
+	for i := range stored {
+		stored[i] = d.message(start + i)
+	}
 	s.mu.Unlock()
-	page := make([]engagement.Message, len(ends))
-	for i, from := 0, 0; i < len(ends); from, i = ends[i], i+1 {
-		if err := json.Unmarshal(stored[from:ends[i]], &page[i]); err != nil {
+	page := make([]engagement.Message, len(stored))
+	for i, raw := range stored {
+		if err := json.Unmarshal(raw, &page[i]); err != nil {
 			return newProblem(http.StatusInternalServerError, "")
 		}
 	}
