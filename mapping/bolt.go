@@ -252,14 +252,17 @@ func storeErr(err error) error {
 // bucket opens one of the top-level buckets OpenBolt created.
 func bucket(tx *bolt.Tx, name string) *bolt.Bucket {
 	bk := tx.Bucket([]byte(name))
-	if bk != nil && (name == bucketOutbox || name == bucketOutboxGone || name == bucketLogJournal) {
+	if bk == nil {
+		return nil
+	}
+	switch name {
+	case bucketOutbox, bucketOutboxGone, bucketLogJournal:
 		// Keyed by sequences that only grow: a page that splits is left
 		// full, not half full (bbolt's default, which suits inserts
 		// anywhere), so a group commit's appends write half the pages.
 		// BenchmarkBoltEventPath: 0.85 -> 0.52 pages written per event.
 		bk.FillPercent = 1
-	}
-	if bk != nil && name == bucketSendLog {
+	case bucketSendLog:
 		// Also appended to, but a record is rewritten once soon after,
 		// a quarter longer (pending, then sent): pages left three
 		// quarters full take that without splitting again.
@@ -1208,7 +1211,6 @@ func (b *Bolt) sweepBucket(ctx context.Context, name string, chunk int, gone fun
 		var keys [][]byte
 		end := false // the bucket was read to its end
 		err := b.view(ctx, func(tx *bolt.Tx) error {
-			keys = keys[:0]
 			cur := bucket(tx, name).Cursor()
 			k, v := cur.First()
 			if after != nil {
@@ -1231,42 +1233,45 @@ func (b *Bolt) sweepBucket(ctx context.Context, name string, chunk int, gone fun
 		if err != nil {
 			return n, err
 		}
-		if len(keys) == 0 {
-			if end || after == nil {
-				return n, nil
+		if len(keys) > 0 {
+			m, err := b.sweepKeys(ctx, name, keys, gone, remove)
+			n += m
+			if err != nil {
+				return n, err
 			}
-			continue
 		}
-		removed := 0
-		err = b.update(ctx, func(tx *bolt.Tx) error {
-			removed = 0 // the group writer may run it again, alone
-			bk := bucket(tx, name)
-			for _, k := range keys {
-				v := bk.Get(k)
-				if v == nil || !gone(k, v) {
-					continue
-				}
-				var err error
-				if remove != nil {
-					err = remove(tx, k, v)
-				} else {
-					err = bk.Delete(k)
-				}
-				if err != nil {
-					return err
-				}
-				removed++
-			}
-			return nil
-		})
-		if err != nil {
-			return n, err
-		}
-		n += removed
 		if end {
 			return n, nil
 		}
 	}
+}
+
+// sweepKeys removes, in a write transaction, those of keys for which gone
+// still holds, and returns how many.
+func (b *Bolt) sweepKeys(ctx context.Context, name string, keys [][]byte, gone func(k, v []byte) bool, remove func(tx *bolt.Tx, k, v []byte) error) (int, error) {
+	removed := 0
+	err := b.update(ctx, func(tx *bolt.Tx) error {
+		removed = 0 // the group writer may run it again, alone
+		bk := bucket(tx, name)
+		for _, k := range keys {
+			v := bk.Get(k)
+			if v == nil || !gone(k, v) {
+				continue
+			}
+			var err error
+			if remove != nil {
+				err = remove(tx, k, v)
+			} else {
+				err = bk.Delete(k)
+			}
+			if err != nil {
+				return err
+			}
+			removed++
+		}
+		return nil
+	})
+	return removed, err
 }
 
 // removeConversation removes a conversation's record, its indexes and its
