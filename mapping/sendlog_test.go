@@ -211,7 +211,7 @@ func TestSweepSendsRemovesExpiredRecordsPastOneReadsWorth(t *testing.T) {
 	if n := keyCount(t, b, bucketSendLog); n != live {
 		t.Fatalf("%d records left, want the %d live ones", n, live)
 	}
-	if got, ok, err := b.Send(ctx, "conv", fmt.Sprint("k", 97*(live-1))); err != nil || !ok || got.ProviderMessageID != fmt.Sprint("p", 97*(live-1)) {
+	if got, ok, err := b.Send(ctx, "conv", fmt.Sprint("k", every*(live-1))); err != nil || !ok || got.ProviderMessageID != fmt.Sprint("p", every*(live-1)) {
 		t.Fatalf("the last live record after the sweep: %+v, %v, %v", got, ok, err)
 	}
 	noRecord(t, b, "conv", "k1", "a swept record is still found")
