@@ -45,8 +45,8 @@ const (
 	// deletes both.
 	bucketOutboxGone = "outbox-gone"
 	bucketClaims     = "claims"
-	// bucketSendLog holds the send records keyed by sequence (sendlog.go);
-	// files written before hold them in bucketSends, keyed by
+	// Files written before the send log (sendwal.go) hold send records in
+	// bucketSendLog, keyed by sequence, and before that in bucketSends, keyed by
 	// conversation and key, and are moved on open.
 	bucketSendLog = "send-log"
 	bucketSends   = "sends"
@@ -69,7 +69,7 @@ const (
 
 func boltBuckets() []string {
 	return []string{bucketSessions, bucketConvs, bucketDialogs, bucketOwners, bucketSeen, bucketInbox,
-		bucketInReady, bucketInReadyOf, bucketOutbox, bucketOutboxGone, bucketClaims, bucketSendLog, bucketLogs, bucketLogJournal, bucketLogCounts, bucketWebhooks, bucketMeta,
+		bucketInReady, bucketInReadyOf, bucketOutbox, bucketOutboxGone, bucketClaims, bucketLogs, bucketLogJournal, bucketLogCounts, bucketWebhooks, bucketMeta,
 		bucketDropped, bucketDroppedAt, bucketPauses}
 }
 
@@ -94,11 +94,13 @@ type Bolt struct {
 	observe   func(writes int, took time.Duration)
 	// due and age index the outbox's queues by their heads' next attempt
 	// and enqueue time; queues has their items; sends finds the send
-	// records.
+	// records in log, which sw writes.
 	due, age *memIndex
 	queues   *queueIndex
 	sends    *sendIndex
 	journal  *journalIndex
+	log      *sendLog
+	sw       *groupWriter
 	// gone counts the removed items not purged yet (roughly: a write that
 	// rolls back leaves its count), and purging is set while a purge runs.
 	gone    atomic.Int64
@@ -151,6 +153,10 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 	for _, o := range opts {
 		o(b)
 	}
+	if b.log, err = openSendLog(path+".sends", b.sends, b.now); err != nil {
+		db.Close()
+		return nil, err
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range boltBuckets() {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
@@ -168,10 +174,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		if err := moveOutboxByQueue(tx); err != nil {
 			return err
 		}
-		if err := moveSends(tx, b.now()); err != nil {
-			return err
-		}
-		if err := b.sends.load(tx, b.now()); err != nil {
+		if err := b.moveSends(tx); err != nil {
 			return err
 		}
 		if err := b.journal.load(tx); err != nil {
@@ -180,16 +183,19 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 		return b.indexOutbox(tx)
 	})
 	if err != nil {
+		b.log.close()
 		db.Close()
 		return nil, fmt.Errorf("mapping: prepare %s: %w", path, err)
 	}
-	indexes := []txIndex{b.due, b.age, b.queues, b.sends, b.journal}
+	indexes := []txIndex{b.due, b.age, b.queues, b.journal}
 	commit := func() { // made once: a func value per transaction allocates
 		for _, x := range indexes {
 			x.commit()
 		}
 	}
-	b.w = newGroupWriter(db, b.observe, func(tx *bolt.Tx) {
+	b.log.obs = orNoObserver(b.observe)
+	b.sw = newGroupWriter(b.log.commit)
+	b.w = newBoltWriter(db, b.observe, func(tx *bolt.Tx) {
 		for _, x := range indexes {
 			x.begin()
 		}
@@ -209,18 +215,22 @@ type txIndex interface {
 var (
 	_ txIndex = (*memIndex)(nil)
 	_ txIndex = (*queueIndex)(nil)
-	_ txIndex = (*sendIndex)(nil)
 	_ txIndex = (*journalIndex)(nil)
 )
 
-// Close waits for the writes under way and releases the file.
+// Close waits for the writes under way and releases the files.
 func (b *Bolt) Close() error {
+	b.sw.close()
 	b.w.close()
-	return b.db.Close()
+	return errors.Join(b.log.close(), b.db.Close())
 }
 
-// Ping checks that the file still answers a read.
+// Ping checks that the file still answers a read, and that the send log
+// still takes writes.
 func (b *Bolt) Ping(ctx context.Context) error {
+	if err := b.log.err(); err != nil {
+		return err
+	}
 	return b.view(ctx, func(*bolt.Tx) error { return nil })
 }
 
@@ -262,13 +272,6 @@ func bucket(tx *bolt.Tx, name string) *bolt.Bucket {
 		// anywhere), so a group commit's appends write half the pages.
 		// BenchmarkBoltEventPath: 0.85 -> 0.52 pages written per event.
 		bk.FillPercent = 1
-	case bucketSendLog:
-		// Also appended to, but a record is rewritten once soon after,
-		// a quarter longer (pending, then sent): pages left three
-		// quarters full take that without splitting again.
-		// BenchmarkBoltSend: 0.35 -> 0.26 pages written per SEND (0.28
-		// when left full).
-		bk.FillPercent = 0.75
 	}
 	return bk
 }
@@ -1157,7 +1160,6 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 	seenExpired := func(_, v []byte) bool {
 		return len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= now.UnixNano()
 	}
-	sendExpired := func(_, v []byte) bool { return !loggedLive(v, now) }
 	convOld := func(_, v []byte) bool {
 		c, err := decodeConv(v)
 		return err == nil && !c.Open() && !c.ClosedAt.IsZero() && now.Sub(c.ClosedAt) > b.retention
@@ -1170,7 +1172,6 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 		remove func(tx *bolt.Tx, k, v []byte) error
 	}{
 		{bucketSeen, sweepChunk, seenExpired, nil},
-		{bucketSendLog, sweepChunk, sendExpired, b.removeLoggedSend},
 		// A conversation takes its logs with it: fewer at a time.
 		{bucketConvs, sweepChunk / 20, convOld, b.removeConversation},
 	} {
@@ -1180,7 +1181,8 @@ func (b *Bolt) Sweep(ctx context.Context) (int, error) {
 			return n, err
 		}
 	}
-	return n, nil
+	m, err := b.SweepSends(ctx)
+	return n + m, err
 }
 
 // sweepChunk bounds the records one write transaction of a sweep removes;
@@ -1190,16 +1192,6 @@ const (
 	sweepChunk = 1000
 	sweepScan  = 16 * sweepChunk
 )
-
-// SweepSends removes the expired send records, and returns how many went.
-// Sweep does as well, every few minutes: at thousands of SENDs a second
-// that left millions of expired records in the file between two passes,
-// and as many deletes to make at once. Reading the log's live records
-// (two minutes of SENDs) is cheap enough to do every few seconds.
-func (b *Bolt) SweepSends(ctx context.Context) (int, error) {
-	now := b.now()
-	return b.sweepBucket(ctx, bucketSendLog, sweepChunk, func(_, v []byte) bool { return !loggedLive(v, now) }, b.removeLoggedSend)
-}
 
 // sweepBucket removes the records of a bucket for which gone holds, chunk
 // at a time; remove, when set, removes one with what hangs off it (the

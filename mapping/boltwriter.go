@@ -25,38 +25,47 @@ const (
 // errClosed is what writes get once the store is closed.
 var errClosed = errors.New("mapping: store closed")
 
-// groupWriter is Bolt's commit loop: writes that arrive while a
-// transaction is being committed wait for it and then share the next one,
-// so that concurrent writers share fsyncs. A lone write is committed at
-// once, and a batch grows as long as the previous commit takes. Only when
-// the previous commit was shared by many (the loop is under load) does the
-// next one wait up to linger for more company: a commit's two fsyncs cost
-// the same for 20 writes as for 30, and the writers queued behind it wait
-// anyway.
+// groupWriter is a commit loop, the bbolt file's (boltCommitter) or the
+// send log's (sendLog.commit): writes that arrive while a batch is being
+// committed wait for it and then share the next one, so that concurrent
+// writers share fsyncs. A lone write is committed at once, and a batch
+// grows as long as the previous commit takes. Only when the previous
+// commit was shared by many (the loop is under load) does the next one
+// wait up to linger for more company: a commit's fsyncs cost the same for
+// 20 writes as for 30, and the writers queued behind it wait anyway.
 //
-// A write function runs inside the shared transaction. It returns a
-// "refusal" (ErrConflict, ErrNotFound, ErrNotOwner, ErrDuplicate, errSeen) only before it
-// has written anything, so that the others' writes commit; any other error
-// aborts the transaction, and each write of the batch is then retried in a
-// transaction of its own, so that one failing write fails alone.
+// On bbolt a write function runs inside the shared transaction. It returns
+// a "refusal" (ErrConflict, ErrNotFound, ErrNotOwner, ErrDuplicate,
+// errSeen) only before it has written anything, so that the others' writes
+// commit; any other error aborts the transaction, and each write of the
+// batch is then retried in a transaction of its own, so that one failing
+// write fails alone.
 type groupWriter struct {
+	reqs chan *writeReq
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+	// commit makes a batch durable and sets each write's outcome; the
+	// loop answers them after it.
+	commit func(batch []*writeReq)
+	free   sync.Pool // answered writeReqs, with their channels
+}
+
+// boltCommitter commits a batch in one bbolt transaction.
+type boltCommitter struct {
 	db      *bolt.DB
-	reqs    chan *writeReq
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
 	observe func(writes int, took time.Duration)
 	// begin is told of every write transaction before its first write.
 	begin func(*bolt.Tx)
-	free  sync.Pool // answered writeReqs, with their channels
 }
 
 // writeReq is one write on its way through the loop. Requests are pooled,
 // with their channel and their send record's buffers.
 type writeReq struct {
 	fn func(*bolt.Tx) error
-	// send, when fn is nil, is a send record's write, carried here so that
-	// the writes made on every SEND allocate nothing of their own.
+	// send, when fn is nil, is a send record's write (the send log's
+	// writer takes only those), carried here so that the writes made on
+	// every SEND allocate nothing of their own.
 	send sendOp
 	err  error
 	// done gets one value once the write is answered; a posted write is
@@ -65,25 +74,27 @@ type writeReq struct {
 	posted bool
 }
 
-// apply runs the write in tx.
-func (r *writeReq) apply(tx *bolt.Tx) error {
-	if r.fn != nil {
-		return r.fn(tx)
-	}
-	return r.send.apply(tx)
-}
-
-func newGroupWriter(db *bolt.DB, observe func(int, time.Duration), begin func(*bolt.Tx)) *groupWriter {
-	if observe == nil {
-		observe = func(int, time.Duration) {}
-	}
+// newBoltWriter starts the commit loop of db's writes.
+func newBoltWriter(db *bolt.DB, observe func(int, time.Duration), begin func(*bolt.Tx)) *groupWriter {
 	if begin == nil {
 		begin = func(*bolt.Tx) {}
 	}
-	w := &groupWriter{db: db, reqs: make(chan *writeReq, maxGroup), stop: make(chan struct{}), done: make(chan struct{}),
-		observe: observe, begin: begin}
+	c := &boltCommitter{db: db, observe: orNoObserver(observe), begin: begin}
+	return newGroupWriter(c.commit)
+}
+
+// newGroupWriter starts a commit loop whose batches commit calls.
+func newGroupWriter(commit func([]*writeReq)) *groupWriter {
+	w := &groupWriter{reqs: make(chan *writeReq, maxGroup), stop: make(chan struct{}), done: make(chan struct{}), commit: commit}
 	go w.run()
 	return w
+}
+
+func orNoObserver(observe func(int, time.Duration)) func(int, time.Duration) {
+	if observe == nil {
+		return func(int, time.Duration) {}
+	}
+	return observe
 }
 
 // refusal reports an error a write function returns without having
@@ -233,15 +244,18 @@ func (w *groupWriter) run() {
 			wait.Stop()
 		}
 		w.commit(batch)
+		for _, r := range batch {
+			w.answer(r)
+		}
 	}
 }
 
-func (w *groupWriter) commit(batch []*writeReq) {
+func (c *boltCommitter) commit(batch []*writeReq) {
 	start := time.Now()
-	err := w.db.Update(func(tx *bolt.Tx) error {
-		w.begin(tx)
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		c.begin(tx)
 		for _, r := range batch {
-			r.err = r.apply(tx)
+			r.err = r.fn(tx)
 			if r.err != nil && !refusal(r.err) {
 				return r.err
 			}
@@ -250,18 +264,17 @@ func (w *groupWriter) commit(batch []*writeReq) {
 	})
 	if err != nil {
 		for _, r := range batch {
-			r.err = w.db.Update(func(tx *bolt.Tx) error {
-				w.begin(tx)
-				return r.apply(tx)
+			r.err = c.db.Update(func(tx *bolt.Tx) error {
+				c.begin(tx)
+				return r.fn(tx)
 			})
 		}
 	}
-	w.observe(len(batch), time.Since(start))
+	c.observe(len(batch), time.Since(start))
 	for _, r := range batch {
 		if r.err != nil && !refusal(r.err) {
 			r.err = storeErr(r.err)
 		}
-		w.answer(r)
 	}
 }
 

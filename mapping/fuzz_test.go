@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -133,6 +134,29 @@ func FuzzSendJSON(f *testing.F) {
 		got, ok := appendSendJSON(nil, &rec)
 		if ok != (werr == nil) || ok && string(got) != string(want) {
 			t.Fatalf("hand-written (%v):\n%s\nmarshalled (%v):\n%s", ok, got, werr, want)
+		}
+	})
+}
+
+// FuzzScanSegment: reading a send log's file stops at its first frame
+// that does not check, and what it read is exactly the frames before it.
+func FuzzScanSegment(f *testing.F) {
+	at := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	rec, _ := appendLoggedSend(nil, []byte("conv|key"), SendRecord{ProviderMessageID: "p", State: SendPending, At: at}, at.Add(time.Hour))
+	two := appendFrame(appendFrame(nil, 1, rec), 2, appendLoggedHead(nil, 0, []byte("conv|key")))
+	f.Add(two)
+	f.Add(two[:len(two)-1])
+	f.Add(append(slices.Clone(two), make([]byte, 64)...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var again []byte
+		end, err := scanSegment(bytes.NewReader(data), func(off int64, seq uint64, rec []byte) {
+			if off != int64(len(again))+sendFrameHead+sendSeqLen || !bytes.Equal(data[off:off+int64(len(rec))], rec) {
+				t.Fatalf("record at %d, %d bytes, is not where it was read", off, len(rec))
+			}
+			again = appendFrame(again, seq, rec)
+		})
+		if err != nil || end > int64(len(data)) || !bytes.Equal(again, data[:end]) {
+			t.Fatalf("read to %d of %d (%v); the frames read do not make its start again", end, len(data), err)
 		}
 	})
 }

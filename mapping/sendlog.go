@@ -13,21 +13,15 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/connector-proxy/connector-proxy/internal/jsonwrite"
 )
 
-// The embedded store's send records are kept in bucketSendLog keyed by a
-// sequence that only grows, with the record's own key (conversation|key)
-// in its value, and found by that key through sendIndex, in memory. Keyed
-// by conversation and key, as they were, the records of one group commit
-// fell each on a page of its own among the conversations' records, and
-// bbolt read each such page's every key into a node to change one: about
-// half of the allocations of a SEND and a page written per record. Keyed
-// by sequence, a commit's records share the bucket's last pages.
-//
-// A stored value is the record's expiry (unix ns), its key's length and
-// the key, then its JSON.
+// The send records are found by their key (conversation|key) through
+// sendIndex, in memory, which says where in the send log (sendwal.go) the
+// record in force is. A stored record is its expiry (unix ns), its key's
+// length and the key, then its JSON.
 
 // sendHash names a send record's key in the index: 128 bits of two
 // seeded hashes. The record itself holds the key, which every read
@@ -35,84 +29,63 @@ import (
 // one entry, the later taking it.
 type sendHash [2]uint64
 
-// sendIndex is the send records by key hash: the sequence of the record
-// in bucketSendLog. Like queueIndex it follows from what is stored: it is
-// rebuilt when the file is opened (one process opens it), and a write
-// transaction's changes are staged and become visible when it commits.
-// Only the group writer's goroutine stages and commits, so it reads the
-// committed map without the lock; readers take it.
+// sendIndex is where each key's record in force is. It follows from what
+// the log holds: rebuilt when the store is opened (one process opens it),
+// and a group commit's changes are staged and become visible once its
+// records are durable. The log's writer stages and commits; the sweep
+// removes the entries of the files it deletes; readers take the lock.
 type sendIndex struct {
 	seeds [2]maphash.Seed
 
 	mu   sync.RWMutex
-	seqs map[sendHash]uint64
+	seqs map[sendHash]sendLoc
 
-	stage map[sendHash]uint64 // the open transaction's; 0: deleted
-	// cur reads the open write transaction's records: a cursor keeps its
-	// stack from one seek to the next, where each Get makes one anew.
-	cur *bolt.Cursor
+	stage map[sendHash]sendLoc // the open batch's; expires 0: deleted
 }
 
 func newSendIndex() *sendIndex {
-	x := &sendIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		seqs: map[sendHash]uint64{}, stage: map[sendHash]uint64{}}
-	return x
+	return &sendIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		seqs: map[sendHash]sendLoc{}, stage: map[sendHash]sendLoc{}}
 }
 
 func (x *sendIndex) hash(key []byte) sendHash {
 	return sendHash{maphash.Bytes(x.seeds[0], key), maphash.Bytes(x.seeds[1], key)}
 }
 
-// begin starts staging for a new write transaction.
-func (x *sendIndex) begin() {
-	clear(x.stage)
-	x.cur = nil
-}
+// begin starts staging for a new batch.
+func (x *sendIndex) begin() { clear(x.stage) }
 
 func (x *sendIndex) commit() {
 	if len(x.stage) == 0 {
 		return
 	}
 	x.mu.Lock()
-	for h, seq := range x.stage {
-		if seq == 0 {
+	for h, loc := range x.stage {
+		if loc.expires == 0 {
 			delete(x.seqs, h)
 		} else {
-			x.seqs[h] = seq
+			x.seqs[h] = loc
 		}
 	}
 	x.mu.Unlock()
 }
 
-// staged is the record's sequence as the open write transaction sees it.
-func (x *sendIndex) staged(h sendHash) (uint64, bool) {
-	if seq, ok := x.stage[h]; ok {
-		return seq, seq != 0
+// staged is the record's place as the open batch sees it, and whether the
+// batch wrote it.
+func (x *sendIndex) staged(h sendHash) (loc sendLoc, inBatch, ok bool) {
+	if loc, ok := x.stage[h]; ok {
+		return loc, true, true
 	}
-	seq, ok := x.seqs[h]
-	return seq, ok
+	loc, ok = x.committed(h)
+	return loc, false, ok
 }
 
-// committed is the record's sequence as the last commit left it.
-func (x *sendIndex) committed(h sendHash) (uint64, bool) {
+// committed is the record's place as the last commit left it.
+func (x *sendIndex) committed(h sendHash) (sendLoc, bool) {
 	x.mu.RLock()
-	seq, ok := x.seqs[h]
+	loc, ok := x.seqs[h]
 	x.mu.RUnlock()
-	return seq, ok
-}
-
-// load indexes the live records of bucketSendLog, when the file is opened.
-func (x *sendIndex) load(tx *bolt.Tx, now time.Time) error {
-	return bucket(tx, bucketSendLog).ForEach(func(k, v []byte) error {
-		key, _, ok := loggedKey(v)
-		if !ok || len(k) != 8 {
-			return fmt.Errorf("%w: at %x", errSendLog, k)
-		}
-		if loggedLive(v, now) {
-			x.seqs[x.hash(key)] = binary.BigEndian.Uint64(k)
-		}
-		return nil
-	})
+	return loc, ok
 }
 
 var errSendLog = errors.New("mapping: send record does not decode")
@@ -199,21 +172,98 @@ func decodeLoggedSend(v []byte, now time.Time) (rec SendRecord, live bool, err e
 	return unmarshalSend(raw)
 }
 
-// sendAt finds key's record in a write transaction: its sequence and
-// stored value, or 0 and nil.
-func (b *Bolt) sendAt(tx *bolt.Tx, h sendHash, key []byte) (uint64, []byte) {
-	seq, ok := b.sends.staged(h)
-	if !ok {
-		return 0, nil
+// sendOpKind is what a send record's write does.
+type sendOpKind uint8
+
+const (
+	opPut   sendOpKind = iota // put val (MarkSent, PutSend)
+	opBegin                   // put val unless a record is in force (BeginSend)
+	opTake                    // put val if the record in force is expect (TakeSend)
+	opDrop                    // forget the record in force (DropSend)
+	opSweep                   // cut the spans that ended by now (SweepSends)
+)
+
+// sendOp is a send record's write, applied by the send log's writer.
+type sendOp struct {
+	op       sendOpKind
+	key, val []byte
+	h        sendHash
+	now      time.Time
+	expect   SendRecord // opTake's
+	// What it did: the record in force (opBegin's, when it is not val),
+	// whether val is it now, whether a record was appended, the cut
+	// segments (opSweep's).
+	cur   SendRecord
+	won   bool
+	wrote bool
+	gone  []*sendSegment
+}
+
+// applyLog runs the write in the log's open batch.
+func (o *sendOp) applyLog(l *sendLog) error {
+	o.cur, o.won, o.wrote = SendRecord{}, false, false
+	if o.op == opSweep {
+		return nil
 	}
-	if b.sends.cur == nil {
-		b.sends.cur = bucket(tx, bucketSendLog).Cursor()
+	// A put replaces whatever is there: it needs only where that is.
+	prev, had, rec, err := l.current(o.h, o.key, o.now, o.op != opPut)
+	if err != nil {
+		return err
 	}
-	k := seqKey(seq)
-	if at, v := b.sends.cur.Seek(k[:]); bytes.Equal(at, k[:]) && isRecordOf(v, key) {
-		return seq, v
+	span := spanOf(o.now.UnixNano())
+	if had {
+		// Never before what it replaces: deleting that segment first
+		// cannot bring the replaced record back.
+		span = prev.seg
 	}
-	return 0, nil
+	switch o.op {
+	case opBegin, opTake:
+		if rec != nil {
+			_, raw, _ := loggedKey(rec)
+			cur, _, err := unmarshalSend(raw)
+			if err != nil {
+				return err
+			}
+			if o.op == opBegin || !sameSend(cur, o.expect) {
+				o.cur = cur
+				return nil
+			}
+		} else if o.op == opTake {
+			return nil
+		}
+	case opDrop:
+		if rec == nil {
+			return nil
+		}
+		o.val = appendLoggedHead(o.val[:0], 0, o.key)
+	}
+	loc, err := l.appendRecord(span, o.val)
+	if err != nil {
+		return err
+	}
+	l.x.stage[o.h] = loc
+	o.won, o.wrote = true, true
+	return nil
+}
+
+// current is what the open batch sees under key: where its last record is
+// (had), and, when read is set, that record if it is in force.
+func (l *sendLog) current(h sendHash, key []byte, now time.Time, read bool) (loc sendLoc, had bool, rec []byte, err error) {
+	loc, inBatch, had := l.x.staged(h)
+	if !had || !read || loc.expires <= now.UnixNano() {
+		return loc, had, nil, nil
+	}
+	if inBatch {
+		rec = l.staged(loc)
+	} else if rec, err = l.read(loc, l.rbuf); err != nil {
+		return loc, had, nil, err
+	} else if rec != nil {
+		l.rbuf = rec
+	}
+	if rec == nil || !isRecordOf(rec, key) {
+		return loc, false, nil, nil
+	}
+	return loc, had, rec, nil
 }
 
 // isRecordOf reports whether v is a stored record of key.
@@ -222,103 +272,20 @@ func isRecordOf(v, key []byte) bool {
 	return ok && bytes.Equal(k, key)
 }
 
-// recordAt is the record at seq if it is key's.
-func recordAt(bk *bolt.Bucket, seq uint64, key []byte) (uint64, []byte) {
-	k := seqKey(seq)
-	if v := bk.Get(k[:]); isRecordOf(v, key) {
-		return seq, v
-	}
-	return 0, nil
-}
-
-// putSend stores val (a stored record of key) in a write transaction: in
-// place of key's record when that is still live (a pending record that
-// becomes sent: it is recent, on the last pages), else at a new sequence,
-// the expired one removed.
-func (b *Bolt) putSend(tx *bolt.Tx, h sendHash, key, val []byte, now time.Time) error {
-	bk := bucket(tx, bucketSendLog)
-	seq, old := b.sendAt(tx, h, key)
-	if old != nil && loggedLive(old, now) {
-		k := seqKey(seq)
-		return bk.Put(k[:], val)
-	}
-	if old != nil {
-		k := seqKey(seq)
-		if err := bk.Delete(k[:]); err != nil {
-			return err
-		}
-	}
-	seq, err := bk.NextSequence()
-	if err != nil {
-		return err
-	}
-	k := seqKey(seq)
-	if err := bk.Put(k[:], val); err != nil {
-		return err
-	}
-	b.sends.stage[h] = seq
-	return nil
-}
-
-// dropSend removes key's record in a write transaction.
-func (b *Bolt) dropSend(tx *bolt.Tx, h sendHash, key []byte) error {
-	seq, old := b.sendAt(tx, h, key)
-	if old == nil {
-		return nil
-	}
-	b.sends.stage[h] = 0
-	k := seqKey(seq)
-	return bucket(tx, bucketSendLog).Delete(k[:])
-}
-
-// removeLoggedSend is the sweep's removal of an expired record: its index
-// entry goes with it unless a newer record of its key holds it.
-func (b *Bolt) removeLoggedSend(tx *bolt.Tx, k, v []byte) error {
-	if key, _, ok := loggedKey(v); ok {
-		h := b.sends.hash(key)
-		if seq, ok := b.sends.staged(h); ok && len(k) == 8 && seq == binary.BigEndian.Uint64(k) {
-			b.sends.stage[h] = 0
-		}
-	}
-	return bucket(tx, bucketSendLog).Delete(k)
-}
-
-// moveSends moves the records of a file written before, keyed by
-// conversation and key in bucketSends, into bucketSendLog, when the file
-// is opened. Expired ones are left behind.
-func moveSends(tx *bolt.Tx, now time.Time) error {
-	old := tx.Bucket([]byte(bucketSends))
-	if old == nil {
-		return nil
-	}
-	log := bucket(tx, bucketSendLog)
-	err := old.ForEach(func(k, v []byte) error {
-		// There a value was the expiry and the JSON: the key goes between.
-		if !loggedLive(v, now) {
-			return nil // expired: it would be swept
-		}
-		seq, err := log.NextSequence()
-		if err != nil {
-			return err
-		}
-		return log.Put(u64(seq), append(appendLoggedHead(nil, binary.BigEndian.Uint64(v[:8]), k), v[8:]...))
-	})
-	if err != nil {
-		return err
-	}
-	return tx.DeleteBucket([]byte(bucketSends))
+// reset keeps the buffers for the next write.
+func (o *sendOp) reset() {
+	*o = sendOp{key: o.key[:0], val: o.val[:0]}
 }
 
 // BeginSend implements Sends. Its write is carried by the pooled request
 // (sendOp): a BeginSend allocates nothing of its own.
 func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) (SendRecord, bool, error) {
-	r, err := b.sendWrite(conversation, key, rec, ttl)
+	r, err := b.sendWrite(opBegin, conversation, key, rec, ttl)
 	if err != nil {
 		return rec, false, err
 	}
 	op := &r.send
-	op.begin = true
-	answered, err := b.w.queue(ctx, r)
+	answered, err := b.sw.queue(ctx, r)
 	if !answered {
 		return rec, false, err
 	}
@@ -326,7 +293,7 @@ func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec Send
 	if !won {
 		out = op.cur
 	}
-	if outcome := b.w.put(r); err == nil {
+	if outcome := b.sw.put(r); err == nil {
 		err = outcome
 	}
 	if err != nil {
@@ -335,67 +302,15 @@ func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec Send
 	return out, won, nil
 }
 
-// sendOp is a send record's write: BeginSend's (put rec unless a live
-// record is there, told in cur and won) or MarkSent's put.
-type sendOp struct {
-	b        *Bolt
-	begin    bool
-	key, val []byte
-	h        sendHash
-	now      time.Time
-	cur      SendRecord
-	won      bool
-}
-
-func (o *sendOp) apply(tx *bolt.Tx) error {
-	if !o.begin {
-		return o.b.putSend(tx, o.h, o.key, o.val, o.now)
-	}
-	o.cur, o.won = SendRecord{}, false // a batch that failed runs it again alone
-	_, v := o.b.sendAt(tx, o.h, o.key)
-	if v != nil {
-		cur, live, err := decodeLoggedSend(v, o.now)
-		if err != nil {
-			return err
-		}
-		if live {
-			o.cur = cur
-			return nil
-		}
-	}
-	o.won = true
-	return o.b.putSend(tx, o.h, o.key, o.val, o.now)
-}
-
-// reset keeps the buffers for the next write.
-func (o *sendOp) reset() {
-	*o = sendOp{key: o.key[:0], val: o.val[:0]}
-}
-
 // TakeSend implements Sends.
 func (b *Bolt) TakeSend(ctx context.Context, conversation, key string, expect, rec SendRecord, ttl time.Duration) (bool, error) {
-	now := b.now()
-	k := sendKey(conversation, key)
-	h := b.sends.hash(k)
-	raw, err := appendLoggedSend(nil, k, rec, now.Add(ttl))
+	r, err := b.sendWrite(opTake, conversation, key, rec, ttl)
 	if err != nil {
 		return false, err
 	}
-	took := false
-	err = b.update(ctx, func(tx *bolt.Tx) error {
-		took = false
-		_, v := b.sendAt(tx, h, k)
-		if v == nil {
-			return nil
-		}
-		cur, live, err := decodeLoggedSend(v, now)
-		if err != nil || !live || !sameSend(cur, expect) {
-			return err
-		}
-		took = true
-		return b.putSend(tx, h, k, raw, now)
-	})
-	return took, err
+	r.send.expect = expect
+	took, err := b.waitSend(ctx, r)
+	return took && err == nil, err
 }
 
 // sameSend reports whether cur is still the pending attempt expect names.
@@ -406,69 +321,170 @@ func sameSend(cur, expect SendRecord) bool {
 
 // Send implements Sends.
 func (b *Bolt) Send(ctx context.Context, conversation, key string) (SendRecord, bool, error) {
-	var (
-		rec  SendRecord
-		live bool
-	)
 	now := b.now()
 	k := sendKey(conversation, key)
-	seq, ok := b.sends.committed(b.sends.hash(k))
-	if !ok {
-		return rec, false, ctx.Err()
+	loc, ok := b.sends.committed(b.sends.hash(k))
+	if !ok || loc.expires <= now.UnixNano() {
+		return SendRecord{}, false, ctx.Err()
 	}
-	err := b.view(ctx, func(tx *bolt.Tx) error {
-		_, v := recordAt(bucket(tx, bucketSendLog), seq, k)
-		if v == nil {
-			return nil
-		}
-		var err error
-		rec, live, err = decodeLoggedSend(v, now)
-		return err
-	})
-	return rec, live, err
+	if err := ctx.Err(); err != nil {
+		return SendRecord{}, false, err
+	}
+	v, err := b.log.read(loc, nil)
+	if err != nil || v == nil || !isRecordOf(v, k) {
+		return SendRecord{}, false, storeErrOrNil(err)
+	}
+	return decodeLoggedSend(v, now)
+}
+
+// storeErrOrNil is storeErr that keeps nil.
+func storeErrOrNil(err error) error {
+	if err == nil {
+		return nil
+	}
+	return storeErr(err)
 }
 
 // PutSend implements Sends.
 func (b *Bolt) PutSend(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error {
-	now := b.now()
-	k := sendKey(conversation, key)
-	h := b.sends.hash(k)
-	raw, err := appendLoggedSend(nil, k, rec, now.Add(ttl))
+	r, err := b.sendWrite(opPut, conversation, key, rec, ttl)
 	if err != nil {
 		return err
 	}
-	return b.update(ctx, func(tx *bolt.Tx) error { return b.putSend(tx, h, k, raw, now) })
+	_, err = b.waitSend(ctx, r)
+	return err
 }
 
 // DropSend implements Sends.
 func (b *Bolt) DropSend(ctx context.Context, conversation, key string) error {
-	k := sendKey(conversation, key)
-	h := b.sends.hash(k)
-	return b.update(ctx, func(tx *bolt.Tx) error { return b.dropSend(tx, h, k) })
+	r := b.sw.get()
+	op := &r.send
+	op.op, op.now = opDrop, b.now()
+	op.key = appendSendKey(op.key[:0], conversation, key)
+	op.h = b.sends.hash(op.key)
+	_, err := b.waitSend(ctx, r)
+	return err
 }
 
-// MarkSent implements Sends: the put joins the next group commit, and the
-// caller does not wait for it.
+// MarkSent implements Sends: the put joins the send log's next group
+// commit, and the caller does not wait for it.
 func (b *Bolt) MarkSent(ctx context.Context, conversation, key string, rec SendRecord, ttl time.Duration) error {
-	r, err := b.sendWrite(conversation, key, rec, ttl)
+	r, err := b.sendWrite(opPut, conversation, key, rec, ttl)
 	if err != nil {
 		return err
 	}
-	return b.w.post(ctx, r)
+	return b.sw.post(ctx, r)
 }
 
-// sendWrite is a pooled request carrying the put of rec under key, in the
-// request's own buffers.
-func (b *Bolt) sendWrite(conversation, key string, rec SendRecord, ttl time.Duration) (*writeReq, error) {
-	r := b.w.get()
-	op := &r.send
-	op.b, op.now = b, b.now()
-	op.key = appendSendKey(op.key[:0], conversation, key)
-	op.h = b.sends.hash(op.key)
+// waitSend queues a send record's write and waits for its commit; won is
+// whether it wrote.
+func (b *Bolt) waitSend(ctx context.Context, r *writeReq) (won bool, err error) {
+	answered, err := b.sw.queue(ctx, r)
+	if !answered {
+		return false, err
+	}
+	won = r.send.won
+	if outcome := b.sw.put(r); err == nil {
+		err = outcome
+	}
+	return won, err
+}
+
+// sendWrite is a pooled request carrying the write of rec under key, in
+// the request's own buffers.
+func (b *Bolt) sendWrite(op sendOpKind, conversation, key string, rec SendRecord, ttl time.Duration) (*writeReq, error) {
+	r := b.sw.get()
+	o := &r.send
+	o.op, o.now = op, b.now()
+	o.key = appendSendKey(o.key[:0], conversation, key)
+	o.h = b.sends.hash(o.key)
 	var err error
-	if op.val, err = appendLoggedSend(op.val[:0], op.key, rec, op.now.Add(ttl)); err != nil {
-		_ = b.w.put(r)
+	if o.val, err = appendLoggedSend(o.val[:0], o.key, rec, o.now.Add(ttl)); err != nil {
+		_ = b.sw.put(r)
 		return nil, err
 	}
 	return r, nil
+}
+
+// SweepSends removes the send log's files whose records have all expired,
+// and returns how many records in force went with them. Sweep does as
+// well, every few minutes; at thousands of SENDs a second the files are
+// better gone every few seconds.
+func (b *Bolt) SweepSends(ctx context.Context) (int, error) {
+	r := b.sw.get()
+	r.send.op, r.send.now = opSweep, b.now()
+	answered, err := b.sw.queue(ctx, r)
+	if !answered {
+		return 0, err
+	}
+	gone := r.send.gone
+	if outcome := b.sw.put(r); err == nil {
+		err = outcome
+	}
+	if err != nil {
+		return 0, err
+	}
+	return b.log.remove(ctx, gone)
+}
+
+// moveSends moves the live send records of a file written before into
+// the send log, when the store is opened, and drops the buckets they were
+// in: bucketSendLog (keyed by sequence, a value as the log stores it) and
+// bucketSends before it (keyed by conversation|key, a value the expiry
+// and the JSON). A record the log already has (a move that a crash cut
+// short) is left as the log has it.
+func (b *Bolt) moveSends(tx *bolt.Tx) error {
+	now := b.now()
+	moved := false
+	move := func(key, rec []byte) error {
+		h := b.sends.hash(key)
+		if _, ok := b.sends.seqs[h]; ok {
+			return nil
+		}
+		if _, ok := b.sends.stage[h]; ok {
+			return nil
+		}
+		loc, err := b.log.appendRecord(spanOf(loggedExpiry(rec)), rec)
+		if err != nil {
+			return err
+		}
+		b.sends.stage[h], moved = loc, true
+		return nil
+	}
+	b.sends.begin()
+	for _, name := range []string{bucketSendLog, bucketSends} {
+		bk := tx.Bucket([]byte(name))
+		if bk == nil {
+			continue
+		}
+		err := bk.ForEach(func(k, v []byte) error {
+			if !loggedLive(v, now) {
+				return nil
+			}
+			if name == bucketSendLog {
+				key, _, ok := loggedKey(v)
+				if !ok {
+					return fmt.Errorf("%w: at %x", errSendLog, k)
+				}
+				return move(key, v)
+			}
+			return move(k, append(appendLoggedHead(nil, binary.BigEndian.Uint64(v[:8]), k), v[8:]...))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if moved {
+		// Durable in the log before the buckets' removal commits.
+		if err := b.log.flush(); err != nil {
+			return err
+		}
+		b.sends.commit()
+	}
+	for _, name := range []string{bucketSendLog, bucketSends} {
+		if err := tx.DeleteBucket([]byte(name)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package mapping
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
@@ -65,8 +64,8 @@ func TestAnExpiredSendRecordMakesRoomAndTheSweepTakesOnlyTheExpired(t *testing.T
 	if _, won, err := b.BeginSend(ctx, "c", "old", pending("p-new", clk.now()), time.Minute); err != nil || !won {
 		t.Fatalf("begin again after expiry: %v, %v", won, err)
 	}
-	if n := keyCount(t, b, bucketSendLog); n != 2 {
-		t.Fatalf("%d records stored, want 2: the expired one goes when its key is taken again", n)
+	if n := sendsInForce(b); n != 2 {
+		t.Fatalf("%d records indexed, want 2: the expired one goes when its key is taken again", n)
 	}
 	clk.add(2 * time.Minute)
 	if n, err := b.Sweep(ctx); err != nil || n != 1 {
@@ -76,8 +75,8 @@ func TestAnExpiredSendRecordMakesRoomAndTheSweepTakesOnlyTheExpired(t *testing.T
 		t.Fatalf("the live record after the sweep: %+v, %v, %v", got, ok, err)
 	}
 	noRecord(t, b, "c", "old", "the swept record is still found")
-	if n := keyCount(t, b, bucketSendLog); n != 1 {
-		t.Fatalf("%d records stored after the sweep, want 1", n)
+	if n := sendsInForce(b); n != 1 {
+		t.Fatalf("%d records indexed after the sweep, want 1", n)
 	}
 }
 
@@ -95,28 +94,36 @@ func TestDropSendForgetsTheRecordAndItsKey(t *testing.T) {
 	if _, won, err := b.BeginSend(ctx, "c", "k", pending("p2", at), time.Hour); err != nil || !won {
 		t.Fatalf("begin after the drop: %v, %v", won, err)
 	}
-	if n := keyCount(t, b, bucketSendLog); n != 1 {
-		t.Fatalf("%d records stored, want 1", n)
+	if n := sendsInForce(b); n != 1 {
+		t.Fatalf("%d records indexed, want 1", n)
 	}
 }
 
 func TestSendRecordsOfAnEarlierFileAreMovedOnOpen(t *testing.T) {
 	ctx := context.Background()
 	b, path := openTemp(t)
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	// The log has "c|both" already: a move that a crash cut short, then
+	// a newer record of it.
+	newer := SendRecord{ProviderMessageID: "p-newer", State: SendSent, MessageID: "m-newer", At: at}
+	if err := b.PutSend(ctx, "c", "both", newer, time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	live, gone := time.Now().Add(time.Hour), time.Now().Add(-time.Hour)
 	err = db.Update(func(tx *bolt.Tx) error {
-		old, err := tx.CreateBucketIfNotExists([]byte(bucketSends))
+		// In bucketSends a record was its expiry and its JSON, under
+		// conversation|key.
+		sends, err := tx.CreateBucketIfNotExists([]byte(bucketSends))
 		if err != nil {
 			return err
 		}
-		// There a record was its expiry and its JSON, under conversation|key.
 		stored := func(rec SendRecord, expires time.Time) []byte {
 			raw, err := json.Marshal(rec)
 			if err != nil {
@@ -124,34 +131,69 @@ func TestSendRecordsOfAnEarlierFileAreMovedOnOpen(t *testing.T) {
 			}
 			return append(u64(uint64(expires.UnixNano())), raw...)
 		}
-		if err := old.Put([]byte("c|live"), stored(SendRecord{ProviderMessageID: "p-live", State: SendSent, MessageID: "m", At: at}, time.Now().Add(time.Hour))); err != nil {
+		if err := sends.Put([]byte("c|live"), stored(SendRecord{ProviderMessageID: "p-live", State: SendSent, MessageID: "m", At: at}, live)); err != nil {
 			return err
 		}
-		return old.Put([]byte("c|expired"), stored(pending("p-expired", at), time.Now().Add(-time.Hour)))
+		if err := sends.Put([]byte("c|expired"), stored(pending("p-expired", at), gone)); err != nil {
+			return err
+		}
+		// In bucketSendLog, under a sequence, as the log stores it.
+		log, err := tx.CreateBucketIfNotExists([]byte(bucketSendLog))
+		if err != nil {
+			return err
+		}
+		for i, r := range []struct {
+			key     string
+			rec     SendRecord
+			expires time.Time
+		}{
+			{"c|logged", pending("p-logged", at), live},
+			{"c|logged-expired", pending("p-logged-expired", at), gone},
+			{"c|both", pending("p-older", at), live},
+		} {
+			v, err := appendLoggedSend(nil, []byte(r.key), r.rec, r.expires)
+			if err != nil {
+				return err
+			}
+			if err := log.Put(u64(uint64(i+1)), v); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	db.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b2, err := OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
-	if got, ok, err := b2.Send(ctx, "c", "live"); err != nil || !ok || got.ProviderMessageID != "p-live" || got.MessageID != "m" {
-		t.Fatalf("moved record: %+v, %v, %v", got, ok, err)
+	b2 := reopenFile(t, path)
+	for _, tc := range []struct {
+		key, id string
+	}{
+		{"live", "p-live"}, {"logged", "p-logged"}, {"both", "p-newer"},
+	} {
+		if got, ok, err := b2.Send(ctx, "c", tc.key); err != nil || !ok || got.ProviderMessageID != tc.id {
+			t.Errorf("%s after the move: %+v, %v, %v; want %s", tc.key, got, ok, err, tc.id)
+		}
 	}
 	noRecord(t, b2, "c", "expired", "an expired record came along")
-	if n := keyCount(t, b2, bucketSendLog); n != 1 {
-		t.Fatalf("%d records moved, want 1", n)
+	noRecord(t, b2, "c", "logged-expired", "an expired record came along")
+	if n := sendsInForce(b2); n != 3 {
+		t.Fatalf("%d records in force after the move, want 3", n)
 	}
 	if err := b2.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket([]byte(bucketSends)) != nil {
-			t.Error("the old bucket is still there")
+		for _, name := range []string{bucketSends, bucketSendLog} {
+			if tx.Bucket([]byte(name)) != nil {
+				t.Errorf("bucket %s is still there", name)
+			}
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	// Moved, they are in the log: found again with the buckets gone.
+	b3 := reopen(t, b2, path)
+	if got, ok, err := b3.Send(ctx, "c", "logged"); err != nil || !ok || got.ProviderMessageID != "p-logged" {
+		t.Fatalf("a moved record after another reopen: %+v, %v, %v", got, ok, err)
 	}
 }
 
@@ -160,62 +202,5 @@ func noRecord(t *testing.T, b *Bolt, conv, key, why string) {
 	t.Helper()
 	if rec, ok, err := b.Send(context.Background(), conv, key); err != nil || ok {
 		t.Fatalf("%s: %+v, %v, %v", why, rec, ok, err)
-	}
-}
-
-func TestSweepSendsRemovesExpiredRecordsPastOneReadsWorth(t *testing.T) {
-	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
-	b, path := openTemp(t, WithClock(clk.now))
-	// More than one read transaction of the sweep reads, the live ones
-	// spread among the expired, all in one transaction of the test's own.
-	const total, every = sweepScan + 3*sweepChunk + 7, 97
-	live := 0
-	err := b.db.Update(func(tx *bolt.Tx) error {
-		bk := bucket(tx, bucketSendLog)
-		for i := range total {
-			ttl := time.Minute
-			if i%every == 0 {
-				ttl, live = time.Hour, live+1
-			}
-			v, err := appendLoggedSend(nil, sendKey("conv", fmt.Sprint("k", i)), pending(fmt.Sprint("p", i), clk.now()), clk.now().Add(ttl))
-			if err != nil {
-				return err
-			}
-			seq, err := bk.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := bk.Put(u64(seq), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err = OpenBolt(path, WithClock(clk.now)) // indexes what the test wrote
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-
-	clk.add(2 * time.Minute)
-	if n, err := b.SweepSends(ctx); err != nil || n != total-live {
-		t.Fatalf("swept %d, %v; want the %d expired", n, err, total-live)
-	}
-	if n := keyCount(t, b, bucketSendLog); n != live {
-		t.Fatalf("%d records left, want the %d live ones", n, live)
-	}
-	if got, ok, err := b.Send(ctx, "conv", fmt.Sprint("k", every*(live-1))); err != nil || !ok || got.ProviderMessageID != fmt.Sprint("p", every*(live-1)) {
-		t.Fatalf("the last live record after the sweep: %+v, %v, %v", got, ok, err)
-	}
-	noRecord(t, b, "conv", "k1", "a swept record is still found")
-	if n, err := b.SweepSends(ctx); err != nil || n != 0 {
-		t.Fatalf("a second sweep removed %d, %v; want none", n, err)
 	}
 }

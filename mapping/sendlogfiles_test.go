@@ -1,0 +1,56 @@
+package mapping
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// sendsInForce is how many records the send index holds.
+func sendsInForce(b *Bolt) int {
+	b.sends.mu.RLock()
+	defer b.sends.mu.RUnlock()
+	return len(b.sends.seqs)
+}
+
+// segmentFiles are the names of the send log's files, in order.
+func segmentFiles(t *testing.T, path string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(path + ".sends")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// segmentPath is the path of a file of the send log.
+func segmentPath(path, name string) string { return filepath.Join(path+".sends", name) }
+
+// reopenFile opens the store at path, closed when the test ends.
+func reopenFile(t *testing.T, path string, opts ...BoltOption) *Bolt {
+	t.Helper()
+	b, err := OpenBolt(path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// testFrame is a frame of the send log holding rec under key, with a
+// sequence past any a test writes.
+func testFrame(t *testing.T, key string, rec SendRecord, expires time.Time) []byte {
+	t.Helper()
+	v, err := appendLoggedSend(nil, []byte(key), rec, expires)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return appendFrame(nil, 1<<40, v)
+}
