@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -191,4 +192,33 @@ func TestAWriteTheSendLogCannotMakeIsRefusedAndLeavesNothing(t *testing.T) {
 		t.Fatalf("the record before, after a reopen: %v, %v", ok, err)
 	}
 	noRecord(t, b2, "c", "failed", "a refused write is in force after a reopen")
+}
+
+func TestAcknowledgedSendRecordsSurviveSIGKILL(t *testing.T) {
+	// A child writes send records as fast as it can and is killed; every
+	// record it was told is stored is found, as it was told, and a retry
+	// of it is not a new message. Three rounds on one store: each opens
+	// what the last one's kill left.
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	for round := range 3 {
+		acked := killedSendChild(t, path, fmt.Sprint("r", round), 3000)
+		b := reopenFile(t, path)
+		for key, state := range acked {
+			got, ok, err := b.Send(ctx, "conv", key)
+			if err != nil || !ok || got.ProviderMessageID != key {
+				t.Fatalf("round %d: acknowledged %s: %+v, %v, %v", round, key, got, ok, err)
+			}
+			if state == SendSent && (got.State != SendSent || got.MessageID != "m-"+key) {
+				t.Fatalf("round %d: %s was put as sent, found %+v", round, key, got)
+			}
+			if _, won, err := b.BeginSend(ctx, "conv", key, pending("again", time.Now()), time.Hour); err != nil || won {
+				t.Fatalf("round %d: a retry of %s: won %v, %v", round, key, won, err)
+			}
+		}
+		t.Logf("round %d: %d acknowledged records found after SIGKILL", round, len(acked))
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
