@@ -92,6 +92,8 @@ type Bolt struct {
 	now       func() time.Time
 	retention time.Duration
 	observe   func(writes int, took time.Duration)
+	// observeSends is observe for the send log's commits.
+	observeSends func(writes int, took time.Duration)
 	// due and age index the outbox's queues by their heads' next attempt
 	// and enqueue time; queues has their items; sends finds the send
 	// records in log, which sw writes.
@@ -133,9 +135,16 @@ func WithClock(now func() time.Time) BoltOption { return func(b *Bolt) { b.now =
 // removes it (default 72 h).
 func WithRetention(d time.Duration) BoltOption { return func(b *Bolt) { b.retention = d } }
 
-// WithCommitObserver is told the size and duration of every group commit.
+// WithCommitObserver is told the size and duration of every group commit
+// of the bbolt file.
 func WithCommitObserver(fn func(writes int, took time.Duration)) BoltOption {
 	return func(b *Bolt) { b.observe = fn }
+}
+
+// WithSendCommitObserver is told the size and duration of every group
+// commit of the send log.
+func WithSendCommitObserver(fn func(writes int, took time.Duration)) BoltOption {
+	return func(b *Bolt) { b.observeSends = fn }
 }
 
 // OpenBolt opens (creating when missing) the store at path. A second process
@@ -193,7 +202,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 			x.commit()
 		}
 	}
-	b.log.obs = orNoObserver(b.observe)
+	b.log.obs = orNoObserver(b.observeSends)
 	b.sw = newGroupWriter(b.log.commit)
 	b.w = newBoltWriter(db, b.observe, func(tx *bolt.Tx) {
 		for _, x := range indexes {

@@ -38,8 +38,10 @@ type Metrics struct {
 	oldest     prometheus.Gauge
 	dropped    prometheus.Gauge
 	paused     prometheus.Gauge
-	commitSize prometheus.Histogram
-	commitSecs prometheus.Histogram
+	commitSize *prometheus.HistogramVec
+	commitSecs *prometheus.HistogramVec
+	// The commit loops' series: the bbolt file's and the send log's.
+	fileSize, fileSecs, sendSize, sendSecs prometheus.Observer
 }
 
 // NewMetrics builds the metrics and registers them with reg (nil: not
@@ -95,17 +97,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "connector_proxy_outbox_paused_endpoints",
 			Help: "Webhook endpoints whose delivery is paused, as this replica last read them.",
 		}),
-		commitSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+		commitSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "connector_proxy_store_commit_writes",
-			Help:    "Writes that shared one commit of the embedded store.",
+			Help:    "Writes that shared one commit of the embedded store, by file: bbolt's, or the send log's.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
-		}),
-		commitSecs: prometheus.NewHistogram(prometheus.HistogramOpts{
+		}, []string{"file"}),
+		commitSecs: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "connector_proxy_store_commit_duration_seconds",
-			Help:    "Time of one commit of the embedded store, fsync included.",
+			Help:    "Time of one commit of the embedded store, fsync included, by file: bbolt's, or the send log's.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
-		}),
+		}, []string{"file"}),
 	}
+	m.fileSize, m.fileSecs = m.commitSize.WithLabelValues("bbolt"), m.commitSecs.WithLabelValues("bbolt")
+	m.sendSize, m.sendSecs = m.commitSize.WithLabelValues("send_log"), m.commitSecs.WithLabelValues("send_log")
 	if reg != nil {
 		reg.MustRegister(m.events, m.applies, m.applySecs, m.conflicts, m.parked, m.discards, m.shards,
 			m.items, m.depth, m.oldest, m.dropped, m.paused, m.commitSize, m.commitSecs)
@@ -146,6 +150,13 @@ func (m *Metrics) delivery(it *mapping.OutboxItem, result string) {
 
 // ObserveCommit is a mapping.WithCommitObserver for the embedded store.
 func (m *Metrics) ObserveCommit(writes int, took time.Duration) {
-	m.commitSize.Observe(float64(writes))
-	m.commitSecs.Observe(took.Seconds())
+	m.fileSize.Observe(float64(writes))
+	m.fileSecs.Observe(took.Seconds())
+}
+
+// ObserveSendCommit is a mapping.WithSendCommitObserver for the embedded
+// store.
+func (m *Metrics) ObserveSendCommit(writes int, took time.Duration) {
+	m.sendSize.Observe(float64(writes))
+	m.sendSecs.Observe(took.Seconds())
 }

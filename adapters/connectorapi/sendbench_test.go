@@ -46,7 +46,7 @@ func newSendBench(tb testing.TB, consumers int) *sendBench {
 		tb.Fatal(err)
 	}
 	sb := &sendBench{}
-	bolt, err := mapping.OpenBolt(filepath.Join(tb.TempDir(), "proxy.db"), mapping.WithCommitObserver(sb.commits.observe))
+	bolt, err := mapping.OpenBolt(filepath.Join(tb.TempDir(), "proxy.db"), mapping.WithSendCommitObserver(sb.commits.observe))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -166,9 +166,10 @@ func (sb *sendBench) serial(b *testing.B) {
 	}
 }
 
-// commitStats collects the store's group commits during a benchmark: how
-// long each took (two fdatasyncs and the pages) and how many writes it
-// carried, reported as the commit's p50 and p99 and the mean batch.
+// commitStats collects the send log's group commits during a benchmark
+// (a SEND's writes are its send record's): how long each took (a write and
+// an fdatasync) and how many writes it carried, reported as the commit's
+// p50 and p99 and the mean batch.
 type commitStats struct {
 	mu     sync.Mutex
 	took   []time.Duration
