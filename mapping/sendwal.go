@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -263,6 +264,11 @@ func (l *sendLog) appendRecord(span int64, rec []byte) (sendLoc, error) {
 	seg, err := l.segment(max(span, spanOf(loggedExpiry(rec))))
 	if err != nil {
 		return sendLoc{}, err
+	}
+	if seg.end+int64(len(seg.buf)+sendFrameHead+sendSeqLen+len(rec)) > math.MaxUint32 {
+		// Where a record is, is 32 bits: 30 s of expiries would have to
+		// come at 140 MB/s to reach it.
+		return sendLoc{}, fmt.Errorf("mapping: send log %s is full", segmentName(seg.id))
 	}
 	if len(seg.buf) == 0 {
 		l.dirty = append(l.dirty, seg)
