@@ -162,7 +162,7 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 	for _, o := range opts {
 		o(b)
 	}
-	if b.log, err = openSendLog(path+".sends", b.sends, b.now); err != nil {
+	if b.log, err = openSendLog(path+".sends", b.sends, b.now, b.observeSends); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -202,7 +202,6 @@ func OpenBolt(path string, opts ...BoltOption) (*Bolt, error) {
 			x.commit()
 		}
 	}
-	b.log.obs = orNoObserver(b.observeSends)
 	b.sw = newGroupWriter(b.log.commit)
 	b.w = newBoltWriter(db, b.observe, func(tx *bolt.Tx) {
 		for _, x := range indexes {
@@ -262,7 +261,7 @@ func (b *Bolt) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 // transaction (closed file, I/O, a record that no longer decodes) as the
 // store being unavailable: callers answer 503, never "not found".
 func storeErr(err error) error {
-	if refusal(err) || errors.Is(err, ErrUnavailable) {
+	if err == nil || refusal(err) || errors.Is(err, ErrUnavailable) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)

@@ -190,18 +190,20 @@ type sendOp struct {
 	h        sendHash
 	now      time.Time
 	expect   SendRecord // opTake's
-	// What it did: the record in force (opBegin's, when it is not val),
-	// whether val is it now, whether a record was appended, the cut
-	// segments (opSweep's).
-	cur   SendRecord
-	won   bool
-	wrote bool
-	gone  []*sendSegment
+	out      sendOutcome
+}
+
+// sendOutcome is what a send record's write did.
+type sendOutcome struct {
+	cur   SendRecord     // opBegin's: the record in force, when it is not val
+	won   bool           // val is the record in force now
+	wrote bool           // a record was appended
+	gone  []*sendSegment // opSweep's: the segments cut
 }
 
 // applyLog runs the write in the log's open batch.
 func (o *sendOp) applyLog(l *sendLog) error {
-	o.cur, o.won, o.wrote = SendRecord{}, false, false
+	o.out = sendOutcome{}
 	if o.op == opSweep {
 		return nil
 	}
@@ -210,26 +212,24 @@ func (o *sendOp) applyLog(l *sendLog) error {
 	if err != nil {
 		return err
 	}
-	span := spanOf(o.now.UnixNano())
+	var span int64 // appendRecord files it by its expiry, and
 	if had {
-		// Never before what it replaces: deleting that segment first
+		// never before what it replaces: deleting that segment first
 		// cannot bring the replaced record back.
 		span = prev.seg
 	}
 	switch o.op {
-	case opBegin, opTake:
+	case opBegin:
 		if rec != nil {
-			_, raw, _ := loggedKey(rec)
-			cur, _, err := unmarshalSend(raw)
-			if err != nil {
-				return err
-			}
-			if o.op == opBegin || !sameSend(cur, o.expect) {
-				o.cur = cur
-				return nil
-			}
-		} else if o.op == opTake {
+			o.out.cur, _, err = decodeLoggedSend(rec, o.now)
+			return err
+		}
+	case opTake:
+		if rec == nil {
 			return nil
+		}
+		if cur, _, err := decodeLoggedSend(rec, o.now); err != nil || !sameSend(cur, o.expect) {
+			return err
 		}
 	case opDrop:
 		if rec == nil {
@@ -242,7 +242,7 @@ func (o *sendOp) applyLog(l *sendLog) error {
 		return err
 	}
 	l.x.stage[o.h] = loc
-	o.won, o.wrote = true, true
+	o.out.won, o.out.wrote = true, true
 	return nil
 }
 
@@ -284,22 +284,14 @@ func (b *Bolt) BeginSend(ctx context.Context, conversation, key string, rec Send
 	if err != nil {
 		return rec, false, err
 	}
-	op := &r.send
-	answered, err := b.sw.queue(ctx, r)
-	if !answered {
+	out, err := b.waitSend(ctx, r)
+	switch {
+	case err != nil:
 		return rec, false, err
+	case out.won:
+		return rec, true, nil
 	}
-	out, won := rec, op.won
-	if !won {
-		out = op.cur
-	}
-	if outcome := b.sw.put(r); err == nil {
-		err = outcome
-	}
-	if err != nil {
-		return rec, false, err
-	}
-	return out, won, nil
+	return out.cur, false, nil
 }
 
 // TakeSend implements Sends.
@@ -309,8 +301,8 @@ func (b *Bolt) TakeSend(ctx context.Context, conversation, key string, expect, r
 		return false, err
 	}
 	r.send.expect = expect
-	took, err := b.waitSend(ctx, r)
-	return took && err == nil, err
+	out, err := b.waitSend(ctx, r)
+	return out.won && err == nil, err
 }
 
 // sameSend reports whether cur is still the pending attempt expect names.
@@ -321,28 +313,20 @@ func sameSend(cur, expect SendRecord) bool {
 
 // Send implements Sends.
 func (b *Bolt) Send(ctx context.Context, conversation, key string) (SendRecord, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return SendRecord{}, false, err
+	}
 	now := b.now()
 	k := sendKey(conversation, key)
 	loc, ok := b.sends.committed(b.sends.hash(k))
 	if !ok || loc.expires <= now.UnixNano() {
-		return SendRecord{}, false, ctx.Err()
-	}
-	if err := ctx.Err(); err != nil {
-		return SendRecord{}, false, err
+		return SendRecord{}, false, nil
 	}
 	v, err := b.log.read(loc, nil)
 	if err != nil || v == nil || !isRecordOf(v, k) {
-		return SendRecord{}, false, storeErrOrNil(err)
+		return SendRecord{}, false, storeErr(err)
 	}
 	return decodeLoggedSend(v, now)
-}
-
-// storeErrOrNil is storeErr that keeps nil.
-func storeErrOrNil(err error) error {
-	if err == nil {
-		return nil
-	}
-	return storeErr(err)
 }
 
 // PutSend implements Sends.
@@ -357,12 +341,7 @@ func (b *Bolt) PutSend(ctx context.Context, conversation, key string, rec SendRe
 
 // DropSend implements Sends.
 func (b *Bolt) DropSend(ctx context.Context, conversation, key string) error {
-	r := b.sw.get()
-	op := &r.send
-	op.op, op.now = opDrop, b.now()
-	op.key = appendSendKey(op.key[:0], conversation, key)
-	op.h = b.sends.hash(op.key)
-	_, err := b.waitSend(ctx, r)
+	_, err := b.waitSend(ctx, b.sendOf(opDrop, conversation, key))
 	return err
 }
 
@@ -376,28 +355,34 @@ func (b *Bolt) MarkSent(ctx context.Context, conversation, key string, rec SendR
 	return b.sw.post(ctx, r)
 }
 
-// waitSend queues a send record's write and waits for its commit; won is
-// whether it wrote.
-func (b *Bolt) waitSend(ctx context.Context, r *writeReq) (won bool, err error) {
+// waitSend queues a send record's write and waits for its commit; the
+// request goes back to the pool.
+func (b *Bolt) waitSend(ctx context.Context, r *writeReq) (sendOutcome, error) {
 	answered, err := b.sw.queue(ctx, r)
 	if !answered {
-		return false, err
+		return sendOutcome{}, err
 	}
-	won = r.send.won
+	out := r.send.out
 	if outcome := b.sw.put(r); err == nil {
 		err = outcome
 	}
-	return won, err
+	return out, err
 }
 
-// sendWrite is a pooled request carrying the write of rec under key, in
-// the request's own buffers.
-func (b *Bolt) sendWrite(op sendOpKind, conversation, key string, rec SendRecord, ttl time.Duration) (*writeReq, error) {
+// sendOf is a pooled request carrying op under key, in its own buffers.
+func (b *Bolt) sendOf(op sendOpKind, conversation, key string) *writeReq {
 	r := b.sw.get()
 	o := &r.send
 	o.op, o.now = op, b.now()
 	o.key = appendSendKey(o.key[:0], conversation, key)
 	o.h = b.sends.hash(o.key)
+	return r
+}
+
+// sendWrite is sendOf carrying rec too, stored for ttl.
+func (b *Bolt) sendWrite(op sendOpKind, conversation, key string, rec SendRecord, ttl time.Duration) (*writeReq, error) {
+	r := b.sendOf(op, conversation, key)
+	o := &r.send
 	var err error
 	if o.val, err = appendLoggedSend(o.val[:0], o.key, rec, o.now.Add(ttl)); err != nil {
 		_ = b.sw.put(r)
@@ -413,18 +398,11 @@ func (b *Bolt) sendWrite(op sendOpKind, conversation, key string, rec SendRecord
 func (b *Bolt) SweepSends(ctx context.Context) (int, error) {
 	r := b.sw.get()
 	r.send.op, r.send.now = opSweep, b.now()
-	answered, err := b.sw.queue(ctx, r)
-	if !answered {
-		return 0, err
-	}
-	gone := r.send.gone
-	if outcome := b.sw.put(r); err == nil {
-		err = outcome
-	}
+	out, err := b.waitSend(ctx, r)
 	if err != nil {
 		return 0, err
 	}
-	return b.log.remove(ctx, gone)
+	return b.log.remove(ctx, out.gone)
 }
 
 // moveSends moves the live send records of a file written before into
@@ -438,10 +416,7 @@ func (b *Bolt) moveSends(tx *bolt.Tx) error {
 	moved := false
 	move := func(key, rec []byte) error {
 		h := b.sends.hash(key)
-		if _, ok := b.sends.seqs[h]; ok {
-			return nil
-		}
-		if _, ok := b.sends.stage[h]; ok {
+		if _, _, ok := b.sends.staged(h); ok {
 			return nil
 		}
 		loc, err := b.log.appendRecord(spanOf(loggedExpiry(rec)), rec)

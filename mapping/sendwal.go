@@ -86,24 +86,25 @@ type sendLog struct {
 	mu   sync.RWMutex
 	segs map[int64]*sendSegment
 
+	// broken is why the log takes no more writes: a cut after a failed
+	// write that failed too.
+	broken atomic.Pointer[error]
+
 	// The writer's own:
-	seq    uint64
-	swept  int64                 // segments below it are gone or going
-	dirty  []*sendSegment        // written in the open batch
-	failed error                 // a cut that failed: the log takes no more writes
-	broken atomic.Pointer[error] // failed, for Ping
-	rbuf   []byte                // a record read back
-	obs    func(writes int, took time.Duration)
-	now    func() time.Time
+	seq   uint64
+	swept int64          // segments below it are gone or going
+	dirty []*sendSegment // written in the open batch
+	rbuf  []byte         // a record read back
+	obs   func(writes int, took time.Duration)
 }
 
 // openSendLog opens the log in dir (creating it), reads every segment and
-// indexes the records in force at now into x.
-func openSendLog(dir string, x *sendIndex, now func() time.Time) (*sendLog, error) {
+// indexes the records in force at now into x; obs is told of its commits.
+func openSendLog(dir string, x *sendIndex, now func() time.Time, obs func(writes int, took time.Duration)) (*sendLog, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("mapping: send log: %w", err)
 	}
-	l := &sendLog{dir: dir, x: x, segs: map[int64]*sendSegment{}, now: now, obs: orNoObserver(nil)}
+	l := &sendLog{dir: dir, x: x, segs: map[int64]*sendSegment{}, obs: orNoObserver(obs)}
 	names, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("mapping: send log: %w", err)
@@ -261,7 +262,8 @@ func (l *sendLog) appendRecord(span int64, rec []byte) (sendLoc, error) {
 	if len(rec) > maxSendRecord {
 		return sendLoc{}, fmt.Errorf("mapping: send record of %d bytes", len(rec))
 	}
-	seg, err := l.segment(max(span, spanOf(loggedExpiry(rec))))
+	expires := loggedExpiry(rec)
+	seg, err := l.segment(max(span, spanOf(expires)))
 	if err != nil {
 		return sendLoc{}, err
 	}
@@ -277,7 +279,7 @@ func (l *sendLog) appendRecord(span int64, rec []byte) (sendLoc, error) {
 	start := len(seg.buf)
 	seg.buf = appendFrame(seg.buf, l.seq, rec)
 	off := seg.end + int64(start) + sendFrameHead + sendSeqLen
-	return sendLoc{seg: seg.id, off: uint32(off), n: uint32(len(rec)), expires: loggedExpiry(rec), seq: l.seq}, nil
+	return sendLoc{seg: seg.id, off: uint32(off), n: uint32(len(rec)), expires: expires, seq: l.seq}, nil
 }
 
 // appendFrame appends the frame of a stored record.
@@ -320,9 +322,9 @@ func (l *sendLog) read(loc sendLoc, buf []byte) ([]byte, error) {
 // flush writes the open batch's frames and syncs each file written; on a
 // failure the files are cut back to what was committed before.
 func (l *sendLog) flush() error {
-	if l.failed != nil {
+	if err := l.err(); err != nil {
 		l.discard()
-		return l.failed
+		return err
 	}
 	var err error
 	for _, seg := range l.dirty {
@@ -336,11 +338,11 @@ func (l *sendLog) flush() error {
 	}
 	if err != nil {
 		for _, seg := range l.dirty {
-			if cut := seg.f.Truncate(seg.end); cut != nil && l.failed == nil {
+			if cut := seg.f.Truncate(seg.end); cut != nil {
 				// What is past end may hold records answered as failed:
 				// appending after them would let a later open find them.
-				l.failed = fmt.Errorf("mapping: send log %s: cut after a failed write: %w", segmentName(seg.id), cut)
-				l.broken.Store(&l.failed)
+				why := fmt.Errorf("mapping: send log %s: cut after a failed write: %w", segmentName(seg.id), cut)
+				l.broken.CompareAndSwap(nil, &why)
 			}
 		}
 		l.discard()
@@ -372,7 +374,7 @@ func (l *sendLog) commit(batch []*writeReq) {
 	wrote := false
 	for _, r := range batch {
 		r.err = r.send.applyLog(l)
-		wrote = wrote || r.send.wrote
+		wrote = wrote || r.send.out.wrote
 	}
 	if wrote {
 		if err := l.flush(); err != nil {
@@ -389,7 +391,7 @@ func (l *sendLog) commit(batch []*writeReq) {
 	}
 	for _, r := range batch {
 		if r.send.op == opSweep && r.err == nil {
-			r.send.gone = l.cut(r.send.now)
+			r.send.out.gone = l.cut(r.send.now)
 		}
 	}
 }
@@ -418,15 +420,9 @@ func (l *sendLog) remove(ctx context.Context, gone []*sendSegment) (int, error) 
 	for _, seg := range gone {
 		m, err := l.forget(ctx, seg)
 		n += m
-		if err == nil {
-			err = seg.f.Close()
-		} else {
-			seg.f.Close()
-		}
-		if err == nil {
-			err = os.Remove(seg.f.Name())
-		}
-		if err != nil {
+		// Its records have expired: the file goes even if the index
+		// keeps an entry naming it (read finds no segment there).
+		if err = errors.Join(err, seg.f.Close(), os.Remove(seg.f.Name())); err != nil {
 			errs = append(errs, fmt.Errorf("mapping: send log: remove %s: %w", segmentName(seg.id), err))
 		}
 	}
