@@ -40,8 +40,6 @@ type Metrics struct {
 	paused     prometheus.Gauge
 	commitSize *prometheus.HistogramVec
 	commitSecs *prometheus.HistogramVec
-	// The commit loops' series: the bbolt file's and the send log's.
-	fileSize, fileSecs, sendSize, sendSecs prometheus.Observer
 }
 
 // NewMetrics builds the metrics and registers them with reg (nil: not
@@ -108,8 +106,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
 		}, []string{"file"}),
 	}
-	m.fileSize, m.fileSecs = m.commitSize.WithLabelValues("bbolt"), m.commitSecs.WithLabelValues("bbolt")
-	m.sendSize, m.sendSecs = m.commitSize.WithLabelValues("send_log"), m.commitSecs.WithLabelValues("send_log")
 	if reg != nil {
 		reg.MustRegister(m.events, m.applies, m.applySecs, m.conflicts, m.parked, m.discards, m.shards,
 			m.items, m.depth, m.oldest, m.dropped, m.paused, m.commitSize, m.commitSecs)
@@ -148,15 +144,12 @@ func (m *Metrics) delivery(it *mapping.OutboxItem, result string) {
 	m.items.WithLabelValues(string(it.Face), it.Kind, result).Inc()
 }
 
-// ObserveCommit is a mapping.WithCommitObserver for the embedded store.
-func (m *Metrics) ObserveCommit(writes int, took time.Duration) {
-	m.fileSize.Observe(float64(writes))
-	m.fileSecs.Observe(took.Seconds())
-}
-
-// ObserveSendCommit is a mapping.WithSendCommitObserver for the embedded
-// store.
-func (m *Metrics) ObserveSendCommit(writes int, took time.Duration) {
-	m.sendSize.Observe(float64(writes))
-	m.sendSecs.Observe(took.Seconds())
+// CommitObserver is a mapping.WithCommitObserver (file "bbolt") or
+// WithSendCommitObserver (file "send_log") for the embedded store.
+func (m *Metrics) CommitObserver(file string) func(writes int, took time.Duration) {
+	size, secs := m.commitSize.WithLabelValues(file), m.commitSecs.WithLabelValues(file)
+	return func(writes int, took time.Duration) {
+		size.Observe(float64(writes))
+		secs.Observe(took.Seconds())
+	}
 }

@@ -175,7 +175,7 @@ func (p *Proxy) provisionStore(ctx context.Context) error {
 	switch p.cfg.Store.Driver {
 	case "bolt":
 		b, err := mapping.OpenBolt(filepath.Join(p.cfg.DataDir, "connector-proxy.db"), mapping.WithRetention(p.cfg.Store.Retention),
-			mapping.WithCommitObserver(p.pipeMetrics.ObserveCommit), mapping.WithSendCommitObserver(p.pipeMetrics.ObserveSendCommit))
+			mapping.WithCommitObserver(p.pipeMetrics.CommitObserver("bbolt")), mapping.WithSendCommitObserver(p.pipeMetrics.CommitObserver("send_log")))
 		if err != nil {
 			return fmt.Errorf("proxy: store: %w", err)
 		}

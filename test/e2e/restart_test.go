@@ -19,6 +19,11 @@ func TestEmbeddedStoreSurvivesSIGKILL(t *testing.T) {
 	var conv string
 	lpEng := c.sim.newest(t, func() { conv = mustOpenConversation(t, p.URL, cons) })
 	mustSend(t, p.URL, cons, conv, "before the crash")
+	// The SEND's record went to the send log, and its commit is counted
+	// apart from the bbolt file's.
+	if n := p.metric(t, `connector_proxy_store_commit_writes_count{file="send_log"}`); n == 0 {
+		t.Errorf("no send log commit counted after a SEND")
+	}
 	var cu customer
 	ccEng := c.sim.newest(t, func() { cu = mustInit(t, p.URL, "dana@example.com") })
 	sock := dialSIO(t, p.URL, nil)
