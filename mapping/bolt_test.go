@@ -25,26 +25,27 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 func openTemp(t *testing.T, opts ...BoltOption) (*Bolt, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state.db")
+	return openAt(t, path, opts...), path
+}
+
+// openAt opens the store at path, closed when the test ends.
+func openAt(t *testing.T, path string, opts ...BoltOption) *Bolt {
+	t.Helper()
 	b, err := OpenBolt(path, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return b, path
+	return b
 }
 
 // reopen closes b and opens its file again, as a restart does.
-func reopen(t *testing.T, b *Bolt, path string) *Bolt {
+func reopen(t *testing.T, b *Bolt, path string, opts ...BoltOption) *Bolt {
 	t.Helper()
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b2, err := OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b2.Close() })
-	return b2
+	return openAt(t, path, opts...)
 }
 
 // keyCount is how many keys a bucket of the file holds.

@@ -165,7 +165,7 @@ func TestSendRecordsOfAnEarlierFileAreMovedOnOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b2 := reopenFile(t, path)
+	b2 := openAt(t, path)
 	for _, tc := range []struct {
 		key, id string
 	}{

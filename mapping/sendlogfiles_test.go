@@ -33,17 +33,6 @@ func segmentFiles(t *testing.T, path string) []string {
 // segmentPath is the path of a file of the send log.
 func segmentPath(path, name string) string { return filepath.Join(path+".sends", name) }
 
-// reopenFile opens the store at path, closed when the test ends.
-func reopenFile(t *testing.T, path string, opts ...BoltOption) *Bolt {
-	t.Helper()
-	b, err := OpenBolt(path, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 // testFrame is a frame of the send log holding rec under key, with a
 // sequence past any a test writes.
 func testFrame(t *testing.T, key string, rec SendRecord, expires time.Time) []byte {

@@ -39,10 +39,7 @@ func TestAReplacedRecordIsNotBroughtBackWhenTheSweepDeletesItsReplacement(t *tes
 				t.Fatal(err)
 			}
 			noRecord(t, b, "c", "k", "after the sweep")
-			if err := b.Close(); err != nil {
-				t.Fatal(err)
-			}
-			b2 := reopenFile(t, path, WithClock(clk.now))
+			b2 := reopen(t, b, path, WithClock(clk.now))
 			noRecord(t, b2, "c", "k", "the replaced record came back after a reopen")
 		})
 	}
@@ -87,10 +84,7 @@ func TestSweepSendsDeletesTheFilesOfEndedSpansOnly(t *testing.T) {
 	if n, err := b.SweepSends(ctx); err != nil || n != 0 {
 		t.Fatalf("a second sweep removed %d, %v; want none", n, err)
 	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b2 := reopenFile(t, path, WithClock(clk.now))
+	b2 := reopen(t, b, path, WithClock(clk.now))
 	if n := sendsInForce(b2); n != total/10 {
 		t.Fatalf("%d records in force after a reopen, want the %d of an hour", n, total/10)
 	}
@@ -140,7 +134,7 @@ func TestOpeningCutsATornEndOffTheSendLog(t *testing.T) {
 			if err := os.WriteFile(name, append(slices.Clone(whole), tc.tail(frame)...), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			b2 := reopenFile(t, path)
+			b2 := openAt(t, path)
 			if got, ok, err := b2.Send(ctx, "c", "kept"); err != nil || !ok || got.ProviderMessageID != "p-kept" {
 				t.Fatalf("the record before the torn end: %+v, %v, %v", got, ok, err)
 			}
@@ -187,7 +181,7 @@ func TestAWriteTheSendLogCannotMakeIsRefusedAndLeavesNothing(t *testing.T) {
 		t.Fatalf("ping of a store whose send log takes no writes: %v, want ErrUnavailable", err)
 	}
 	b.Close()
-	b2 := reopenFile(t, path)
+	b2 := openAt(t, path)
 	if _, ok, err := b2.Send(ctx, "c", "before"); err != nil || !ok {
 		t.Fatalf("the record before, after a reopen: %v, %v", ok, err)
 	}
@@ -203,7 +197,7 @@ func TestAcknowledgedSendRecordsSurviveSIGKILL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	for round := range 3 {
 		acked := killedSendChild(t, path, fmt.Sprint("r", round), 3000)
-		b := reopenFile(t, path)
+		b := openAt(t, path)
 		for key, state := range acked {
 			got, ok, err := b.Send(ctx, "conv", key)
 			if err != nil || !ok || got.ProviderMessageID != key {
