@@ -43,3 +43,23 @@ func testFrame(t *testing.T, key string, rec SendRecord, expires time.Time) []by
 	}
 	return appendFrame(nil, 1<<40, v)
 }
+
+// fileBytes is the size of the file at path, and segmentBytes the sum of
+// the send log's files.
+func fileBytes(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+func segmentBytes(t *testing.T, path string) int64 {
+	t.Helper()
+	var n int64
+	for _, name := range segmentFiles(t, path) {
+		n += fileBytes(t, segmentPath(path, name))
+	}
+	return n
+}

@@ -89,6 +89,9 @@ type sendLog struct {
 	// broken is why the log takes no more writes: a cut after a failed
 	// write that failed too.
 	broken atomic.Pointer[error]
+	// size is the committed bytes of the files, for the metrics: the
+	// writer adds what it writes, remove takes off what it deletes.
+	size atomic.Int64
 
 	// The writer's own:
 	seq   uint64
@@ -156,6 +159,7 @@ func (l *sendLog) load(id int64) error {
 		return fmt.Errorf("mapping: send log %s: %w", path, err)
 	}
 	seg.end = good
+	l.size.Add(good)
 	if fi, err := f.Stat(); err != nil {
 		return fmt.Errorf("mapping: send log %s: %w", path, err)
 	} else if fi.Size() != good {
@@ -350,6 +354,7 @@ func (l *sendLog) flush() error {
 	}
 	for _, seg := range l.dirty {
 		seg.end += int64(len(seg.buf))
+		l.size.Add(int64(len(seg.buf)))
 		seg.buf = seg.buf[:0]
 	}
 	l.dirty = l.dirty[:0]
@@ -422,7 +427,9 @@ func (l *sendLog) remove(ctx context.Context, gone []*sendSegment) (int, error) 
 		n += m
 		// Its records have expired: the file goes even if the index
 		// keeps an entry naming it (read finds no segment there).
-		if err = errors.Join(err, seg.f.Close(), os.Remove(seg.f.Name())); err != nil {
+		err = errors.Join(err, seg.f.Close(), os.Remove(seg.f.Name()))
+		l.size.Add(-seg.end)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("mapping: send log: remove %s: %w", segmentName(seg.id), err))
 		}
 	}

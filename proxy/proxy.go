@@ -181,6 +181,7 @@ func (p *Proxy) provisionStore(ctx context.Context) error {
 		}
 		p.bolt = b
 		p.closers = append(p.closers, b.Close)
+		p.reg.MustRegister(mapping.NewBoltCollector(b))
 		p.store = mapping.NewCached(b, p.cfg.Store.CacheSize, false, cacheMetrics)
 		return nil
 	case "redis":

@@ -51,6 +51,14 @@ func TestEmbeddedStoreSurvivesSIGKILL(t *testing.T) {
 	c.hooks.setStatus(200)
 	p = c.startProxy(t, "solo-again", p.port, p.admin, p.dataDir)
 
+	// The SEND's record was read back from the send log on the start, and
+	// the log's size is reported from what was read.
+	if n := p.metric(t, `connector_proxy_store_file_bytes{file="send_log"}`); n == 0 {
+		t.Errorf("the send log reported empty after a restart that read a SEND's record")
+	}
+	if n := p.metric(t, `connector_proxy_store_send_records`); n == 0 {
+		t.Errorf("no send record in the index after a restart that read one")
+	}
 	// Nothing lost: what was queued before the kill arrives, in order.
 	c.hooks.waitMessages(t, conv, before...)
 	// The conversation goes on with the same tokens (the AppJWT key is in
