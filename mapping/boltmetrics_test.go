@@ -3,8 +3,11 @@ package mapping
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestBoltCollectorReportsWhatTheStoreKeepsOnDiskAndInTheIndex(t *testing.T) {
@@ -24,19 +27,17 @@ func TestBoltCollectorReportsWhatTheStoreKeepsOnDiskAndInTheIndex(t *testing.T) 
 	}
 	check := func(b *Bolt, when string, records int) {
 		t.Helper()
-		got := collect(t, NewBoltCollector(b))
-		want := map[string]float64{
-			"connector_proxy_store_file_bytes{bbolt}":    float64(fileBytes(t, path)),
-			"connector_proxy_store_file_bytes{send_log}": float64(segmentBytes(t, path)),
-			"connector_proxy_store_send_records":         float64(records),
-		}
-		for name, v := range want {
-			if got[name] != v {
-				t.Errorf("%s: %s = %v, want %v", when, name, got[name], v)
-			}
-		}
-		if len(got) != len(want) {
-			t.Errorf("%s: collected %v, want only %v", when, got, want)
+		want := fmt.Sprintf(`
+# HELP connector_proxy_store_file_bytes Bytes the embedded store's files take: the bbolt file, and the send log's files together.
+# TYPE connector_proxy_store_file_bytes gauge
+connector_proxy_store_file_bytes{file="bbolt"} %d
+connector_proxy_store_file_bytes{file="send_log"} %d
+# HELP connector_proxy_store_send_records Send records the send log's in-memory index holds: those in force, and expired ones until their file is deleted.
+# TYPE connector_proxy_store_send_records gauge
+connector_proxy_store_send_records %d
+`, fileBytes(t, path), segmentBytes(t, path), records)
+		if err := testutil.CollectAndCompare(NewBoltCollector(b), strings.NewReader(want)); err != nil {
+			t.Errorf("%s: %v", when, err)
 		}
 	}
 	if n := len(segmentFiles(t, path)); n < 2 || segmentBytes(t, path) == 0 {
