@@ -45,8 +45,5 @@ func (c *boltCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.fileBytes, prometheus.GaugeValue, float64(fi.Size()), "bbolt")
 	}
 	ch <- prometheus.MustNewConstMetric(c.fileBytes, prometheus.GaugeValue, float64(c.b.log.size.Load()), "send_log")
-	c.b.sends.mu.RLock()
-	n := len(c.b.sends.seqs)
-	c.b.sends.mu.RUnlock()
-	ch <- prometheus.MustNewConstMetric(c.sendRecords, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(c.sendRecords, prometheus.GaugeValue, float64(c.b.sends.len()))
 }

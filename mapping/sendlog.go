@@ -88,6 +88,14 @@ func (x *sendIndex) committed(h sendHash) (sendLoc, bool) {
 	return loc, ok
 }
 
+// len is how many keys the committed index holds: records in force, and
+// expired ones until their file is deleted.
+func (x *sendIndex) len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.seqs)
+}
+
 var errSendLog = errors.New("mapping: send record does not decode")
 
 // A record's key in the index and in its value: the conversation, '|',

@@ -9,11 +9,7 @@ import (
 )
 
 // sendsInForce is how many records the send index holds.
-func sendsInForce(b *Bolt) int {
-	b.sends.mu.RLock()
-	defer b.sends.mu.RUnlock()
-	return len(b.sends.seqs)
-}
+func sendsInForce(b *Bolt) int { return b.sends.len() }
 
 // segmentFiles are the names of the send log's files, in order.
 func segmentFiles(t *testing.T, path string) []string {
