@@ -29,15 +29,15 @@ func segmentFiles(t *testing.T, path string) []string {
 // segmentPath is the path of a file of the send log.
 func segmentPath(path, name string) string { return filepath.Join(path+".sends", name) }
 
-// testFrame is a frame of the send log holding rec under key, with a
-// sequence past any a test writes.
-func testFrame(t *testing.T, key string, rec SendRecord, expires time.Time) []byte {
-	t.Helper()
-	v, err := appendLoggedSend(nil, []byte(key), rec, expires)
+// appendTestFrame appends the frame of the send log holding rec under key,
+// with sequence seq.
+func appendTestFrame(tb testing.TB, b []byte, seq uint64, key []byte, rec SendRecord, expires time.Time) []byte {
+	tb.Helper()
+	v, err := appendLoggedSend(nil, key, rec, expires)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return appendFrame(nil, 1<<40, v)
+	return appendFrame(b, seq, v)
 }
 
 // fileBytes is the size of the file at path, and segmentBytes the sum of

@@ -129,8 +129,9 @@ func TestOpeningCutsATornEndOffTheSendLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// A second record's frame, as the log writes it, torn.
-			frame := testFrame(t, "c|torn", pending("p-torn", at), at.Add(time.Hour))
+			// A second record's frame, as the log writes it (a sequence
+			// past any the test wrote), torn.
+			frame := appendTestFrame(t, nil, 1<<40, []byte("c|torn"), pending("p-torn", at), at.Add(time.Hour))
 			if err := os.WriteFile(name, append(slices.Clone(whole), tc.tail(frame)...), 0o600); err != nil {
 				t.Fatal(err)
 			}

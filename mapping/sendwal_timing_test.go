@@ -36,13 +36,9 @@ func BenchmarkOpenSendLog(b *testing.B) {
 				rec.MessageID, rec.MessageIndex = "5d2c7e0a-8f3b-4c1d-9e6a-2b7f4c8d1e3a", 12
 			}
 			expires := at.Add(time.Hour) // in force whenever the benchmark opens it
-			v, err := appendLoggedSend(nil, key, rec, expires)
-			if err != nil {
-				b.Fatal(err)
-			}
 			seq++
 			span := spanOf(expires.UnixNano())
-			files[span] = appendFrame(files[span], seq, v)
+			files[span] = appendTestFrame(b, files[span], seq, key, rec, expires)
 		}
 	}
 	var size int64
