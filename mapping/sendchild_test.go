@@ -84,7 +84,8 @@ func killedSendChild(t *testing.T, path, round string, n int) map[string]string 
 	}
 	acked := map[string]string{}
 	lines := bufio.NewScanner(stdout)
-	for seen := 0; seen < n && lines.Scan(); seen++ {
+	// A key's "begin" comes before its "put".
+	ack := func() {
 		what, key, _ := strings.Cut(lines.Text(), " ")
 		if what == "put" {
 			acked[key] = SendSent
@@ -92,17 +93,15 @@ func killedSendChild(t *testing.T, path, round string, n int) map[string]string 
 			acked[key] = SendPending
 		}
 	}
+	for seen := 0; seen < n && lines.Scan(); seen++ {
+		ack()
+	}
 	if err := cmd.Process.Kill(); err != nil { // SIGKILL
 		t.Fatal(err)
 	}
 	// What it said before the kill landed is acknowledged too.
 	for lines.Scan() {
-		what, key, _ := strings.Cut(lines.Text(), " ")
-		if what == "put" {
-			acked[key] = SendSent
-		} else if _, ok := acked[key]; !ok {
-			acked[key] = SendPending
-		}
+		ack()
 	}
 	if err := cmd.Wait(); err == nil {
 		t.Fatal("the child ended before it was killed")
