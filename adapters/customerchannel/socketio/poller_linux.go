@@ -142,16 +142,17 @@ func (p *poller) close() {
 	<-p.done
 }
 
-// rawRead is one read of a socket, the function raw.Control runs made
-// once per connection: a read costs no closure.
-type rawRead struct {
+// rawIO is one read or one write of a socket that does not wait: the
+// function raw.Control runs, made once per connection and direction, so
+// that a call costs no closure.
+type rawIO struct {
 	buf []byte
 	n   int
 	err error
 	fn  func(fd uintptr)
 }
 
-func (r *rawRead) read(fd uintptr) {
+func (r *rawIO) read(fd uintptr) {
 	for {
 		r.n, r.err = unix.Read(int(fd), r.buf)
 		if r.err != unix.EINTR {
@@ -160,16 +161,20 @@ func (r *rawRead) read(fd uintptr) {
 	}
 }
 
-// readRaw reads what the socket holds without waiting: n == 0 with a nil
-// error is the end of the stream, errWouldBlock that nothing is left. One
-// reader at a time (drain's).
-func (ws *wsConn) readRaw(buf []byte) (int, error) {
-	r := &ws.rr
-	if r.fn == nil {
-		r.fn = r.read
+func (r *rawIO) write(fd uintptr) {
+	for {
+		r.n, r.err = unix.Write(int(fd), r.buf)
+		if r.err != unix.EINTR {
+			return
+		}
 	}
+}
+
+// do runs r's call on buf: errWouldBlock when the socket has nothing to
+// give or no room to take.
+func (r *rawIO) do(rc syscall.RawConn, buf []byte) (int, error) {
 	r.buf = buf
-	cerr := ws.raw.Control(r.fn)
+	cerr := rc.Control(r.fn)
 	n, err := r.n, r.err
 	r.buf, r.err = nil, nil // the buffer goes back to its pool
 	switch {
@@ -183,4 +188,28 @@ func (ws *wsConn) readRaw(buf []byte) (int, error) {
 		return 0, errWouldBlock
 	}
 	return n, nil
+}
+
+// readRaw reads what the socket holds without waiting: n == 0 with a nil
+// error is the end of the stream, errWouldBlock that nothing is left. One
+// reader at a time (drain's).
+func (ws *wsConn) readRaw(buf []byte) (int, error) {
+	if ws.rr.fn == nil {
+		ws.rr.fn = ws.rr.read
+	}
+	return ws.rr.do(ws.raw, buf)
+}
+
+// writeRaw writes what the socket takes of b now, without waiting for
+// room: n < len(b) with a nil error means it is full. One writer at a time
+// (write's, under wmu).
+func (ws *wsConn) writeRaw(b []byte) (int, error) {
+	if ws.rw.fn == nil {
+		ws.rw.fn = ws.rw.write
+	}
+	n, err := ws.rw.do(ws.raw, b)
+	if err == errWouldBlock {
+		return 0, nil
+	}
+	return n, err
 }

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -165,4 +166,91 @@ func TestSocketsReadOneAfterAnotherShareOneParkedReader(t *testing.T) {
 			t.Fatalf("after event %d, %d readers parked; want the one reader, reused", i, n)
 		}
 	}
+}
+
+// bigText is a message larger than a loopback socket takes in one write
+// (its send buffer tops out at 4 MiB by default), so that writing it
+// meets a full socket.
+func bigText() string {
+	return strings.Repeat("0123456789abcdef", 8<<20/16)
+}
+
+// polledConn returns the session on s (the only one) once it is
+// connected, checking that its WebSocket is event-driven.
+func polledConn(t *testing.T, conns <-chan *Conn) *Conn {
+	t.Helper()
+	var c *Conn
+	select {
+	case c = <-conns:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no session connected")
+	}
+	c.mu.Lock()
+	polled := c.ws != nil && c.ws.raw != nil
+	c.mu.Unlock()
+	if !polled {
+		t.Fatal("the WebSocket is read by a goroutine, not the poller")
+	}
+	return c
+}
+
+// TestAWriteThatMeetsAFullSocketArrivesWholeAndLaterWritesStillGo: an
+// event-driven socket is offered frames without a deadline; what it does
+// not take at once is written under WriteTimeout, and writes once that
+// deadline has passed still go out (a write through the connection's
+// poller, rather than straight to its descriptor, would meet it).
+func TestAWriteThatMeetsAFullSocketArrivesWholeAndLaterWritesStillGo(t *testing.T) {
+	const timeout = 2 * time.Second
+	s := NewServer(Options{WriteTimeout: timeout})
+	conns := make(chan *Conn, 1)
+	s.OnConnect(func(_ context.Context, c *Conn) { conns <- c })
+	base := startServer(t, s)
+	ws := connectWS(t, base)
+	c := polledConn(t, conns)
+
+	text := bigText()
+	if err := c.Emit("big", text); err != nil {
+		t.Fatal(err)
+	}
+	want := `42["big","` + text + `"]`
+	if got := readSkippingPings(t, ws); got != want {
+		t.Fatalf("got %d bytes, want the %d of the event (first difference at %d)", len(got), len(want), firstDiff(got, want))
+	}
+	// The deadline of the write that waited for room was armed before
+	// the message arrived: once it has passed, a write must still go.
+	time.Sleep(timeout + 100*time.Millisecond)
+	if err := c.Emit("small", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := readSkippingPings(t, ws); got != `42["small",1]` {
+		t.Fatalf("after the deadline passed: %.80q", got)
+	}
+}
+
+// TestAClientThatStopsReadingIsDroppedAfterTheWriteTimeout: a write the
+// socket cannot take gives up after WriteTimeout and ends the session.
+func TestAClientThatStopsReadingIsDroppedAfterTheWriteTimeout(t *testing.T) {
+	s := NewServer(Options{WriteTimeout: 300 * time.Millisecond})
+	conns := make(chan *Conn, 1)
+	s.OnConnect(func(_ context.Context, c *Conn) { conns <- c })
+	base := startServer(t, s)
+	ws := connectWS(t, base) // never read again
+	defer ws.Close()
+	c := polledConn(t, conns)
+	text := bigText()
+	for range 3 { // more than both sockets' buffers hold
+		if err := c.Emit("big", text); err != nil {
+			break // the session ended under the emits
+		}
+	}
+	waitFor(t, "the session to end", func() bool { return s.Len() == 0 })
+}
+
+func firstDiff(a, b string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
