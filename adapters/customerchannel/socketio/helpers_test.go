@@ -203,3 +203,43 @@ func startServerOn(t testing.TB, s *Server, ln net.Listener) string {
 	t.Cleanup(func() { _ = hs.Shutdown(); _ = s.Close(); <-done })
 	return "http://" + ln.Addr().String()
 }
+
+// bigText is a message larger than a loopback socket takes in one write
+// (its send buffer tops out at 4 MiB by default), so that writing it
+// meets a full socket.
+func bigText() string {
+	return strings.Repeat("0123456789abcdef", 8<<20/16)
+}
+
+// polledConn returns the session on s (the only one) once it is
+// connected, checking that its WebSocket is event-driven.
+func polledConn(t *testing.T, conns <-chan *Conn) *Conn {
+	t.Helper()
+	var c *Conn
+	select {
+	case c = <-conns:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no session connected")
+	}
+	if !readByPoller(c) {
+		t.Fatal("the WebSocket is read by a goroutine, not the poller")
+	}
+	return c
+}
+
+// readByPoller reports whether c's WebSocket is event-driven.
+func readByPoller(c *Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ws != nil && c.ws.raw != nil
+}
+
+// firstDiff is the index of the first byte where a and b differ.
+func firstDiff(a, b string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}

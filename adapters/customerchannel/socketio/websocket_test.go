@@ -136,10 +136,7 @@ func TestAWebSocketOfAWrappedConnectionIsWatchedByThePollerAndReleasedOnClose(t 
 		c = cc
 	}
 	s.mu.Unlock()
-	c.mu.Lock()
-	polled := c.ws != nil && c.ws.raw != nil
-	c.mu.Unlock()
-	if !polled {
+	if !readByPoller(c) {
 		t.Fatal("the wrapped connection's WebSocket is read by a goroutine, not the poller")
 	}
 	// fasthttp closed its wrapper; the connection still counts as open.
@@ -168,38 +165,13 @@ func TestSocketsReadOneAfterAnotherShareOneParkedReader(t *testing.T) {
 	}
 }
 
-// bigText is a message larger than a loopback socket takes in one write
-// (its send buffer tops out at 4 MiB by default), so that writing it
-// meets a full socket.
-func bigText() string {
-	return strings.Repeat("0123456789abcdef", 8<<20/16)
-}
-
-// polledConn returns the session on s (the only one) once it is
-// connected, checking that its WebSocket is event-driven.
-func polledConn(t *testing.T, conns <-chan *Conn) *Conn {
-	t.Helper()
-	var c *Conn
-	select {
-	case c = <-conns:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no session connected")
-	}
-	c.mu.Lock()
-	polled := c.ws != nil && c.ws.raw != nil
-	c.mu.Unlock()
-	if !polled {
-		t.Fatal("the WebSocket is read by a goroutine, not the poller")
-	}
-	return c
-}
-
 // TestAWriteThatMeetsAFullSocketArrivesWholeAndLaterWritesStillGo: an
 // event-driven socket is offered frames without a deadline; what it does
 // not take at once is written under WriteTimeout, and writes once that
 // deadline has passed still go out (a write through the connection's
 // poller, rather than straight to its descriptor, would meet it).
 func TestAWriteThatMeetsAFullSocketArrivesWholeAndLaterWritesStillGo(t *testing.T) {
+	checkGoroutines(t)
 	const timeout = 2 * time.Second
 	s := NewServer(Options{WriteTimeout: timeout})
 	conns := make(chan *Conn, 1)
@@ -230,6 +202,7 @@ func TestAWriteThatMeetsAFullSocketArrivesWholeAndLaterWritesStillGo(t *testing.
 // TestAClientThatStopsReadingIsDroppedAfterTheWriteTimeout: a write the
 // socket cannot take gives up after WriteTimeout and ends the session.
 func TestAClientThatStopsReadingIsDroppedAfterTheWriteTimeout(t *testing.T) {
+	checkGoroutines(t)
 	s := NewServer(Options{WriteTimeout: 300 * time.Millisecond})
 	conns := make(chan *Conn, 1)
 	s.OnConnect(func(_ context.Context, c *Conn) { conns <- c })
@@ -244,13 +217,4 @@ func TestAClientThatStopsReadingIsDroppedAfterTheWriteTimeout(t *testing.T) {
 		}
 	}
 	waitFor(t, "the session to end", func() bool { return s.Len() == 0 })
-}
-
-func firstDiff(a, b string) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	return min(len(a), len(b))
 }
