@@ -42,6 +42,10 @@ func main() {
 	dir := flag.String("dir", os.TempDir(), "where the files go (put it on the disk data_dir is on)")
 	spin := flag.Bool("spin", false, "internal: be a busy process")
 	flag.Parse()
+	if *n < 1 || *writers < 1 || *size < 1 || *every <= 0 {
+		fmt.Fprintln(os.Stderr, "synctail: -n, -writers, -size and -every must be positive")
+		os.Exit(2)
+	}
 	if *spin {
 		for {
 			runtime.Gosched()
